@@ -1,0 +1,38 @@
+"""iccc: Image-Conditioned Caption Correction data for vision-language models.
+
+Parse captions into typed concepts, corrupt them into truly-wrong, grammatical negatives, and
+build correction + captioning training data (Learning by Correction, CVPR 2024, arXiv 2404.00909).
+
+``import iccc`` is light: spaCy is imported on first parse, torch/transformers only for training.
+"""
+
+from ._schema import KINDS, STATUSES, Concept, ParsedCaption
+from .parsing import (
+    ConceptParser,
+    ParserNotFoundError,
+    add_concepts,
+    extract,
+    iter_parse,
+    load_parser,
+    parse,
+)
+from .samples import sample_captions
+
+__version__ = "0.1.0"
+
+__all__ = sorted(
+    [
+        "KINDS",
+        "STATUSES",
+        "Concept",
+        "ConceptParser",
+        "ParsedCaption",
+        "ParserNotFoundError",
+        "add_concepts",
+        "extract",
+        "iter_parse",
+        "load_parser",
+        "parse",
+        "sample_captions",
+    ]
+)

@@ -1,0 +1,5 @@
+"""Column names used in datasets produced by iccc, defined once."""
+
+CAPTION = "caption"
+CONCEPTS = "concepts"
+PARSE_STATUS = "parse_status"
