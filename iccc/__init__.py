@@ -16,13 +16,23 @@ from .parsing import (
     load_parser,
     parse,
 )
+from .base import ConceptBase
+from .corrupt import Corruptor, corrupt
+from .operators import Add, Corruption, Replace, Swap
 from .samples import sample_captions
 
 __version__ = "0.1.0"
 
 __all__ = sorted(
     [
+        "Add",
+        "ConceptBase",
+        "Corruption",
+        "Corruptor",
         "KINDS",
+        "Replace",
+        "Swap",
+        "corrupt",
         "STATUSES",
         "Concept",
         "ConceptParser",

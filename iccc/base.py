@@ -1,0 +1,501 @@
+"""The concept base: what concepts exist in a caption collection, how often, in which forms and
+contexts, and which captions share an image. Replacements are drawn from it.
+
+Built from parsed captions (a list, an iterable, or a dataset with a ``concepts`` column). Saved
+as JSON, never pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from . import semantics
+from ._schema import KINDS, ParsedCaption
+from .contexts import context_keys
+from .textedit import mid_sentence
+
+FORMAT_VERSION = 1
+_WORD = re.compile(r"[a-z][a-z'-]*")
+# Words too common to tell two captions apart; ignored by the sibling-caption guard.
+STOP_WORDS = frozenset(
+    """a an the of in on at with and or is are was were be been being to by for from over under
+    his her its their this that these those there some it he she they up down into onto while who
+    which has have had near next top front side into out off as it's one""".split()
+)
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen twenty dozen".split()
+)
+
+
+@lru_cache(maxsize=65_536)
+def content_words(text: str) -> frozenset[str]:
+    """Lower-cased words of ``text`` minus :data:`STOP_WORDS` (with a crude plural strip).
+
+    >>> sorted(content_words("Two dogs on the red couch"))
+    ['couch', 'dog', 'dogs', 'red', 'two']
+    """
+    words = set()
+    for w in _WORD.findall(text.lower()):
+        if w in STOP_WORDS:
+            continue
+        words.add(w)
+        if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+            words.add(w[:-1])
+    return frozenset(words)
+
+
+def _transitive(parsed: ParsedCaption | None, concept) -> bool:
+    """Whether a verb takes a direct object (a relation spanning exactly the verb)."""
+    if parsed is None:
+        return False
+    return any(r.kind == "relation" and r.start == concept.start and r.end == concept.end
+               for r in parsed.concepts)
+
+
+def form_of(concept, parsed: ParsedCaption | None = None) -> str:
+    """The grammatical slot a replacement must fill, so the caption stays grammatical.
+
+    Nouns and entities: the head's tag (``NN``/``NNS``/...); verbs: their tag (``VBG``...), with
+    ``+obj`` when they take a direct object in ``parsed`` ("holding a bat" needs a transitive verb);
+    attributes: ``ATTR`` (any prenominal modifier); relations: the verb tag they contain or
+    ``PREP`` (``CC`` for coordination, which is never replaced); counts: ``CD-word``/``CD-digit``.
+
+    >>> from iccc import Concept
+    >>> form_of(Concept("relation", "sitting on", 0, 10, "sit on", "VBG", "VBG IN", "acl"))
+    'VBG'
+    """
+    kind = concept.kind
+    if kind in ("noun", "entity"):
+        return "NNS" if concept.tag in ("NNS", "NNPS") else "NN"
+    if kind == "verb":
+        return concept.tag + ("+obj" if _transitive(parsed, concept) else "")
+    if kind == "attribute":
+        return "ATTR"
+    if kind == "count":
+        return "CD-digit" if concept.text[:1].isdigit() else "CD-word"
+    if kind == "relation":
+        if concept.tag == "CC":
+            return "CC"
+        for tag in concept.tags.split():
+            if tag.startswith("VB"):
+                return tag
+        return "PREP"
+    return concept.tag
+
+
+def surface_of(parsed: ParsedCaption, concept) -> str:
+    """The concept's text as it would appear mid-sentence."""
+    return mid_sentence(parsed.text, concept.start, concept.text)
+
+
+def _coerce(item) -> ParsedCaption:
+    if isinstance(item, ParsedCaption):
+        return item
+    if isinstance(item, Mapping) and "concepts" in item:
+        return ParsedCaption.from_dict(
+            {"text": item.get("text", item.get("caption", "")) or "", "concepts": item["concepts"] or ()}
+        )
+    raise TypeError(
+        f"Expected a ParsedCaption or a dict with 'concepts' (and 'caption'), got {type(item).__name__}: {item!r:.80}."
+    )
+
+
+@dataclass
+class _Pool:
+    """Candidates of one (kind, form): parallel arrays for fast weighted sampling."""
+
+    lemmas: list[str]
+    surfaces: list[str]
+    counts: np.ndarray
+    prob: np.ndarray
+    categories: list[str | None]
+    index: dict[str, int]
+    by_word: dict[str, list[int]]
+    by_head: dict[str, list[int]]
+
+
+class ConceptBase:
+    """Counts of concepts by kind and lemma, with surface forms, contexts and image groups.
+
+    Args:
+        min_count: candidates need at least this many occurrences.
+        top_k: keep only the ``top_k`` most frequent lemmas of each kind (``None``: no limit).
+        above_mean: keep only lemmas more frequent than the mean count of their kind (the
+            paper's filter). Filters only limit what is *inserted*; anything can be replaced.
+        keep_groups: remember which content words each group (image) uses, for the
+            sibling-caption guard.
+
+    >>> import iccc
+    >>> base = iccc.ConceptBase.from_parsed(iccc.parse(["A red car.", "A blue car.", "A red bus."]))
+    >>> base.count("attribute", "red"), base.count("noun", "car")
+    (2, 2)
+    """
+
+    def __init__(self, *, min_count: int = 1, top_k: int | None = None, above_mean: bool = True,
+                 keep_groups: bool = True):
+        _validate_filter(min_count, top_k, above_mean)
+        self.min_count = min_count
+        self.top_k = top_k
+        self.above_mean = above_mean
+        self.keep_groups = keep_groups
+        self.n_captions = 0
+        self.counts: dict[str, Counter] = {k: Counter() for k in KINDS}
+        # kind -> lemma -> form -> surface -> n
+        self.forms: dict[str, dict[str, dict[str, Counter]]] = {k: defaultdict(lambda: defaultdict(Counter)) for k in KINDS}
+        # kind -> context key -> lemma -> n
+        self.contexts: dict[str, dict[str, Counter]] = {k: defaultdict(Counter) for k in KINDS}
+        self.groups: dict[str, set[str]] = defaultdict(set)
+        self._pools: dict = {}
+        self._masks: dict = {}
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_parsed(cls, parsed: Iterable, *, groups: Iterable | None = None, **config) -> ConceptBase:
+        """Build from parsed captions (``ParsedCaption`` objects or dicts with ``concepts``), with
+        an optional parallel iterable of group ids (e.g. image ids)."""
+        base = cls(**config)
+        if isinstance(parsed, (str, bytes)) or not isinstance(parsed, Iterable):
+            raise TypeError(f"`parsed` must be an iterable of parsed captions, got {type(parsed).__name__}.")
+        if groups is None:
+            for p in parsed:
+                base.add(p)
+        else:
+            for p, g in zip(parsed, groups, strict=True):
+                base.add(p, group=g)
+        return base
+
+    @classmethod
+    def from_dataset(cls, dataset, *, caption_column: str = "caption", concepts_column: str = "concepts",
+                     group_column: str | None = None, **config) -> ConceptBase:
+        """Build from a ``datasets.Dataset`` that has a concepts column (see :func:`iccc.add_concepts`)."""
+        names = getattr(dataset, "column_names", None) or []
+        for col in (caption_column, concepts_column) + ((group_column,) if group_column else ()):
+            if col not in names:
+                raise KeyError(f"Column {col!r} not found. Available: {sorted(names)}.")
+        base = cls(**config)
+        columns = [caption_column, concepts_column] + ([group_column] if group_column else [])
+        for batch in dataset.select_columns(columns).iter(batch_size=1000):
+            groups = batch[group_column] if group_column else [None] * len(batch[caption_column])
+            for text, concepts, group in zip(batch[caption_column], batch[concepts_column], groups):
+                base.add({"text": text or "", "concepts": concepts or ()}, group=group)
+        return base
+
+    def add(self, parsed, *, group: Any = None) -> None:
+        """Count one parsed caption (and remember its words under ``group``)."""
+        parsed = _coerce(parsed)
+        self.n_captions += 1
+        self._pools.clear()
+        self._masks.clear()
+        for i, c in enumerate(parsed.concepts):
+            self.counts[c.kind][c.lemma] += 1
+            self.forms[c.kind][c.lemma][form_of(c, parsed)][surface_of(parsed, c)] += 1
+            for key in context_keys(parsed, i):
+                self.contexts[c.kind][key][c.lemma] += 1
+        if group is not None and self.keep_groups:
+            self.groups[str(group)].update(content_words(parsed.text))
+
+    def merge(self, other: ConceptBase) -> ConceptBase:
+        """A new base with the counts of both (filter settings of ``self``)."""
+        if not isinstance(other, ConceptBase):
+            raise TypeError(f"`other` must be a ConceptBase, got {type(other).__name__}.")
+        merged = ConceptBase.from_json(self.to_json())
+        for kind in KINDS:
+            merged.counts[kind].update(other.counts[kind])
+            for lemma, forms in other.forms[kind].items():
+                for form, surfaces in forms.items():
+                    merged.forms[kind][lemma][form].update(surfaces)
+            for key, lemmas in other.contexts[kind].items():
+                merged.contexts[kind][key].update(lemmas)
+        for g, words in other.groups.items():
+            merged.groups[g].update(words)
+        merged.n_captions += other.n_captions
+        return merged
+
+    def filtered(self, *, min_count: int | None = None, top_k: int | None = None,
+                 above_mean: bool | None = None) -> ConceptBase:
+        """A copy with other frequency-filter settings (counts are shared, not copied)."""
+        clone = object.__new__(ConceptBase)
+        clone.__dict__.update(self.__dict__)
+        clone.min_count = self.min_count if min_count is None else min_count
+        clone.top_k = top_k if top_k is not None else self.top_k
+        clone.above_mean = self.above_mean if above_mean is None else above_mean
+        _validate_filter(clone.min_count, clone.top_k, clone.above_mean)
+        clone._pools, clone._masks = {}, {}
+        return clone
+
+    # ------------------------------------------------------------------ queries
+    def count(self, kind: str, lemma: str) -> int:
+        _check_kind(kind)
+        return self.counts[kind].get(lemma, 0)
+
+    def kinds(self) -> list[str]:
+        """Kinds that have at least one lemma."""
+        return [k for k in KINDS if self.counts[k]]
+
+    def kept(self, kind: str) -> list[str]:
+        """Lemmas of ``kind`` that pass the frequency filter, most frequent first."""
+        _check_kind(kind)
+        counts = self.counts[kind]
+        if not counts:
+            return []
+        threshold = self.min_count
+        if self.above_mean:
+            mean = sum(counts.values()) / len(counts)
+            ranked = [(lemma, n) for lemma, n in counts.most_common() if n > mean and n >= threshold]
+            if not ranked:  # tiny bases: everything equal to the mean
+                ranked = [(lemma, n) for lemma, n in counts.most_common() if n >= threshold]
+        else:
+            ranked = [(lemma, n) for lemma, n in counts.most_common() if n >= threshold]
+        if self.top_k is not None:
+            ranked = ranked[: self.top_k]
+        return [lemma for lemma, _ in ranked]
+
+    def category(self, kind: str, lemma: str) -> str | None:
+        """Semantic category (WordNet/built-in groups), else the lemma's most frequent context."""
+        found = semantics.category(lemma, kind)
+        if found is not None:
+            return found
+        fallback = self._masks.get(("catfb", kind))
+        if fallback is None:  # lemma -> its most frequent context, computed once per kind
+            best: dict[str, tuple[int, str]] = {}
+            for key, lemmas in self.contexts[kind].items():
+                for other, n in lemmas.items():
+                    if n > best.get(other, (0, ""))[0]:
+                        best[other] = (n, key)
+            fallback = self._masks[("catfb", kind)] = {other: f"ctx:{key}" for other, (_, key) in best.items()}
+        return fallback.get(lemma)
+
+    def group_words(self, group: Any) -> set[str]:
+        """Content words used by the captions of ``group`` (empty when unknown)."""
+        if group is None:
+            return set()
+        return self.groups.get(str(group), set())
+
+    def pool(self, kind: str, form: str) -> _Pool | None:
+        """Insertable lemmas of ``kind`` with a surface form for ``form`` (cached)."""
+        key = (kind, form)
+        if key in self._pools:
+            return self._pools[key]
+        lemmas, surfaces, counts = [], [], []
+        for lemma in self.kept(kind):
+            forms = self.forms[kind].get(lemma, {})
+            surface_counts = forms.get(form)
+            if not surface_counts:
+                continue
+            n = sum(surface_counts.values())
+            lemmas.append(lemma)
+            surfaces.append(surface_counts.most_common(1)[0][0])
+            counts.append(n)
+        if not lemmas:
+            self._pools[key] = None
+            return None
+        counts_arr = np.asarray(counts, dtype=np.float64)
+        by_word: dict[str, list[int]] = defaultdict(list)
+        by_head: dict[str, list[int]] = defaultdict(list)
+        for i, (lemma, surface) in enumerate(zip(lemmas, surfaces)):
+            for w in content_words(lemma) | content_words(surface):
+                by_word[w].append(i)
+            by_head[lemma.rsplit(" ", 1)[-1]].append(i)
+        pool = _Pool(
+            lemmas=lemmas, surfaces=surfaces, counts=counts_arr, prob=counts_arr / counts_arr.sum(),
+            categories=[self.category(kind, lemma) for lemma in lemmas],
+            index={lemma: i for i, lemma in enumerate(lemmas)}, by_word=dict(by_word), by_head=dict(by_head),
+        )
+        self._pools[key] = pool
+        return pool
+
+    def context_vector(self, kind: str, form: str, key: str) -> tuple[np.ndarray, float] | None:
+        """Counts of each pool lemma in context ``key`` and the context's total (cached)."""
+        cache_key = ("ctx", kind, form, key)
+        if cache_key in self._masks:
+            return self._masks[cache_key]
+        pool = self.pool(kind, form)
+        lemmas = self.contexts[kind].get(key)
+        result = None
+        if pool is not None and lemmas:
+            vec = np.zeros(len(pool.lemmas))
+            for lemma, n in lemmas.items():
+                j = pool.index.get(lemma)
+                if j is not None:
+                    vec[j] = n
+            result = (vec, float(sum(lemmas.values())))
+        if len(self._masks) > 200_000:
+            self._masks.clear()
+        self._masks[cache_key] = result
+        return result
+
+    def _hyponym_index(self, kind: str, form: str) -> dict[str, list[int]]:
+        """WordNet word -> pool indices of candidates that have it as a hypernym (cached)."""
+        cache_key = ("hypo", kind, form)
+        index = self._masks.get(cache_key)
+        if index is None:
+            pool = self.pool(kind, form)
+            nominal = kind in ("noun", "entity")
+            index = defaultdict(list)
+            for j, lemma in enumerate(pool.lemmas):
+                probes = {lemma.rsplit(" ", 1)[-1]} if kind == "entity" else {lemma}
+                if nominal:
+                    probes.add(lemma.rsplit(" ", 1)[-1])
+                for probe in probes:
+                    for name in semantics.hypernym_names(probe, kind):
+                        index[name].append(j)
+            index = self._masks[cache_key] = dict(index)
+        return index
+
+    def unrelated_mask(self, kind: str, form: str, lemma: str) -> np.ndarray:
+        """Boolean mask over the pool: False for ``lemma`` itself and for its synonyms, hypernyms
+        and hyponyms (nouns and entities also by head word: "tennis racket" ~ "racket")."""
+        nominal = kind in ("noun", "entity")
+        key_lemma = lemma.rsplit(" ", 1)[-1] if kind == "entity" else lemma
+        cache_key = ("rel", kind, form, key_lemma)
+        mask = self._masks.get(cache_key)
+        if mask is not None:
+            if kind == "entity" and lemma in self.pool(kind, form).index:
+                mask = mask.copy()
+                mask[self.pool(kind, form).index[lemma]] = False
+            return mask
+        pool = self.pool(kind, form)
+        mask = np.ones(len(pool.lemmas), dtype=bool)
+        probes = {key_lemma, key_lemma.rsplit(" ", 1)[-1]} if nominal else {key_lemma}
+        synonyms, names = set(), set()
+        for probe in probes:
+            synonyms |= semantics.synonym_names(probe, kind)
+            names |= semantics.hypernym_names(probe, kind)
+        names |= synonyms
+        for name in names:
+            j = pool.index.get(name)
+            if j is not None:
+                mask[j] = False
+            if nominal:
+                hits = pool.by_head.get(name)
+                if hits:
+                    mask[hits] = False
+        if semantics.wordnet_available():
+            hyponyms = self._hyponym_index(kind, form)
+            for name in synonyms:
+                hits = hyponyms.get(name)
+                if hits:
+                    mask[hits] = False
+        self._masks[cache_key] = mask
+        return self.unrelated_mask(kind, form, lemma)
+
+    def category_mask(self, kind: str, form: str, category: str | None) -> np.ndarray | None:
+        """Boolean mask over the pool: True where the candidate has ``category``."""
+        if category is None:
+            return None
+        cache_key = ("cat", kind, form, category)
+        mask = self._masks.get(cache_key)
+        if mask is None:
+            pool = self.pool(kind, form)
+            mask = np.array([c == category for c in pool.categories], dtype=bool)
+            self._masks[cache_key] = mask
+        return mask
+
+    # ------------------------------------------------------------------ persistence
+    def to_json(self) -> dict:
+        return {
+            "format": "iccc.ConceptBase",
+            "version": FORMAT_VERSION,
+            "config": {"min_count": self.min_count, "top_k": self.top_k, "above_mean": self.above_mean,
+                       "keep_groups": self.keep_groups},
+            "n_captions": self.n_captions,
+            "counts": {k: dict(self.counts[k]) for k in KINDS},
+            "forms": {k: {lemma: {f: dict(s) for f, s in forms.items()} for lemma, forms in self.forms[k].items()}
+                      for k in KINDS},
+            "contexts": {k: {key: dict(v) for key, v in self.contexts[k].items()} for k in KINDS},
+            "groups": {g: sorted(words) for g, words in self.groups.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> ConceptBase:
+        if not isinstance(data, Mapping) or data.get("format") != "iccc.ConceptBase":
+            raise ValueError("Not a saved iccc ConceptBase (missing \"format\": \"iccc.ConceptBase\").")
+        if data.get("version") != FORMAT_VERSION:
+            raise ValueError(f"Unsupported ConceptBase version {data.get('version')!r}; this iccc reads {FORMAT_VERSION}.")
+        base = cls(**data["config"])
+        base.n_captions = data["n_captions"]
+        for k in KINDS:
+            base.counts[k].update(data["counts"].get(k, {}))
+            for lemma, forms in data["forms"].get(k, {}).items():
+                for f, surfaces in forms.items():
+                    base.forms[k][lemma][f].update(surfaces)
+            for key, lemmas in data["contexts"].get(k, {}).items():
+                base.contexts[k][key].update(lemmas)
+        for g, words in data.get("groups", {}).items():
+            base.groups[g] = set(words)
+        return base
+
+    def save(self, path) -> None:
+        """Write the base as JSON (``.json`` or ``.json.gz``)."""
+        path = Path(path)
+        text = json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True)
+        if path.suffix == ".gz":
+            import gzip
+
+            with gzip.open(path, "wt", encoding="utf-8") as f:
+                f.write(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+
+    @classmethod
+    def load(cls, path) -> ConceptBase:
+        """Read a base written by :meth:`save`."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"`path` {str(path)!r} is not a file.")
+        if path.suffix == ".gz":
+            import gzip
+
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                return cls.from_json(json.load(f))
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+    def __getstate__(self):
+        # caches are rebuilt on demand; defaultdict factories with lambdas do not pickle
+        return self.to_json()
+
+    def __setstate__(self, state):
+        self.__dict__.update(ConceptBase.from_json(state).__dict__)
+
+    def __eq__(self, other):
+        return isinstance(other, ConceptBase) and self.to_json() == other.to_json()
+
+    # ------------------------------------------------------------------ display
+    def summary(self, top: int = 8) -> str:
+        """A readable overview: per kind, distinct lemmas, kept lemmas, most frequent."""
+        lines = [f"ConceptBase: {self.n_captions} captions, {len(self.groups)} groups, "
+                 f"filter: min_count={self.min_count} top_k={self.top_k} above_mean={self.above_mean}"]
+        for k in KINDS:
+            counts = self.counts[k]
+            if not counts:
+                continue
+            common = ", ".join(f"{lemma} ({n})" for lemma, n in counts.most_common(top))
+            lines.append(f"  {k:<9} {sum(counts.values()):>8} mentions {len(counts):>7} lemmas "
+                         f"{len(self.kept(k)):>6} kept | {common}")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        sizes = ", ".join(f"{k}={len(self.counts[k])}" for k in KINDS if self.counts[k])
+        return f"ConceptBase(n_captions={self.n_captions}, {sizes})"
+
+
+def _check_kind(kind):
+    if kind not in KINDS:
+        raise ValueError(f"Unknown concept kind {kind!r}. Available: {', '.join(repr(k) for k in KINDS)}.")
+
+
+def _validate_filter(min_count, top_k, above_mean):
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+        raise ValueError(f"`min_count` should be a positive integer, got {min_count!r}.")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"`top_k` should be a positive integer or None, got {top_k!r}.")
+    if not isinstance(above_mean, bool):
+        raise ValueError(f"`above_mean` should be True or False, got {above_mean!r}.")

@@ -1,0 +1,81 @@
+"""Context keys of a concept inside its caption: what a replacement has to fit.
+
+A replacement that is common in the same context (the verb whose object it is, the noun an
+attribute modifies, the arguments of a relation) reads like a real caption, so a text-only model
+cannot single it out. Pure functions over :class:`iccc.ParsedCaption`.
+"""
+
+from __future__ import annotations
+
+from ._schema import NO_LINK, ParsedCaption
+
+
+def _noun_of_entity(parsed: ParsedCaption, entity: int) -> int:
+    for i, c in enumerate(parsed.concepts):
+        if c.kind == "noun" and c.head == entity:
+            return i
+    return NO_LINK
+
+
+def _entity_of(parsed: ParsedCaption, i: int) -> int:
+    c = parsed.concepts[i]
+    if c.kind == "entity":
+        return i
+    if c.kind == "noun":
+        return c.head
+    return NO_LINK
+
+
+def _lemma_at(parsed: ParsedCaption, i: int) -> str | None:
+    return parsed.concepts[i].lemma if 0 <= i < len(parsed.concepts) else None
+
+
+def context_keys(parsed: ParsedCaption, i: int) -> tuple[str, ...]:
+    """Context keys of concept ``i`` (see module docstring).
+
+    >>> from iccc import Concept, ParsedCaption
+    >>> cs = (Concept("entity", "A man", 0, 5, "a man", "NN", "DT NN", "ROOT"),
+    ...       Concept("noun", "man", 2, 5, "man", "NN", "NN", "ROOT", head=0),
+    ...       Concept("relation", "riding", 6, 12, "ride", "VBG", "VBG", "acl", subj=0, obj=3),
+    ...       Concept("entity", "a horse", 13, 20, "a horse", "NN", "DT NN", "dobj"),
+    ...       Concept("noun", "horse", 15, 20, "horse", "NN", "NN", "dobj", head=3))
+    >>> p = ParsedCaption("A man riding a horse", cs)
+    >>> context_keys(p, 4), context_keys(p, 2)
+    (('obj-of:ride',), ('subj:man', 'obj:horse'))
+    """
+    concepts = parsed.concepts
+    c = concepts[i]
+    keys: list[str] = []
+    if c.kind in ("noun", "entity"):
+        entity = _entity_of(parsed, i)
+        noun = i if c.kind == "noun" else _noun_of_entity(parsed, i)
+        for r in concepts:
+            if r.kind != "relation" or r.tag == "CC":
+                continue
+            if r.subj == entity:
+                keys.append(f"subj-of:{r.lemma}")
+            if r.obj == entity:
+                keys.append(f"obj-of:{r.lemma}")
+        if c.kind == "noun":
+            for a in concepts:
+                if a.kind == "attribute" and a.head == noun:
+                    keys.append(f"attr:{a.lemma}")
+    elif c.kind in ("attribute", "count"):
+        lemma = _lemma_at(parsed, c.head)
+        if lemma is not None:
+            keys.append(f"noun:{lemma}")
+    elif c.kind == "relation":
+        for role, entity in (("subj", c.subj), ("obj", c.obj)):
+            noun = _noun_of_entity(parsed, entity) if entity != NO_LINK else NO_LINK
+            lemma = _lemma_at(parsed, noun)
+            if lemma is not None:
+                keys.append(f"{role}:{lemma}")
+    elif c.kind == "verb":
+        for r in concepts:
+            if r.kind == "relation" and r.start == c.start:
+                for role, entity in (("subj", r.subj), ("obj", r.obj)):
+                    lemma = _lemma_at(parsed, _noun_of_entity(parsed, entity))
+                    if lemma is not None:
+                        keys.append(f"{role}:{lemma}")
+                break
+    return tuple(dict.fromkeys(keys))

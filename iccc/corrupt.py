@@ -1,0 +1,312 @@
+"""``corrupt``: one caption in, one corruption record out — or a whole ``Dataset.map`` batch.
+
+Randomness comes only from an explicit ``numpy.random.Generator``. In a dataset map every row
+gets its own generator derived from ``(seed, epoch, index)``, so the output is identical for any
+``num_proc`` and batch size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from . import columns
+from ._schema import STATUS_OK, ParsedCaption
+from .base import ConceptBase
+from .operators import OPERATORS, Corruption
+
+#: Columns a corruption map adds (``caption`` is kept as it is).
+RECORD_COLUMNS = (
+    "corrupted_caption", "operation", "concept_kind", "original", "replacement", "start", "end",
+    "new_start", "new_end", "other_start", "other_end", "target",
+)
+STATUS_COLUMN = "corrupt_status"
+DEFAULT_OPERATIONS = ("replace", "swap")
+#: The paper's share of swaps among corrections.
+DEFAULT_P_SWAP = 0.15
+
+
+def corruption_features():
+    """HF ``datasets`` features of the columns :func:`corrupt` adds in a map."""
+    from datasets import Value
+
+    ints = {"start", "end", "new_start", "new_end", "other_start", "other_end"}
+    feats = {name: Value("int32") if name in ints else Value("string") for name in RECORD_COLUMNS}
+    feats[STATUS_COLUMN] = Value("string")
+    return feats
+
+
+def _check_probability(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"`{name}` should be a probability in [0, 1], got {value!r}.")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    operators: tuple  # (name, operator) in fallback order
+    probabilities: np.ndarray
+    cumulative: np.ndarray
+
+
+class Corruptor:
+    """A configured corruption engine; :func:`corrupt` builds and caches one per configuration.
+
+    Args:
+        concepts: the :class:`ConceptBase` replacements are drawn from.
+        operations: names from ``"replace"``, ``"swap"``, ``"add"``.
+        kinds: concept kinds to edit (default: every kind the operations support).
+        p_swap: probability of trying a swap first (the paper: 0.15 of corrections).
+        p_add: probability of trying an addition first.
+        same_category: keep replacements in the original's semantic category when possible.
+
+    If the operation drawn first has no legal edit for a caption, the others are tried in the
+    order replace, swap, add, so a caption only goes without a corruption when none applies.
+
+    >>> import iccc
+    >>> parsed = iccc.parse(["A red car on a street.", "A blue bus on a road."])
+    >>> engine = Corruptor(iccc.ConceptBase.from_parsed(parsed, above_mean=False))
+    >>> engine.one(parsed[0], rng=np.random.default_rng(1)).operation in ("replace", "swap")
+    True
+    """
+
+    def __init__(self, concepts: ConceptBase, *, operations: Sequence[str] = DEFAULT_OPERATIONS,
+                 kinds: Sequence[str] | None = None, p_swap: float = DEFAULT_P_SWAP, p_add: float = 0.0,
+                 same_category: bool = True):
+        if not isinstance(concepts, ConceptBase):
+            raise TypeError(f"`concepts` must be an iccc.ConceptBase, got {type(concepts).__name__}: {concepts!r:.80}.")
+        if isinstance(operations, str):
+            operations = (operations,)
+        operations = tuple(dict.fromkeys(operations))
+        for op in operations:
+            if op not in OPERATORS:
+                raise ValueError(f"Unknown operation {op!r}. Available: {', '.join(repr(o) for o in OPERATORS)}.")
+        if not operations:
+            raise ValueError("`operations` must name at least one of 'replace', 'swap', 'add'.")
+        _check_probability("p_swap", p_swap)
+        _check_probability("p_add", p_add)
+        if p_swap + p_add > 1.0:
+            raise ValueError(f"`p_swap` + `p_add` must be at most 1, got {p_swap} + {p_add}.")
+        if isinstance(kinds, str):
+            kinds = (kinds,)
+        supported = {k for op in operations for k in OPERATORS[op].supported_kinds}
+        if kinds is not None:
+            unknown = [k for k in kinds if k not in supported]
+            if unknown:
+                raise ValueError(
+                    f"Kind(s) {unknown!r} not supported by operations {list(operations)!r}. "
+                    f"Available: {', '.join(repr(k) for k in sorted(supported))}."
+                )
+        needs_base = [op for op in operations if op != "swap"]
+        if needs_base:
+            if concepts.n_captions == 0 or not concepts.kinds():
+                raise ValueError(
+                    "The concept base is empty; build it from parsed captions first "
+                    "(ConceptBase.from_parsed(iccc.parse(captions)))."
+                )
+            wanted = [k for k in (kinds or supported) if any(k in OPERATORS[op].supported_kinds for op in needs_base)]
+            if kinds is not None:
+                missing = [k for k in wanted if not concepts.counts[k] and k != "entity" or
+                           (k == "entity" and not concepts.counts["entity"])]
+                if missing:
+                    raise ValueError(
+                        f"The concept base has no concepts of kind(s) {missing!r}. "
+                        f"It has: {', '.join(repr(k) for k in concepts.kinds())}."
+                    )
+        ops = []
+        for op in OPERATORS:  # fixed fallback order
+            if op not in operations:
+                continue
+            cls = OPERATORS[op]
+            op_kinds = [k for k in (kinds or cls.supported_kinds) if k in cls.supported_kinds]
+            if not op_kinds:
+                continue
+            if op == "replace":
+                ops.append((op, cls(op_kinds, same_category=same_category)))
+            else:
+                ops.append((op, cls(op_kinds)))
+        if not ops:
+            raise ValueError(f"No operation in {list(operations)!r} can edit the kinds {list(kinds)!r}.")
+        names = [name for name, _ in ops]
+        p = np.array([{"swap": p_swap, "add": p_add}.get(n, 0.0) for n in names])
+        rest = 1.0 - p.sum()
+        if "replace" in names:
+            p[names.index("replace")] += rest
+        elif p.sum() == 0:
+            p[:] = 1.0 / len(p)
+        else:
+            p = p / p.sum()
+        self.concepts = concepts
+        p = p / p.sum()
+        self.plan = _Plan(tuple(ops), p, np.cumsum(p))
+        self.config = dict(operations=operations, kinds=tuple(kinds) if kinds else None, p_swap=p_swap,
+                           p_add=p_add, same_category=same_category)
+
+    def one(self, parsed: ParsedCaption, *, rng: np.random.Generator, group: Any = None) -> Corruption | None:
+        """Corrupt one parsed caption, or return ``None`` when no operation applies."""
+        if not parsed.concepts:
+            return None
+        ops = self.plan.operators
+        if len(ops) == 1:
+            first = 0
+        else:
+            first = int(np.searchsorted(self.plan.cumulative, rng.random(), side="right"))
+            first = min(first, len(ops) - 1)
+        order = [first] + [k for k in range(len(ops)) if k != first]
+        for k in order:
+            record = ops[k][1](parsed, self.concepts, rng=rng, group=group)
+            if record is not None:
+                return record
+        return None
+
+    def batch(self, batch: Mapping[str, list], indices: Sequence[int] | None, *, seed: int | None, epoch: int = 0,
+              caption_column: str = columns.CAPTION, concepts_column: str = columns.CONCEPTS,
+              group_column: str | None = None, nlp: Any = None) -> dict[str, list]:
+        """Corrupt a ``Dataset.map(batched=True, with_indices=True)`` batch; one output per row."""
+        if caption_column not in batch:
+            raise KeyError(f"Caption column {caption_column!r} not found. Available: {sorted(batch)}.")
+        captions = batch[caption_column]
+        n = len(captions)
+        if indices is None:
+            raise ValueError(
+                "Per-row seeding needs the global row indices: call Dataset.map(corrupt, batched=True, "
+                "with_indices=True, fn_kwargs=...)."
+            )
+        if group_column is not None and group_column not in batch:
+            raise KeyError(f"Group column {group_column!r} not found. Available: {sorted(batch)}.")
+        if concepts_column in batch:
+            parsed = [
+                ParsedCaption(text, tuple(_concepts(c)), STATUS_OK) if isinstance(text, str) else None
+                for text, c in zip(captions, batch[concepts_column])
+            ]
+            statuses = batch.get(columns.PARSE_STATUS) or [None] * n
+        else:
+            from .parsing import iter_parse
+
+            parsed = list(iter_parse(captions, nlp=nlp, on_invalid="status"))
+            statuses = [p.status for p in parsed]
+        groups = batch[group_column] if group_column else [None] * n
+        out: dict[str, list] = {name: [] for name in RECORD_COLUMNS + (STATUS_COLUMN,)}
+        entropy = None if seed is not None else np.random.SeedSequence().entropy
+        for k in range(n):
+            p = parsed[k]
+            status = statuses[k] if statuses[k] not in (None, STATUS_OK, "truncated") else None
+            record = None
+            if p is not None and status is None:
+                rng = np.random.default_rng([seed if seed is not None else entropy, epoch, int(indices[k])])
+                record = self.one(p, rng=rng, group=groups[k])
+            if record is None:
+                for name in RECORD_COLUMNS:
+                    out[name].append(None)
+                if p is None and status is None:
+                    status = "missing" if captions[k] is None else "not_string"
+                out[STATUS_COLUMN].append(status or ("no_concepts" if p is not None and not p.concepts else "no_candidate"))
+            else:
+                values = record.to_dict()
+                for name in RECORD_COLUMNS:
+                    out[name].append(values[name])
+                out[STATUS_COLUMN].append(STATUS_OK)
+        return out
+
+
+def _concepts(items):
+    from ._schema import Concept
+
+    return [c if isinstance(c, Concept) else Concept.from_dict(c) for c in (items or ())]
+
+
+_ENGINES: dict = {}
+
+
+def _engine(concepts, **config) -> Corruptor:
+    key = (id(concepts), concepts.n_captions, tuple(sorted((k, v if not isinstance(v, list) else tuple(v))
+                                                           for k, v in config.items())))
+    engine = _ENGINES.get(key)
+    if engine is None or engine.concepts is not concepts:
+        if len(_ENGINES) > 32:
+            _ENGINES.clear()
+        engine = _ENGINES[key] = Corruptor(concepts, **config)
+    return engine
+
+
+def corrupt(
+    caption_or_parsed: Any,
+    indices: Any = None,
+    *,
+    concepts: ConceptBase,
+    seed: int | None = None,
+    rng: np.random.Generator | None = None,
+    operations: Sequence[str] = DEFAULT_OPERATIONS,
+    kinds: Sequence[str] | None = None,
+    p_swap: float = DEFAULT_P_SWAP,
+    p_add: float = 0.0,
+    same_category: bool = True,
+    group: Any = None,
+    epoch: int = 0,
+    caption_column: str = columns.CAPTION,
+    concepts_column: str = columns.CONCEPTS,
+    group_column: str | None = None,
+    nlp: Any = None,
+):
+    """Corrupt a caption so that it is wrong about the image in one concept.
+
+    Works on a single caption (a string, parsed on the fly, or a :class:`ParsedCaption`) and
+    returns a :class:`Corruption` or ``None`` when nothing can be corrupted. The same function is
+    a ``Dataset.map`` function: ``ds.map(corrupt, batched=True, with_indices=True,
+    fn_kwargs={"concepts": base, "seed": 0})`` adds the record columns and ``corrupt_status``; each
+    row's generator derives from ``(seed, epoch, index)``, so any ``num_proc`` and batch size give
+    the same rows. Rows that cannot be corrupted are kept, with a status.
+
+    Args:
+        caption_or_parsed: a caption, a parsed caption, or a map batch/example.
+        indices: row indices (map mode only; passed by ``with_indices=True``).
+        concepts: the :class:`ConceptBase` to draw replacements from.
+        seed: integer seed; ``rng``: a ``numpy.random.Generator`` (single-caption mode); not both.
+        operations: any of ``"replace"``, ``"swap"``, ``"add"``.
+        kinds: concept kinds to edit (default: all the operations support).
+        p_swap: share of corrections tried as swaps first (paper: 0.15); ``p_add`` likewise.
+        same_category: keep replacements in the original's semantic category when possible.
+        group: the image id of a single caption (sibling-caption guard); in map mode use
+            ``group_column``.
+        epoch: mixed into per-row seeds in map mode, so every epoch draws new corruptions.
+
+    >>> import iccc
+    >>> base = iccc.ConceptBase.from_parsed(iccc.parse(["A dog on a couch.", "A cat on a bed."]), above_mean=False)
+    >>> corrupt("A dog on a couch.", concepts=base, seed=0, kinds=["noun"]).target
+    '"cat" should be "dog".'
+    """
+    if seed is not None and rng is not None:
+        raise ValueError("Pass either `seed` or `rng`, not both.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"`seed` should be a non-negative integer or None, got {seed!r}.")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"`rng` must be a numpy.random.Generator, got {type(rng).__name__}: {rng!r}.")
+    engine = _engine(concepts, operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add,
+                     same_category=same_category)
+    if isinstance(caption_or_parsed, Mapping):
+        example = caption_or_parsed
+        value = example.get(caption_column)
+        if isinstance(value, list):  # batched map
+            return engine.batch(example, indices, seed=seed, epoch=epoch, caption_column=caption_column,
+                                concepts_column=concepts_column, group_column=group_column, nlp=nlp)
+        # one example (map without batched=True): wrap it as a batch of one
+        wrapped = {k: [v] for k, v in example.items()}
+        index = [indices] if indices is not None else None
+        out = engine.batch(wrapped, index, seed=seed, epoch=epoch, caption_column=caption_column,
+                           concepts_column=concepts_column, group_column=group_column, nlp=nlp)
+        return {k: v[0] for k, v in out.items()}
+    if isinstance(caption_or_parsed, str):
+        from .parsing import parse
+
+        parsed = parse([caption_or_parsed], nlp=nlp)[0]
+    elif isinstance(caption_or_parsed, ParsedCaption):
+        parsed = caption_or_parsed
+    else:
+        raise TypeError(
+            "`caption_or_parsed` must be a caption string, an iccc.ParsedCaption or a dataset batch, "
+            f"got {type(caption_or_parsed).__name__}: {caption_or_parsed!r:.80}."
+        )
+    if rng is None:
+        rng = np.random.default_rng(seed)
+    return engine.one(parsed, rng=rng, group=group)

@@ -1,0 +1,105 @@
+"""Replace one concept by another of the same kind and grammatical form."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._schema import ParsedCaption
+from ..base import ConceptBase, form_of
+from ..contexts import context_keys
+from ..parsing._lexicon import NUMBER_WORDS
+from ..textedit import replace_span
+from ._base import Operator, Options, Slot
+from ._record import Corruption
+from ._weights import blocked_indices, blocked_words, candidate_weights, pool_options
+
+
+def count_value(text: str) -> int | None:
+    """Numeric value of a count word or digits ("two" -> 2, "12" -> 12), else ``None``.
+
+    >>> count_value("Two"), count_value("12"), count_value("many")
+    (2, 12, None)
+    """
+    lower = text.lower()
+    if lower.isdigit():
+        return int(lower)
+    return NUMBER_WORDS.get(lower)
+
+
+class Replace(Operator):
+    """Replace an entity, noun, attribute, verb, relation or count by another of the same kind.
+
+    The replacement has the same grammatical form (singular/plural noun, verb tag and
+    transitivity, relation with or without a verb, count agreeing with its noun), is never the
+    same lemma, a synonym, hypernym or hyponym, nor a word used by a sibling caption of the same
+    image; it is drawn by corpus frequency times fit to the concept's context, in the same
+    semantic category when one exists.
+
+    Args:
+        kinds: concept kinds to replace (default: all six).
+        same_category: keep replacements in the original's semantic category when possible.
+        use_context: weight candidates by how well they fit the concept's context.
+
+    >>> import iccc, numpy as np
+    >>> parsed = iccc.parse(["A red car on a street.", "A blue bus on a road.", "A red bus."])
+    >>> base = iccc.ConceptBase.from_parsed(parsed, above_mean=False)
+    >>> Replace(kinds=["attribute"])(parsed[0], base, rng=np.random.default_rng(0)).corrupted_caption
+    'A blue car on a street.'
+    """
+
+    name = "replace"
+    supported_kinds = ("entity", "noun", "attribute", "verb", "relation", "count")
+
+    def __init__(self, kinds: Sequence[str] | None = None, *, same_category: bool = True, use_context: bool = True):
+        super().__init__(kinds)
+        self.same_category = same_category
+        self.use_context = use_context
+
+    def slots(self, parsed: ParsedCaption, base: ConceptBase) -> list[Slot]:
+        out = []
+        for i, c in enumerate(parsed.concepts):
+            if c.kind not in self.kinds:
+                continue
+            if c.kind == "relation" and c.tag == "CC":
+                continue  # "and" in "a cat and a dog" has no meaningful replacement
+            if c.kind == "count":
+                value = count_value(c.text)
+                if value is None or value == 1:
+                    continue  # "one dog": any other count would need a plural noun
+            out.append(Slot(c.kind, i))
+        return out
+
+    def options(self, parsed: ParsedCaption, slot: Slot, base: ConceptBase, *, group: Any = None) -> Options | None:
+        c = parsed.concepts[slot.i]
+        form = form_of(c, parsed)
+        found = candidate_weights(
+            base, c.kind, form, lemma=c.lemma, keys=context_keys(parsed, slot.i),
+            same_category=self.same_category, use_context=self.use_context,
+        )
+        if found is None:
+            return None
+        pool, w, cumulative = found
+        blocked = blocked_indices(pool, blocked_words(parsed.text, base, group))
+        if c.kind == "count":
+            # counts > 1 only (the noun is plural); never the same number in another spelling
+            old = count_value(c.text)
+            values = np.array([(count_value(s) or 0) for s in pool.surfaces])
+            w = w * ((values > 1) & (values != old))
+            if not w.sum() > 0:
+                return None
+            cumulative = np.cumsum(w)
+        return pool_options(pool, w, cumulative, blocked)
+
+    def apply(self, parsed: ParsedCaption, slot: Slot, label) -> Corruption | None:
+        c = parsed.concepts[slot.i]
+        _lemma, surface = label
+        edit = replace_span(parsed.text, c.start, c.end, surface)
+        if edit.text == parsed.text:
+            return None
+        return Corruption(
+            caption=parsed.text, corrupted_caption=edit.text, operation=self.name, concept_kind=c.kind,
+            original=c.text, replacement=edit.text[edit.start : edit.end],
+            start=c.start, end=c.end, new_start=edit.start, new_end=edit.end,
+        )

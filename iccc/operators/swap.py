@@ -1,0 +1,115 @@
+"""Swap two concepts of the same kind inside one caption."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import semantics
+from .._schema import NO_LINK, ParsedCaption
+from ..base import ConceptBase, form_of
+from ..textedit import swap_spans
+from ._base import Operator, Options, Slot
+from ._record import Corruption
+
+_ONE = Options((None,), np.ones(1))
+
+
+def _entity_of_noun(parsed: ParsedCaption, i: int) -> int:
+    return parsed.concepts[i].head
+
+
+def _noun_of_entity(parsed: ParsedCaption, e: int) -> int:
+    for k, c in enumerate(parsed.concepts):
+        if c.kind == "noun" and c.head == e:
+            return k
+    return NO_LINK
+
+
+def symmetric_pair(parsed: ParsedCaption, e1: int, e2: int) -> bool:
+    """Whether entities ``e1`` and ``e2`` are linked by a symmetric relation (incl. "and")."""
+    pair = {e1, e2}
+    return any(
+        r.kind == "relation" and r.symmetric and {r.subj, r.obj} == pair for r in parsed.concepts
+    )
+
+
+def _overlap(a, b) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+class Swap(Operator):
+    """Exchange two concepts of one caption: two nouns (objects), two attributes of different
+    nouns, or the two arguments of a relation.
+
+    Never a no-op: the two lemmas differ and are not synonyms; arguments of a symmetric relation
+    ("next to", "near", coordination "a cat and a dog") are not swapped, as decided from the parse.
+
+    >>> import iccc, numpy as np
+    >>> parsed = iccc.parse(["A cat sitting on a table."])[0]
+    >>> base = iccc.ConceptBase()
+    >>> Swap(kinds=["relation"])(parsed, base, rng=np.random.default_rng(0)).corrupted_caption
+    'A table sitting on a cat.'
+    """
+
+    name = "swap"
+    supported_kinds = ("noun", "attribute", "relation")
+
+    def __init__(self, kinds: Sequence[str] | None = None):
+        super().__init__(kinds)
+
+    def _nouns_swappable(self, parsed: ParsedCaption, i: int, j: int) -> bool:
+        a, b = parsed.concepts[i], parsed.concepts[j]
+        if a.kind != "noun" or b.kind != "noun" or _overlap(a, b):
+            return False
+        if form_of(a) != form_of(b) or a.lemma == b.lemma or semantics.related(a.lemma, b.lemma, "noun"):
+            return False
+        ea, eb = a.head, b.head
+        if ea == NO_LINK or eb == NO_LINK or _overlap(parsed.concepts[ea], parsed.concepts[eb]):
+            return False  # nested entities: "a man's hand"
+        return not symmetric_pair(parsed, ea, eb)
+
+    def slots(self, parsed: ParsedCaption, base: ConceptBase) -> list[Slot]:
+        concepts = parsed.concepts
+        out = []
+        if "noun" in self.kinds:
+            nouns = [i for i, c in enumerate(concepts) if c.kind == "noun"]
+            out.extend(
+                Slot("noun", i, j)
+                for x, i in enumerate(nouns) for j in nouns[x + 1:]
+                if self._nouns_swappable(parsed, i, j)
+            )
+        if "attribute" in self.kinds:
+            attrs = [i for i, c in enumerate(concepts) if c.kind == "attribute"]
+            for x, i in enumerate(attrs):
+                for j in attrs[x + 1:]:
+                    a, b = concepts[i], concepts[j]
+                    if a.head == b.head or a.lemma == b.lemma or _overlap(a, b):
+                        continue
+                    if semantics.related(a.lemma, b.lemma, "attribute"):
+                        continue
+                    out.append(Slot("attribute", i, j))
+        if "relation" in self.kinds:
+            for r in concepts:
+                if r.kind != "relation" or r.symmetric or r.subj == NO_LINK or r.obj == NO_LINK:
+                    continue
+                i, j = _noun_of_entity(parsed, r.subj), _noun_of_entity(parsed, r.obj)
+                if i != NO_LINK and j != NO_LINK and self._nouns_swappable(parsed, min(i, j), max(i, j)):
+                    out.append(Slot("relation", min(i, j), max(i, j)))
+        return out
+
+    def options(self, parsed: ParsedCaption, slot: Slot, base: ConceptBase, *, group: Any = None) -> Options | None:
+        return _ONE
+
+    def apply(self, parsed: ParsedCaption, slot: Slot, label) -> Corruption | None:
+        a, b = parsed.concepts[slot.i], parsed.concepts[slot.j]
+        edit = swap_spans(parsed.text, (a.start, a.end), (b.start, b.end))
+        if edit.text == parsed.text:
+            return None
+        return Corruption(
+            caption=parsed.text, corrupted_caption=edit.text, operation=self.name, concept_kind=slot.kind,
+            original=a.text, replacement=edit.text[edit.start : edit.end],
+            start=a.start, end=a.end, new_start=edit.start, new_end=edit.end,
+            other_start=b.start, other_end=b.end,
+        )
