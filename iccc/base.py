@@ -23,6 +23,8 @@ from .contexts import context_keys
 from .textedit import mid_sentence
 
 FORMAT_VERSION = 1
+#: A lemma is offered in a form only if at least this share of its mentions has that form.
+MIN_FORM_SHARE = 0.05
 _WORD = re.compile(r"[a-z][a-z'-]*")
 # Words too common to tell two captions apart; ignored by the sibling-caption guard.
 STOP_WORDS = frozenset(
@@ -92,8 +94,11 @@ def form_of(concept, parsed: ParsedCaption | None = None) -> str:
 
 
 def surface_of(parsed: ParsedCaption, concept) -> str:
-    """The concept's text as it would appear mid-sentence."""
-    return mid_sentence(parsed.text, concept.start, concept.text)
+    """The concept's text as it would appear mid-sentence (shouted captions lower-cased)."""
+    text = mid_sentence(parsed.text, concept.start, concept.text)
+    if concept.tag not in ("NNP", "NNPS") and sum(ch.isupper() for ch in text) > 3 and text.upper() == text:
+        text = text.lower()
+    return text
 
 
 def _coerce(item) -> ParsedCaption:
@@ -291,6 +296,8 @@ class ConceptBase:
             if not surface_counts:
                 continue
             n = sum(surface_counts.values())
+            if n < max(self.min_count, MIN_FORM_SHARE * self.counts[kind][lemma]):
+                continue  # a rare form of a lemma is mostly parse errors ("lying a racquet")
             lemmas.append(lemma)
             surfaces.append(surface_counts.most_common(1)[0][0])
             counts.append(n)

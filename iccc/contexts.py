@@ -7,7 +7,36 @@ cannot single it out. Pure functions over :class:`iccc.ParsedCaption`.
 
 from __future__ import annotations
 
+import re
+
 from ._schema import NO_LINK, ParsedCaption
+from .semantics import category
+
+_TOKEN = re.compile(r"[A-Za-z0-9']+|[^\sA-Za-z0-9']")
+_WINDOW = 32  # characters looked at on each side for neighbouring words
+# Skipped when looking for the next word: "holding a racquet" -> R1:racquet.
+_DETERMINERS = frozenset("a an the his her their its my your our this that these those some".split())
+
+
+def neighbour_keys(text: str, start: int, end: int) -> tuple[str, str]:
+    """``L2:`` the two tokens before ``start`` and ``R1:`` the first token after ``end`` that is not
+    a determiner (lower-cased; ``<s>``/``</s>`` at the edges): the n-gram context a text-only
+    model judges a word by.
+
+    >>> neighbour_keys("A man riding a horse.", 15, 20), neighbour_keys("A man riding a horse.", 6, 12)
+    (('L2:riding a', 'R1:.'), ('L2:a man', 'R1:horse'))
+    """
+    left = _TOKEN.findall(text[max(0, start - _WINDOW) : start].lower())[-2:]
+    if len(left) < 2:
+        left = ["<s>"] * (2 - len(left)) + left
+    right = [t for t in _TOKEN.findall(text[end : end + _WINDOW].lower()) if t not in _DETERMINERS][:1]
+    return "L2:" + " ".join(left), "R1:" + (right[0] if right else "</s>")
+
+
+def _add_category(keys: list, prefix: str, lemma: str) -> None:
+    found = category(lemma, "noun")
+    if found is not None:
+        keys.append(f"{prefix}:{found}")
 
 
 def _noun_of_entity(parsed: ParsedCaption, entity: int) -> int:
@@ -40,12 +69,14 @@ def context_keys(parsed: ParsedCaption, i: int) -> tuple[str, ...]:
     ...       Concept("entity", "a horse", 13, 20, "a horse", "NN", "DT NN", "dobj"),
     ...       Concept("noun", "horse", 15, 20, "horse", "NN", "NN", "dobj", head=3))
     >>> p = ParsedCaption("A man riding a horse", cs)
-    >>> context_keys(p, 4), context_keys(p, 2)
-    (('obj-of:ride',), ('subj:man', 'obj:horse'))
+    >>> context_keys(p, 4)
+    ('L2:riding a', 'R1:</s>', 'obj-of:ride')
+    >>> [k for k in context_keys(p, 2) if "-cat:" not in k]  # categories need WordNet
+    ['L2:a man', 'R1:horse', 'subj:man', 'obj:horse']
     """
     concepts = parsed.concepts
     c = concepts[i]
-    keys: list[str] = []
+    keys: list[str] = list(neighbour_keys(parsed.text, c.start, c.end))
     if c.kind in ("noun", "entity"):
         entity = _entity_of(parsed, i)
         noun = i if c.kind == "noun" else _noun_of_entity(parsed, i)
@@ -64,12 +95,14 @@ def context_keys(parsed: ParsedCaption, i: int) -> tuple[str, ...]:
         lemma = _lemma_at(parsed, c.head)
         if lemma is not None:
             keys.append(f"noun:{lemma}")
+            _add_category(keys, "noun-cat", lemma)
     elif c.kind == "relation":
         for role, entity in (("subj", c.subj), ("obj", c.obj)):
             noun = _noun_of_entity(parsed, entity) if entity != NO_LINK else NO_LINK
             lemma = _lemma_at(parsed, noun)
             if lemma is not None:
                 keys.append(f"{role}:{lemma}")
+                _add_category(keys, f"{role}-cat", lemma)
     elif c.kind == "verb":
         for r in concepts:
             if r.kind == "relation" and r.start == c.start:
@@ -77,5 +110,6 @@ def context_keys(parsed: ParsedCaption, i: int) -> tuple[str, ...]:
                     lemma = _lemma_at(parsed, _noun_of_entity(parsed, entity))
                     if lemma is not None:
                         keys.append(f"{role}:{lemma}")
+                        _add_category(keys, f"{role}-cat", lemma)
                 break
     return tuple(dict.fromkeys(keys))

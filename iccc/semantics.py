@@ -83,6 +83,13 @@ SYNONYM_SETS: tuple[frozenset, ...] = tuple(
     )
 )
 
+# Nouns naming people by age/sex only. Replacing one by another is wrong about the image;
+# replacing a role ("runner", "chef") by one of these may not be, so they form their own category.
+GENERIC_PEOPLE = frozenset(
+    """man men woman women boy boys girl girls child children kid kids person people lady ladies
+    guy guys gentleman baby toddler adult adults teenager teen couple family""".split()
+)
+
 # Anchor synsets for noun categories, most specific first (checked along hypernym paths).
 _NOUN_ANCHORS = (
     "person.n.01", "animal.n.01", "plant.n.02", "food.n.01", "food.n.02", "vehicle.n.01",
@@ -254,6 +261,9 @@ def category(lemma: str, kind: str) -> str | None:
         names = {s.name() for path in synset.hypernym_paths() for s in path}
         for anchor in _NOUN_ANCHORS:
             if anchor in names:
+                if anchor == "person.n.01":
+                    # "man" -> "woman" is wrong about the image; "runner" -> "man" may be true
+                    return "person" if head in GENERIC_PEOPLE else "person-role"
                 if anchor != "artifact.n.01":
                     return _ANCHOR_NAMES.get(anchor, anchor.split(".")[0])
                 fallback = fallback or "artifact"

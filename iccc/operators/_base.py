@@ -78,6 +78,10 @@ class Operator:
     def apply(self, parsed: ParsedCaption, slot: Slot, label: Any) -> Corruption | None:
         raise NotImplementedError
 
+    def slot_weights(self, parsed: ParsedCaption, slots: list[Slot], base: ConceptBase) -> np.ndarray | None:
+        """Relative chance of trying each slot first (``None``: uniform); 0 rules a slot out."""
+        return None
+
     def candidates(self, parsed: ParsedCaption, base: ConceptBase, *, group: Any = None) -> list[tuple[Slot, Any, float]]:
         """Every legal edit as ``(slot, label, weight)``, in a fixed order (for inspection/tests)."""
         out = []
@@ -99,7 +103,9 @@ class Operator:
         # A uniform first choice, then the rest in cyclic order: as random as a permutation for
         # the choice that matters, at the cost of one draw instead of a shuffle.
         for kind in _cyclic(kinds, rng):
-            for slot in _cyclic(by_kind[kind], rng):
+            slots = by_kind[kind]
+            weights = self.slot_weights(parsed, slots, base)
+            for slot in _cyclic(slots, rng) if weights is None else _weighted_order(slots, weights, rng):
                 opts = self.options(parsed, slot, base, group=group)
                 if opts is None:
                     continue
@@ -123,6 +129,19 @@ def _cyclic(items: list, rng: np.random.Generator):
     first = int(rng.random() * n)
     for k in range(n):
         yield items[(first + k) % n]
+
+
+def _weighted_order(items: list, weights: np.ndarray, rng: np.random.Generator):
+    """The first item drawn by weight, then the other items with positive weight, heaviest first."""
+    positive = np.flatnonzero(weights > 0)
+    if len(positive) == 0:
+        return
+    cumulative = np.cumsum(weights)
+    first = min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), len(items) - 1)
+    yield items[first]
+    for k in sorted(positive, key=lambda k: -weights[k]):
+        if k != first:
+            yield items[k]
 
 
 _REJECTION_TRIES = 16

@@ -10,6 +10,12 @@ from ..base import ConceptBase, content_words
 
 #: Additive smoothing of the context-fit ratio (larger: context matters less).
 CONTEXT_SMOOTHING = 1.0
+#: Exponent applied to the weights (>1 favours the best-fitting candidates).
+FIT_POWER = 2.0
+#: How contexts combine: "product" (naive Bayes) or "mixture" (interpolated conditionals).
+COMBINE = "geomean"
+#: Mixture: a context with n observations gets weight n / (n + MIXTURE_K).
+MIXTURE_K = 2.0
 
 
 class Choices:
@@ -47,7 +53,7 @@ def candidate_weights(
     categories. Cached per (kind, form, lemma, contexts): captions repeat their contexts a lot.
     Returns ``(pool, weights, cumulative)`` or ``None`` when nothing is left.
     """
-    cache_key = ("w", kind, form, lemma, keys, same_category, use_context)
+    cache_key = ("w", kind, form, lemma, keys, same_category, use_context, FIT_POWER, CONTEXT_SMOOTHING, COMBINE, MIXTURE_K)
     cached = base._masks.get(cache_key, False)
     if cached is not False:
         return cached
@@ -55,12 +61,34 @@ def candidate_weights(
     pool = base.pool(kind, form)
     if pool is not None:
         w = pool.prob.copy()
-        if use_context:
+        if use_context and COMBINE == "geomean":
+            # log-linear average of smoothed conditionals P(c | k): every context has a say,
+            # uninformative ones fall back to the prior, none is counted twice
+            logs, n_used = np.zeros_like(w), 0
+            for key in keys:
+                found = base.context_vector(kind, form, key)
+                if found is not None:
+                    vec, total = found
+                    logs += np.log((vec + MIXTURE_K * pool.prob) / (total + MIXTURE_K))
+                    n_used += 1
+            if n_used:
+                w = np.exp(logs / n_used)
+        elif use_context and COMBINE == "mixture":
+            mix = w * 0.05
+            for key in keys:
+                found = base.context_vector(kind, form, key)
+                if found is not None:
+                    vec, total = found
+                    mix += (total / (total + MIXTURE_K)) * (vec / total)
+            w = mix
+        elif use_context:
             for key in keys:
                 found = base.context_vector(kind, form, key)
                 if found is not None:
                     vec, total = found
                     w *= (vec + CONTEXT_SMOOTHING) / (pool.prob * total + CONTEXT_SMOOTHING)
+        if FIT_POWER != 1.0:
+            w = w**FIT_POWER
         if lemma is not None:
             w *= base.unrelated_mask(kind, form, lemma)
         if same_category and lemma is not None:

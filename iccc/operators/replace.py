@@ -28,6 +28,10 @@ def count_value(text: str) -> int | None:
     return NUMBER_WORDS.get(lower)
 
 
+#: Verbs without content of their own; never replaced as verbs.
+LIGHT_VERBS = frozenset(("be", "have", "do", "get", "seem", "appear", "become"))
+
+
 class Replace(Operator):
     """Replace an entity, noun, attribute, verb, relation or count by another of the same kind.
 
@@ -64,6 +68,8 @@ class Replace(Operator):
                 continue
             if c.kind == "relation" and c.tag == "CC":
                 continue  # "and" in "a cat and a dog" has no meaningful replacement
+            if c.kind == "verb" and c.lemma in LIGHT_VERBS:
+                continue  # "has", "is": no action to get wrong
             if c.kind == "count":
                 value = count_value(c.text)
                 if value is None or value == 1:

@@ -9,9 +9,11 @@ import numpy as np
 from .. import semantics
 from .._schema import NO_LINK, ParsedCaption
 from ..base import ConceptBase, form_of
+from ..contexts import context_keys
 from ..textedit import swap_spans
 from ._base import Operator, Options, Slot
 from ._record import Corruption
+from ._weights import candidate_weights
 
 _ONE = Options((None,), np.ones(1))
 
@@ -25,6 +27,20 @@ def _noun_of_entity(parsed: ParsedCaption, e: int) -> int:
         if c.kind == "noun" and c.head == e:
             return k
     return NO_LINK
+
+
+def _relative_fit(base: ConceptBase, parsed: ParsedCaption, i: int, other) -> float:
+    """How well ``other`` fits the context of concept ``i``, relative to the best candidate there."""
+    c = parsed.concepts[i]
+    found = candidate_weights(base, c.kind, form_of(c, parsed), lemma=None, keys=context_keys(parsed, i),
+                              same_category=False, use_context=True)
+    if found is None:
+        return 0.0
+    pool, w, _ = found
+    j = pool.index.get(other.lemma)
+    if j is None:
+        return 0.0
+    return float(w[j] / w.max())
 
 
 def symmetric_pair(parsed: ParsedCaption, e1: int, e2: int) -> bool:
@@ -56,8 +72,13 @@ class Swap(Operator):
     name = "swap"
     supported_kinds = ("noun", "attribute", "relation")
 
-    def __init__(self, kinds: Sequence[str] | None = None):
+    def __init__(self, kinds: Sequence[str] | None = None, *, use_context: bool = True,
+                 min_plausibility: float = 0.0):
         super().__init__(kinds)
+        if not 0.0 <= min_plausibility <= 1.0:
+            raise ValueError(f"`min_plausibility` should be in [0, 1], got {min_plausibility!r}.")
+        self.use_context = use_context
+        self.min_plausibility = min_plausibility
 
     def _nouns_swappable(self, parsed: ParsedCaption, i: int, j: int) -> bool:
         a, b = parsed.concepts[i], parsed.concepts[j]
@@ -97,6 +118,22 @@ class Swap(Operator):
                 i, j = _noun_of_entity(parsed, r.subj), _noun_of_entity(parsed, r.obj)
                 if i != NO_LINK and j != NO_LINK and self._nouns_swappable(parsed, min(i, j), max(i, j)):
                     out.append(Slot("relation", min(i, j), max(i, j)))
+        return out
+
+    def slot_weights(self, parsed: ParsedCaption, slots: list[Slot], base: ConceptBase) -> np.ndarray | None:
+        """Plausibility of each swap: how well each concept fits the other's context, relative
+        to the best fit there (0..1; geometric mean of the two directions). A swap that puts
+        words where the corpus never has them ("a table sitting on a cat") is easy to spot
+        without the image; swaps below :attr:`min_plausibility` are not made."""
+        if not self.use_context:
+            return None
+        out = np.zeros(len(slots))
+        for k, slot in enumerate(slots):
+            a, b = parsed.concepts[slot.i], parsed.concepts[slot.j]
+            fit_ab = _relative_fit(base, parsed, slot.i, b)
+            fit_ba = _relative_fit(base, parsed, slot.j, a)
+            score = float(np.sqrt(fit_ab * fit_ba))
+            out[k] = score if score >= self.min_plausibility else 0.0
         return out
 
     def options(self, parsed: ParsedCaption, slot: Slot, base: ConceptBase, *, group: Any = None) -> Options | None:
