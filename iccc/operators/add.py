@@ -27,7 +27,7 @@ class Add(Operator):
     >>> parsed = iccc.parse(["A dog on a bed.", "A black dog.", "A black cat."])
     >>> base = iccc.ConceptBase.from_parsed(parsed, above_mean=False)
     >>> Add(kinds=["attribute"])(parsed[0], base, rng=np.random.default_rng(0)).corrupted_caption
-    'A black dog on a bed.'
+    'A dog on a black bed.'
     """
 
     name = "add"

@@ -35,12 +35,16 @@ def _relative_fit(base: ConceptBase, parsed: ParsedCaption, i: int, other) -> fl
     found = candidate_weights(base, c.kind, form_of(c, parsed), lemma=None, keys=context_keys(parsed, i),
                               same_category=False, use_context=True)
     if found is None:
-        return 0.0
+        return _UNKNOWN_FIT
     pool, w, _ = found
     j = pool.index.get(other.lemma)
     if j is None:
-        return 0.0
+        return _UNKNOWN_FIT
     return float(w[j] / w.max())
+
+
+#: Fit of a concept the base has no data on (rare words, empty base): low but not ruled out.
+_UNKNOWN_FIT = 1e-3
 
 
 def symmetric_pair(parsed: ParsedCaption, e1: int, e2: int) -> bool:
