@@ -23,6 +23,8 @@ from .contexts import context_keys
 from .textedit import mid_sentence
 
 FORMAT_VERSION = 1
+#: Verbs without content of their own: never inserted, never replaced as verbs.
+LIGHT_VERBS = frozenset(("be", "have", "do", "get", "seem", "appear", "become"))
 #: A lemma is offered in a form only if at least this share of its mentions has that form.
 MIN_FORM_SHARE = 0.05
 _WORD = re.compile(r"[a-z][a-z'-]*")
@@ -291,6 +293,8 @@ class ConceptBase:
             return self._pools[key]
         lemmas, surfaces, counts = [], [], []
         for lemma in self.kept(kind):
+            if kind == "verb" and lemma in LIGHT_VERBS:
+                continue
             forms = self.forms[kind].get(lemma, {})
             surface_counts = forms.get(form)
             if not surface_counts:

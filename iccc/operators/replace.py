@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._schema import ParsedCaption
-from ..base import ConceptBase, form_of
+from ..base import LIGHT_VERBS, ConceptBase, form_of
 from ..contexts import context_keys
 from ..parsing._lexicon import NUMBER_WORDS
 from ..textedit import replace_span
@@ -26,10 +26,6 @@ def count_value(text: str) -> int | None:
     if lower.isdigit():
         return int(lower)
     return NUMBER_WORDS.get(lower)
-
-
-#: Verbs without content of their own; never replaced as verbs.
-LIGHT_VERBS = frozenset(("be", "have", "do", "get", "seem", "appear", "become"))
 
 
 class Replace(Operator):

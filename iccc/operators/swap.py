@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -29,6 +30,9 @@ def _noun_of_entity(parsed: ParsedCaption, e: int) -> int:
     return NO_LINK
 
 
+SAME_CATEGORY = True
+
+
 def _relative_fit(base: ConceptBase, parsed: ParsedCaption, i: int, other) -> float:
     """How well ``other`` fits the context of concept ``i``, relative to the best candidate there."""
     c = parsed.concepts[i]
@@ -47,12 +51,35 @@ def _relative_fit(base: ConceptBase, parsed: ParsedCaption, i: int, other) -> fl
 _UNKNOWN_FIT = 1e-3
 
 
+_SEPARATOR = re.compile(r"^(?:\s*(?:,|;|&|\band\b|\bor\b|\bas well as\b)\s*)+$", re.I)
+
+
+def coordinated(parsed: ParsedCaption, e1: int, e2: int) -> bool:
+    """Whether entities ``e1`` and ``e2`` are members of one coordination ("a couch, a chair and
+    a table"): the text between them is only separators and other conjoined entities (the
+    parser marks list members after the first with the ``conj`` dependency)."""
+    concepts = parsed.concepts
+    a, b = sorted((concepts[e1], concepts[e2]), key=lambda c: c.start)
+    if b.dep != "conj":
+        return False
+    between, pos = [], a.end
+    for c in sorted((c for c in concepts if c.kind == "entity" and a.end <= c.start and c.end <= b.start),
+                    key=lambda c: c.start):
+        if c.dep != "conj" or c.start < pos:
+            continue
+        between.append(parsed.text[pos : c.start])
+        pos = c.end
+    between.append(parsed.text[pos : b.start])
+    return all(_SEPARATOR.match(gap) for gap in between)
+
+
 def symmetric_pair(parsed: ParsedCaption, e1: int, e2: int) -> bool:
-    """Whether entities ``e1`` and ``e2`` are linked by a symmetric relation (incl. "and")."""
+    """Whether entities ``e1`` and ``e2`` are linked by a symmetric relation ("next to", "and"),
+    directly or as members of one coordination; swapping them would change nothing."""
     pair = {e1, e2}
-    return any(
-        r.kind == "relation" and r.symmetric and {r.subj, r.obj} == pair for r in parsed.concepts
-    )
+    if any(r.kind == "relation" and r.symmetric and {r.subj, r.obj} == pair for r in parsed.concepts):
+        return True
+    return coordinated(parsed, e1, e2)
 
 
 def _overlap(a, b) -> bool:
@@ -77,8 +104,9 @@ class Swap(Operator):
     supported_kinds = ("noun", "attribute", "relation")
 
     def __init__(self, kinds: Sequence[str] | None = None, *, use_context: bool = True,
-                 min_plausibility: float = 0.0):
+                 min_plausibility: float = 0.0, same_category: bool = SAME_CATEGORY):
         super().__init__(kinds)
+        self.same_category = same_category
         if not 0.0 <= min_plausibility <= 1.0:
             raise ValueError(f"`min_plausibility` should be in [0, 1], got {min_plausibility!r}.")
         self.use_context = use_context
@@ -93,6 +121,8 @@ class Swap(Operator):
         ea, eb = a.head, b.head
         if ea == NO_LINK or eb == NO_LINK or _overlap(parsed.concepts[ea], parsed.concepts[eb]):
             return False  # nested entities: "a man's hand"
+        if self.same_category and semantics.category(a.lemma, "noun") != semantics.category(b.lemma, "noun"):
+            return False  # "a table on a cat" reads as nonsense without the image
         return not symmetric_pair(parsed, ea, eb)
 
     def slots(self, parsed: ParsedCaption, base: ConceptBase) -> list[Slot]:
@@ -113,6 +143,10 @@ class Swap(Operator):
                     if a.head == b.head or a.lemma == b.lemma or _overlap(a, b):
                         continue
                     if semantics.related(a.lemma, b.lemma, "attribute"):
+                        continue
+                    if self.same_category and (
+                        semantics.category(a.lemma, "attribute") != semantics.category(b.lemma, "attribute")
+                    ):
                         continue
                     out.append(Slot("attribute", i, j))
         if "relation" in self.kinds:
