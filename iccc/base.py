@@ -56,6 +56,9 @@ def content_words(text: str) -> frozenset[str]:
     return frozenset(words)
 
 
+_DETERMINER_TAGS = frozenset(("DT", "PRP$", "WP$", "CD", "PDT"))
+
+
 def _transitive(parsed: ParsedCaption | None, concept) -> bool:
     """Whether a verb takes a direct object (a relation spanning exactly the verb)."""
     if parsed is None:
@@ -67,7 +70,8 @@ def _transitive(parsed: ParsedCaption | None, concept) -> bool:
 def form_of(concept, parsed: ParsedCaption | None = None) -> str:
     """The grammatical slot a replacement must fill, so the caption stays grammatical.
 
-    Nouns and entities: the head's tag (``NN``/``NNS``/...); verbs: their tag (``VBG``...), with
+    Nouns: the head's number (``NN``/``NNS``); entities: that plus ``+det`` when they open with a
+    determiner, possessive or numeral; verbs: their tag (``VBG``...), with
     ``+obj`` when they take a direct object in ``parsed`` ("holding a bat" needs a transitive verb);
     attributes: ``ATTR`` (any prenominal modifier); relations: the verb tag they contain or
     ``PREP`` (``CC`` for coordination, which is never replaced); counts: ``CD-word``/``CD-digit``.
@@ -77,8 +81,13 @@ def form_of(concept, parsed: ParsedCaption | None = None) -> str:
     'VBG'
     """
     kind = concept.kind
-    if kind in ("noun", "entity"):
+    if kind == "noun":
         return "NNS" if concept.tag in ("NNS", "NNPS") else "NN"
+    if kind == "entity":
+        # "a dog" and "dogs" / "fire" fill different slots: keep determiner-ness too
+        number = "NNS" if concept.tag in ("NNS", "NNPS") else "NN"
+        first = concept.tags.split(" ", 1)[0]
+        return number + ("+det" if first in _DETERMINER_TAGS else "")
     if kind == "verb":
         return concept.tag + ("+obj" if _transitive(parsed, concept) else "")
     if kind == "attribute":
