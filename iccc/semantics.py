@@ -259,10 +259,13 @@ def category(lemma: str, kind: str) -> str | None:
         return None
     # The first senses that reach a specific anchor decide ("table": furniture, not data table).
     fallback = None
-    for synset in synsets[:3]:
+    senses = [s for s in synsets if not s.instance_hypernyms()][:3]  # not "C. P. Snow"
+    for rank, synset in enumerate(senses):
         names = {s.name() for path in synset.hypernym_paths() for s in path}
         for anchor in _NOUN_ANCHORS:
             if anchor in names:
+                if anchor == "person.n.01" and rank > 0:
+                    break  # later "person" senses are figurative ("a rock" for a steady person)
                 if anchor == "person.n.01":
                     # "man" -> "woman" is wrong about the image; "runner" -> "man" may be true
                     return "person" if head in GENERIC_PEOPLE else "person-role"
@@ -270,7 +273,7 @@ def category(lemma: str, kind: str) -> str | None:
                     return _ANCHOR_NAMES.get(anchor, anchor.split(".")[0])
                 fallback = fallback or "artifact"
                 break
-    return fallback or synsets[0].lexname()
+    return fallback or (senses or synsets)[0].lexname()
 
 
 _PREPOSITION_WORDS = frozenset(
