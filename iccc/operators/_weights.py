@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from ..balance import balance_vector
 from ..base import ConceptBase, content_words
 
 #: How strongly a context's distribution is pulled towards the overall frequency: a context seen
@@ -80,6 +81,9 @@ def candidate_weights(
             power = FIT_POWER.get(kind, 1.0)
             if power != 1.0:
                 w = w**power
+        balance = balance_vector(base, kind, form, pool)
+        if balance is not None:
+            w = w * balance
         if lemma is not None:
             w *= base.unrelated_mask(kind, form, lemma)
         if same_category and lemma is not None and kind in CATEGORY_KINDS:

@@ -1,0 +1,115 @@
+"""Frequency balancing: make the words a corruption inserts as common as the words it removes.
+
+Context-fit sampling alone over-uses some words (a context's best fit is often the same handful of
+lemmas), and a text classifier trained on (real, negative) pairs learns exactly that: "negatives
+say *sidewalk* more often". :func:`balance_insertions` corrupts the captions once (or a few
+times) with a fixed seed, counts for every (kind, lemma) how often it was inserted and how often
+it was replaced, and stores a correction factor per lemma on the concept base, so that inserted
+lemmas follow the distribution of the replaced ones. Deterministic: the same captions and seed
+give the same factors.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+#: Factors are kept within [1 / MAX_FACTOR, MAX_FACTOR].
+MAX_FACTOR = 20.0
+
+
+def balance_insertions(
+    base,
+    parsed: Sequence,
+    *,
+    groups: Iterable[Any] | None = None,
+    seed: int = 0,
+    rounds: int = 2,
+    strength: float = 0.7,
+    **corruptor_config,
+) -> dict[str, dict[str, float]]:
+    """Compute per-lemma insertion factors on ``parsed`` and attach them to ``base``.
+
+    Args:
+        base: the :class:`iccc.ConceptBase` the factors are for (``base.balance`` is set).
+        parsed: parsed captions to simulate on (typically those the base was built from).
+        groups: image ids parallel to ``parsed`` (sibling-caption guard, as in real use).
+        seed: seed of the simulation.
+        rounds: simulate-and-correct rounds (each refines the previous factors).
+        strength: exponent of the correction ``(replaced + 1) / (inserted + 1)`` per round.
+        corruptor_config: passed to :class:`iccc.Corruptor` (operations, kinds, ...).
+
+    Returns:
+        ``{kind: {lemma: factor}}`` (also stored as ``base.balance``).
+
+    >>> import iccc
+    >>> parsed = iccc.parse(["A red car.", "A blue car.", "A red bus.", "A green bus."])
+    >>> base = iccc.ConceptBase.from_parsed(parsed, above_mean=False)
+    >>> factors = balance_insertions(base, parsed, rounds=1)
+    >>> sorted(factors) == sorted(base.balance) and all(v > 0 for f in factors.values() for v in f.values())
+    True
+    """
+    from .corrupt import Corruptor
+
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f"`rounds` should be a positive integer, got {rounds!r}.")
+    if not 0.0 < strength <= 1.0:
+        raise ValueError(f"`strength` should be in (0, 1], got {strength!r}.")
+    parsed = list(parsed)
+    groups = list(groups) if groups is not None else [None] * len(parsed)
+    if len(groups) != len(parsed):
+        raise ValueError(f"`groups` has {len(groups)} items but `parsed` has {len(parsed)}.")
+    factors: dict[str, dict[str, float]] = getattr(base, "balance", None) or {}
+    for _ in range(rounds):
+        base.balance = factors
+        base._masks.clear()
+        engine = Corruptor(base, **corruptor_config)
+        inserted: Counter = Counter()
+        replaced: Counter = Counter()
+        for i, (p, g) in enumerate(zip(parsed, groups)):
+            record = engine.one(p, rng=np.random.default_rng([seed, 1_000_003, i]), group=g)
+            if record is None or record.operation != "replace":
+                continue
+            kind = record.concept_kind
+            old = next((c.lemma for c in p.concepts if c.kind == kind and c.start == record.start
+                        and c.end == record.end), None)
+            new = _lemma_of_surface(base, kind, record.replacement)
+            if old is not None and new is not None:
+                replaced[(kind, old)] += 1
+                inserted[(kind, new)] += 1
+        updated: dict[str, dict[str, float]] = {k: dict(v) for k, v in factors.items()}
+        for kind, lemma in set(inserted) | set(replaced):
+            ratio = ((replaced[(kind, lemma)] + 1) / (inserted[(kind, lemma)] + 1)) ** strength
+            value = updated.setdefault(kind, {}).get(lemma, 1.0) * ratio
+            updated[kind][lemma] = float(min(MAX_FACTOR, max(1.0 / MAX_FACTOR, value)))
+        factors = updated
+    base.balance = factors
+    base._masks.clear()
+    return factors
+
+
+def _lemma_of_surface(base, kind: str, surface: str) -> str | None:
+    key = ("surface->lemma", kind)
+    table = base._masks.get(key)
+    if table is None:
+        table = {}
+        for lemma, forms in base.forms[kind].items():
+            for counts in forms.values():
+                for s in counts:
+                    table.setdefault(s.lower(), lemma)
+        base._masks[key] = table
+    return table.get(surface.lower())
+
+
+def balance_vector(base, kind: str, form: str, pool) -> np.ndarray | None:
+    """The factors of ``base.balance`` over a pool's lemmas (``None`` when there are none)."""
+    factors = (getattr(base, "balance", None) or {}).get(kind)
+    if not factors:
+        return None
+    key = ("balance", kind, form)
+    vec = base._masks.get(key)
+    if vec is None:
+        vec = base._masks[key] = np.array([factors.get(lemma, 1.0) for lemma in pool.lemmas])
+    return vec
