@@ -246,16 +246,22 @@ def parsed_val2017(n_images: Optional[int] = None):
     return anns, parsed
 
 
-def iccc_records(*, quick: bool = False, seed: int = 0, **config):
+def iccc_records(*, quick: bool = False, seed: int = 0, balance: bool = True, **config):
     """Corrupt every val2017 caption with iccc's defaults (concept base built from the same
-    captions, grouped by image for the sibling-caption guard, as a user would on their own data).
+    captions, grouped by image for the sibling-caption guard, frequency-balanced on them unless
+    ``balance=False``, as a user would on their own data).
 
     Returns ``(anns, records)`` with one record (or ``None``) per caption.
     """
     import iccc
 
+    from iccc.balance import balance_insertions
+
     anns, parsed = parsed_val2017(300 if quick else None)
-    base = iccc.ConceptBase.from_parsed(parsed, groups=[a["image_id"] for a in anns])
+    groups = [a["image_id"] for a in anns]
+    base = iccc.ConceptBase.from_parsed(parsed, groups=groups)
+    if balance:  # the recommended pipeline: insertions as frequent as the words they replace
+        balance_insertions(base, parsed, groups=groups, seed=seed, **config)
     engine = iccc.Corruptor(base, **config)
     records = [
         engine.one(p, rng=np.random.default_rng([seed, i]), group=a["image_id"])
@@ -264,8 +270,8 @@ def iccc_records(*, quick: bool = False, seed: int = 0, **config):
     return anns, records
 
 
-def iccc_pairs(*, quick: bool = False, seed: int = 0, **config) -> list[Triple]:
-    _, records = iccc_records(quick=quick, seed=seed, **config)
+def iccc_pairs(*, quick: bool = False, seed: int = 0, balance: bool = True, **config) -> list[Triple]:
+    _, records = iccc_records(quick=quick, seed=seed, balance=balance, **config)
     return [(r.caption, r.corrupted_caption, f"{r.operation}_{r.concept_kind}") for r in records if r is not None]
 
 
@@ -362,6 +368,7 @@ def default_sources(*, quick: bool = False, seed: int = 0) -> dict[str, Callable
 
     return {
         "iccc": lambda: iccc_pairs(quick=quick, seed=seed),
+        "iccc_unbalanced": lambda: iccc_pairs(quick=quick, seed=seed, balance=False),
         "sugarcrepe": sugarcrepe_pairs,
         "negclip": negclip_pairs,
         "reference_rules": rules,

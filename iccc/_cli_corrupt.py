@@ -26,6 +26,8 @@ def add_arguments(p) -> None:
                    help="column with the image id (default: image_id/image/filename when present)")
     p.add_argument("--base", default=None, help="use this saved ConceptBase (.json/.json.gz) instead of building one")
     p.add_argument("--save-base", default=None, help="save the ConceptBase built from the input here")
+    p.add_argument("--no-balance", action="store_true",
+                   help="skip frequency balancing of inserted words (faster, easier to detect blind)")
     p.add_argument("--model", default=None, help="spaCy pipeline name or path")
     p.add_argument("--n-process", type=int, default=1)
     p.add_argument("--show", type=int, default=8, help="examples to print")
@@ -35,6 +37,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
+    from .balance import balance_insertions
     from .base import ConceptBase
     from .corrupt import Corruptor
     from .io import group_key, read_captions
@@ -59,6 +62,8 @@ def run(args) -> int:
         base = ConceptBase.load(args.base)
     else:
         base = ConceptBase.from_parsed(parsed, groups=groups)
+        if not args.no_balance:
+            balance_insertions(base, parsed, groups=groups, seed=args.seed)
         if args.save_base:
             base.save(args.save_base)
     engine = Corruptor(base, operations=[o for o in args.operations.split(",") if o],

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -20,7 +20,7 @@ import numpy as np
 from . import semantics
 from ._schema import KINDS, ParsedCaption
 from .contexts import context_keys
-from .textedit import mid_sentence
+from .textedit import _shouted, mid_sentence
 
 FORMAT_VERSION = 1
 #: Verbs without content of their own: never inserted, never replaced as verbs.
@@ -57,6 +57,38 @@ def content_words(text: str) -> frozenset[str]:
 
 
 _DETERMINER_TAGS = frozenset(("DT", "PRP$", "WP$", "CD", "PDT"))
+
+
+#: Words that open an entity lemma without naming anything ("a dog", "his hat").
+_ENTITY_OPENERS = frozenset("a an the his her its their this that these those some my your our another".split())
+
+
+def _entity_key(lemma: str) -> str:
+    """What an entity lemma names, for WordNet: its last two words without determiners when they
+    are a known compound ("drinking water", "tennis racket", "hot dog"), else its head word
+    ("a drink" -> "drink", "a black dog" -> "dog": WordNet would look "black dog" up as "dog"
+    anyway, and sharing the head's key keeps the masks cached per head).
+
+    >>> _entity_key("a tennis racket"), _entity_key("the dog"), _entity_key("a big dog")
+    ('tennis racket', 'dog', 'dog')
+    """
+    words = lemma.split(" ")
+    start = 0
+    while start < len(words) - 1 and words[start] in _ENTITY_OPENERS:
+        start += 1
+    if len(words) - start < 2:
+        return words[-1]
+    compound = " ".join(words[-2:])
+    return compound if _known_compound(compound, semantics.load_wordnet()) else words[-1]
+
+
+@lru_cache(maxsize=100_000)
+def _known_compound(compound: str, wordnet) -> bool:
+    """Whether a two-word noun has synonyms of its own (built-in or in ``wordnet``, the reader
+    or ``None``: part of the cache key) rather than its head's."""
+    if compound in semantics._SYNONYM_INDEX:
+        return True
+    return wordnet is not None and bool(wordnet.synsets(compound.replace(" ", "_"), pos="n"))
 
 
 def _transitive(parsed: ParsedCaption | None, concept) -> bool:
@@ -105,11 +137,17 @@ def form_of(concept, parsed: ParsedCaption | None = None) -> str:
 
 
 def surface_of(parsed: ParsedCaption, concept) -> str:
-    """The concept's text as it would appear mid-sentence (shouted captions lower-cased)."""
-    text = mid_sentence(parsed.text, concept.start, concept.text)
-    if concept.tag not in ("NNP", "NNPS") and sum(ch.isupper() for ch in text) > 3 and text.upper() == text:
-        text = text.lower()
-    return text
+    """The concept's text as it would appear mid-sentence (in a caption written in capitals,
+    lower-cased: "A DOG ON A BED" must not teach the base that "dog" is written "DOG").
+
+    >>> from iccc import Concept
+    >>> dogs = Concept("noun", "DOGS", 0, 4, "dog", "NNP", "NNP", "ROOT")
+    >>> surface_of(ParsedCaption("DOGS ON A BED", (dogs,)), dogs)
+    'dogs'
+    """
+    if _shouted(parsed.text):  # the tagger calls most words of such captions NNP: lower them all
+        return concept.text.lower()
+    return mid_sentence(parsed.text, concept.start, concept.text)
 
 
 def _coerce(item) -> ParsedCaption:
@@ -136,6 +174,8 @@ class _Pool:
     index: dict[str, int]
     by_word: dict[str, list[int]]
     by_head: dict[str, list[int]]
+    #: content words of each candidate (lemma and surface): ``by_word`` the other way round
+    words: list[frozenset] = field(default_factory=list)
 
 
 class ConceptBase:
@@ -216,7 +256,9 @@ class ConceptBase:
             for key in context_keys(parsed, i):
                 self.contexts[c.kind][key][c.lemma] += 1
         if group is not None and self.keep_groups:
-            self.groups[str(group)].update(content_words(parsed.text))
+            words = content_words(parsed.text)
+            if words:  # a caption without words (None, "") adds no empty group
+                self.groups[str(group)].update(words)
 
     def merge(self, other: ConceptBase) -> ConceptBase:
         """A new base with the counts of both (filter settings of ``self``)."""
@@ -257,19 +299,21 @@ class ConceptBase:
         return [k for k in KINDS if self.counts[k]]
 
     def kept(self, kind: str) -> list[str]:
-        """Lemmas of ``kind`` that pass the frequency filter, most frequent first."""
+        """Lemmas of ``kind`` that pass the frequency filter, most frequent first (ties in
+        alphabetical order, so the order never depends on the order captions were added in)."""
         _check_kind(kind)
         counts = self.counts[kind]
         if not counts:
             return []
         threshold = self.min_count
+        by_count = _ranked(counts)
         if self.above_mean:
             mean = sum(counts.values()) / len(counts)
-            ranked = [(lemma, n) for lemma, n in counts.most_common() if n > mean and n >= threshold]
+            ranked = [(lemma, n) for lemma, n in by_count if n > mean and n >= threshold]
             if not ranked:  # tiny bases: everything equal to the mean
-                ranked = [(lemma, n) for lemma, n in counts.most_common() if n >= threshold]
+                ranked = [(lemma, n) for lemma, n in by_count if n >= threshold]
         else:
-            ranked = [(lemma, n) for lemma, n in counts.most_common() if n >= threshold]
+            ranked = [(lemma, n) for lemma, n in by_count if n >= threshold]
         if self.top_k is not None:
             ranked = ranked[: self.top_k]
         return [lemma for lemma, _ in ranked]
@@ -284,7 +328,8 @@ class ConceptBase:
             best: dict[str, tuple[int, str]] = {}
             for key, lemmas in self.contexts[kind].items():
                 for other, n in lemmas.items():
-                    if n > best.get(other, (0, ""))[0]:
+                    known = best.get(other)
+                    if known is None or n > known[0] or (n == known[0] and key < known[1]):
                         best[other] = (n, key)
             fallback = self._masks[("catfb", kind)] = {other: f"ctx:{key}" for other, (_, key) in best.items()}
         return fallback.get(lemma)
@@ -312,7 +357,7 @@ class ConceptBase:
             if n < max(self.min_count, MIN_FORM_SHARE * self.counts[kind][lemma]):
                 continue  # a rare form of a lemma is mostly parse errors ("lying a racquet")
             lemmas.append(lemma)
-            surfaces.append(surface_counts.most_common(1)[0][0])
+            surfaces.append(_ranked(surface_counts)[0][0])
             counts.append(n)
         if not lemmas:
             self._pools[key] = None
@@ -320,14 +365,17 @@ class ConceptBase:
         counts_arr = np.asarray(counts, dtype=np.float64)
         by_word: dict[str, list[int]] = defaultdict(list)
         by_head: dict[str, list[int]] = defaultdict(list)
+        words = []
         for i, (lemma, surface) in enumerate(zip(lemmas, surfaces)):
-            for w in content_words(lemma) | content_words(surface):
+            words.append(content_words(lemma) | content_words(surface))
+            for w in words[-1]:
                 by_word[w].append(i)
             by_head[lemma.rsplit(" ", 1)[-1]].append(i)
         pool = _Pool(
             lemmas=lemmas, surfaces=surfaces, counts=counts_arr, prob=counts_arr / counts_arr.sum(),
             categories=[self.category(kind, lemma) for lemma in lemmas],
             index={lemma: i for i, lemma in enumerate(lemmas)}, by_word=dict(by_word), by_head=dict(by_head),
+            words=words,
         )
         self._pools[key] = pool
         return pool
@@ -361,7 +409,7 @@ class ConceptBase:
             nominal = kind in ("noun", "entity")
             index = defaultdict(list)
             for j, lemma in enumerate(pool.lemmas):
-                probes = {lemma.rsplit(" ", 1)[-1]} if kind == "entity" else {lemma}
+                probes = {_entity_key(lemma)} if kind == "entity" else {lemma}
                 if nominal:
                     probes.add(lemma.rsplit(" ", 1)[-1])
                 for probe in probes:
@@ -372,9 +420,10 @@ class ConceptBase:
 
     def unrelated_mask(self, kind: str, form: str, lemma: str) -> np.ndarray:
         """Boolean mask over the pool: False for ``lemma`` itself and for its synonyms, hypernyms
-        and hyponyms (nouns and entities also by head word: "tennis racket" ~ "racket")."""
+        and hyponyms (nouns and entities also by head word: "tennis racket" ~ "racket"; entities
+        by their last two words without determiners: "drinking water" ~ "beverage")."""
         nominal = kind in ("noun", "entity")
-        key_lemma = lemma.rsplit(" ", 1)[-1] if kind == "entity" else lemma
+        key_lemma = _entity_key(lemma) if kind == "entity" else lemma
         cache_key = ("rel", kind, form, key_lemma)
         mask = self._masks.get(cache_key)
         if mask is not None:
@@ -479,10 +528,14 @@ class ConceptBase:
         return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
 
     def __getstate__(self):
-        # caches are rebuilt on demand; defaultdict factories with lambdas do not pickle
-        return self.to_json()
+        # Caches are rebuilt on demand; defaultdict factories with lambdas do not pickle. One JSON
+        # string rather than the nested dicts: ``datasets`` hashes map arguments (and ships them to
+        # workers) with a pure-Python pickler that takes seconds to walk a COCO-sized base.
+        return json.dumps(self.to_json(), ensure_ascii=False)
 
     def __setstate__(self, state):
+        if isinstance(state, str):
+            state = json.loads(state)
         self.__dict__.update(ConceptBase.from_json(state).__dict__)
 
     def __eq__(self, other):
@@ -505,6 +558,13 @@ class ConceptBase:
     def __repr__(self):
         sizes = ", ".join(f"{k}={len(self.counts[k])}" for k in KINDS if self.counts[k])
         return f"ConceptBase(n_captions={self.n_captions}, {sizes})"
+
+
+def _ranked(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """``(key, n)`` most frequent first, ties in key order: independent of insertion order, so
+    a base gives the same pools (and the same corruptions for a seed) however it was built,
+    merged, saved or loaded."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _check_kind(kind):

@@ -1,4 +1,4 @@
-"""The ``iccc`` command line: ``iccc parse`` (and more subcommands as the library grows)."""
+"""The ``iccc`` command line: ``iccc parse`` and ``iccc corrupt`` (more subcommands as the library grows)."""
 
 from __future__ import annotations
 
@@ -87,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", type=int, default=5, help="examples to print")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_parse)
+
+    from . import _cli_corrupt
+
+    c = sub.add_parser("corrupt", help="corrupt captions into negatives with correction targets "
+                       "(default: the built-in sample)")
+    _cli_corrupt.add_arguments(c)
+    c.set_defaults(func=_cli_corrupt.run)
     return parser
 
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from . import columns
-from ._schema import STATUS_OK, ParsedCaption
+from ._schema import STATUS_OK, Concept, ParsedCaption
 from .base import ConceptBase
 from .operators import OPERATORS, Corruption
 
@@ -149,15 +149,16 @@ class Corruptor:
             return None
         ops = self.plan.operators
         if len(ops) == 1:
-            first = 0
-        else:
-            first = int(np.searchsorted(self.plan.cumulative, rng.random(), side="right"))
-            first = min(first, len(ops) - 1)
-        order = [first] + [k for k in range(len(ops)) if k != first]
-        for k in order:
-            record = ops[k][1](parsed, self.concepts, rng=rng, group=group)
-            if record is not None:
-                return record
+            return ops[0][1](parsed, self.concepts, rng=rng, group=group)
+        first = min(int(self.plan.cumulative.searchsorted(rng.random(), side="right")), len(ops) - 1)
+        record = ops[first][1](parsed, self.concepts, rng=rng, group=group)
+        if record is not None:
+            return record
+        for k in range(len(ops)):  # the others, in the fixed fallback order
+            if k != first:
+                record = ops[k][1](parsed, self.concepts, rng=rng, group=group)
+                if record is not None:
+                    return record
         return None
 
     def batch(self, batch: Mapping[str, list], indices: Sequence[int] | None, *, seed: int | None, epoch: int = 0,
@@ -203,23 +204,36 @@ class Corruptor:
                     status = "missing" if captions[k] is None else "not_string"
                 out[STATUS_COLUMN].append(status or ("no_concepts" if p is not None and not p.concepts else "no_candidate"))
             else:
-                values = record.to_dict()
                 for name in RECORD_COLUMNS:
-                    out[name].append(values[name])
+                    out[name].append(getattr(record, name))
                 out[STATUS_COLUMN].append(STATUS_OK)
         return out
 
 
 def _concepts(items):
-    from ._schema import Concept
+    return [c if isinstance(c, Concept) else _concept(c) for c in (items or ())]
 
-    return [c if isinstance(c, Concept) else Concept.from_dict(c) for c in (items or ())]
+
+_CONCEPT_FIELDS = frozenset(Concept.__dataclass_fields__)
+
+
+def _concept(row: Mapping) -> Concept:
+    """A ``Concept`` from a row of a ``concepts`` column. A row holding exactly the fields fills
+    the frozen instance directly (a map rebuilds ~10 concepts per caption, and the frozen
+    ``__init__`` costs twice as much); anything else goes through ``Concept.from_dict``."""
+    if row.keys() == _CONCEPT_FIELDS:
+        concept = object.__new__(Concept)
+        concept.__dict__.update(row)
+        return concept
+    return Concept.from_dict(row)
 
 
 _ENGINES: dict = {}
 
 
 def _engine(concepts, **config) -> Corruptor:
+    if not isinstance(concepts, ConceptBase):
+        raise TypeError(f"`concepts` must be an iccc.ConceptBase, got {type(concepts).__name__}: {concepts!r:.80}.")
     key = (id(concepts), concepts.n_captions, tuple(sorted((k, v if not isinstance(v, list) else tuple(v))
                                                            for k, v in config.items())))
     engine = _ENGINES.get(key)

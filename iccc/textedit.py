@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from numbers import Integral
 
 # Words starting with a vowel letter but a consonant sound, and the reverse.
 _A_BEFORE_VOWEL = re.compile(
@@ -17,6 +18,7 @@ _A_BEFORE_VOWEL = re.compile(
 )
 _AN_BEFORE_CONSONANT = re.compile(r"^(hour|honest|honou?r|heir|herb(?!al|ert))", re.I)
 _ARTICLE_BEFORE = re.compile(r"(?:(?<=\s)|^)(a|an|A|An|AN)(\s+)$")
+_FIRST_WORD = re.compile(r"[^\s-]*")
 
 
 def indefinite_article(word: str) -> str:
@@ -24,6 +26,8 @@ def indefinite_article(word: str) -> str:
 
     >>> [indefinite_article(w) for w in ["dog", "owl", "hour", "umbrella", "unicorn", "one", "8"]]
     ['a', 'an', 'an', 'an', 'a', 'a', 'an']
+    >>> [indefinite_article(w) for w in ["SUV", "TV", "FBI agent", "X-ray", "T-shirt"]]
+    ['an', 'a', 'an', 'an', 'a']
     """
     if not word:
         return "a"
@@ -34,8 +38,9 @@ def indefinite_article(word: str) -> str:
         return "a"
     if _AN_BEFORE_CONSONANT.match(w):
         return "an"
-    if w.isupper() and len(w) <= 4 and w.isalpha():  # acronyms: "an SUV", "a TV"
-        return "an" if w[0] in "AEFHILMNORSX" else "a"
+    first = _FIRST_WORD.match(w).group()  # "FBI agent", "X-ray": the first word decides
+    if first.isupper() and len(first) <= 4 and first.isalpha():  # acronyms: "an SUV", "a TV"
+        return "an" if first[0] in "AEFHILMNORSX" else "a"
     return "an" if w[0].lower() in "aeiou" else "a"
 
 
@@ -49,25 +54,45 @@ def match_case(template: str, word: str) -> str:
         return word
     if _acronym(template) and template.isupper():
         return word.upper()
-    if template[0].isupper() and word[0].islower():
+    if template[0].isupper():
+        return _capitalise(word)
+    return word
+
+
+def _capitalise(word: str) -> str:
+    """Upper-case the first letter of a word written in lower case ("iPhone" keeps its case)."""
+    if word[:1].islower() and word.islower():
         return word[0].upper() + word[1:]
     return word
 
 
+def _shouted(text: str) -> bool:
+    """Whether the caption is written in capitals ("A DOG ON A BED"), so new words must be too."""
+    return text.isupper() and sum(ch.isupper() for ch in text) > 3
+
+
 def _sentence_initial(text: str, start: int) -> bool:
-    before = text[:start].rstrip()
-    return not before or before[-1] in ".!?"
+    i = start
+    while i > 0 and text[i - 1].isspace():
+        i -= 1
+    return i == 0 or text[i - 1] in ".!?"
 
 
 def fit_case(text: str, start: int, old: str, new: str) -> str:
-    """``new`` cased for the position of ``old``: capitalised at a sentence start when ``old``
-    was; elsewhere left as given (mid-sentence forms keep proper-noun capitals).
+    """``new`` (a mid-sentence form) cased for the position of ``old`` in ``text``: its first
+    letter capitalised at a sentence start when ``old``'s was; in capitals when the whole caption
+    is; elsewhere left as given (proper nouns and acronyms keep their case). An acronym's capitals
+    are its own: "TV" at a sentence start makes "Desk", not "DESK".
 
     >>> fit_case("Dogs and a cat.", 0, "Dogs", "cat"), fit_case("A cat and a dog.", 11, "dog", "Honda")
     ('Cat', 'Honda')
+    >>> fit_case("TV on a desk.", 0, "TV", "radio"), fit_case("A DOG ON A BED.", 2, "DOG", "cat")
+    ('Radio', 'CAT')
     """
-    if _sentence_initial(text, start):
-        return match_case(old, new)
+    if _shouted(text):
+        return new.upper()
+    if old[:1].isupper() and _sentence_initial(text, start):
+        return _capitalise(new)
     return new
 
 
@@ -107,18 +132,36 @@ class Edit:
     shift: int
 
 
-def _fix_article(text: str, start: int, following: str) -> tuple[str, int]:
-    """Make an "a"/"an" right before ``start`` agree with ``following``; returns (text, delta)."""
-    m = _ARTICLE_BEFORE.search(text, 0, start)
-    if m is None or m.end() != start:
+def _fix_article(text: str, start: int, following: str, shouted: bool) -> tuple[str, int]:
+    """Make an "a"/"an" right before ``start`` agree with ``following``; returns (text, delta).
+    ``shouted``: the caption is in capitals, so is the article.
+
+    An article is "a"/"an"/"A"/"An"/"AN" standing alone (at the start of the text or after
+    whitespace) and separated from ``start`` by whitespace only: what ``_ARTICLE_BEFORE``
+    matches at the end of ``text[:start]``, found without scanning the whole prefix.
+    """
+    i = start
+    while i > 0 and text[i - 1].isspace():
+        i -= 1
+    if i == start:
         return text, 0
-    article = m.group(1)
+    if i >= 2 and text[i - 2 : i] in _ARTICLES_AN and (i == 2 or text[i - 3].isspace()):
+        begin = i - 2
+    elif text[i - 1 : i] in _ARTICLES_A and (i == 1 or text[i - 2].isspace()):
+        begin = i - 1
+    else:
+        return text, 0
+    article = text[begin:i]
     wanted = indefinite_article(following)
     if article.lower() == wanted:
         return text, 0
-    new_article = match_case(article, wanted)
-    fixed = text[: m.start(1)] + new_article + text[m.end(1) :]
+    new_article = wanted.upper() if shouted else match_case(article, wanted)
+    fixed = text[:begin] + new_article + text[i:]
     return fixed, len(new_article) - len(article)
+
+
+_ARTICLES_A = frozenset(("a", "A"))
+_ARTICLES_AN = frozenset(("an", "An", "AN"))
 
 
 def replace_span(text: str, start: int, end: int, new: str, *, fix_article: bool = True) -> Edit:
@@ -133,13 +176,16 @@ def replace_span(text: str, start: int, end: int, new: str, *, fix_article: bool
     ('There is a pear here.', 'pear')
     """
     _check_span(text, start, end)
-    new = fit_case(text, start, text[start:end], new)
+    return _replace(text, start, end, fit_case(text, start, text[start:end], new), fix_article, _shouted(text))
+
+
+def _replace(text: str, start: int, end: int, new: str, fix_article: bool, shouted: bool) -> Edit:
+    """:func:`replace_span` for a ``new`` already cased for its position."""
     edited = text[:start] + new + text[end:]
     delta = 0
     if fix_article:
-        edited, delta = _fix_article(edited, start, new)
-        # the inserted phrase may itself end in a word that an article inside it must agree with;
-        # we leave phrase-internal articles as written in the concept base.
+        # an article inside ``new`` itself is left as written in the concept base
+        edited, delta = _fix_article(edited, start, new, shouted)
     new_start = start + delta
     return Edit(edited, new_start, new_start + len(new), len(new) - (end - start) + delta)
 
@@ -150,7 +196,7 @@ def insert_before(text: str, position: int, words: str, *, fix_article: bool = T
     >>> insert_before("An apple on a table.", 3, "red").text
     'A red apple on a table.'
     """
-    if not 0 <= position <= len(text):
+    if not (_is_int(position) and 0 <= position <= len(text)):
         raise ValueError(f"`position` must be within 0..{len(text)}, got {position!r}.")
     following = text[position:]
     words = fit_case(text, position, following.split(" ", 1)[0] if following else "", words)
@@ -164,7 +210,7 @@ def insert_before(text: str, position: int, words: str, *, fix_article: bool = T
         edited = text[:position] + words + " " + following
     delta = 0
     if fix_article:
-        edited, delta = _fix_article(edited, position, words)
+        edited, delta = _fix_article(edited, position, words, _shouted(text))
     new_start = position + delta
     return Edit(edited, new_start, new_start + len(words), len(words) + 1 + delta)
 
@@ -179,23 +225,35 @@ def swap_spans(text: str, a: tuple[int, int], b: tuple[int, int], *, fix_article
     >>> swap_spans("Dogs chase cats.", (0, 4), (11, 15)).text
     'Cats chase dogs.'
     """
+    _check_span(text, *a)
+    _check_span(text, *b)
     (s1, e1), (s2, e2) = sorted([a, b])
-    _check_span(text, s1, e1)
-    _check_span(text, s2, e2)
     if e1 > s2:
         raise ValueError(f"Spans to swap must not overlap, got {a!r} and {b!r}.")
     first, second = text[s1:e1], text[s2:e2]
     new_first = fit_case(text, s1, first, mid_sentence(text, s2, second))
     new_second = fit_case(text, s2, second, mid_sentence(text, s1, first))
     # edit the later span first so earlier offsets stay valid
-    later = replace_span(text, s2, e2, new_second, fix_article=fix_article)
-    earlier = replace_span(later.text, s1, e1, new_first, fix_article=fix_article)
+    shouted = _shouted(text)
+    later = _replace(text, s2, e2, new_second, fix_article, shouted)
+    earlier = _replace(later.text, s1, e1, new_first, fix_article, shouted)
     return Edit(earlier.text, earlier.start, earlier.end, len(earlier.text) - len(text))
 
 
+def _is_int(value) -> bool:
+    return type(value) is int or (isinstance(value, Integral) and not isinstance(value, bool))
+
+
 def _check_span(text: str, start: int, end: int) -> None:
-    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
-        raise ValueError(
-            f"Span ({start!r}, {end!r}) is not within the text of length {len(text)}; "
-            "offsets must satisfy 0 <= start <= end <= len(text)."
-        )
+    if type(start) is int and type(end) is int and 0 <= start <= end <= len(text):
+        return
+    if not (_is_int(start) and _is_int(end)):
+        raise ValueError(f"Span offsets must be integers, got ({start!r}, {end!r}).")
+    if 0 <= start <= end <= len(text):
+        return
+    if start > end:
+        raise ValueError(f"Span ({start}, {end}) ends before it starts; offsets must satisfy start <= end.")
+    raise ValueError(
+        f"Span ({start}, {end}) is outside the text of length {len(text)}; "
+        "offsets must satisfy 0 <= start <= end <= len(text)."
+    )

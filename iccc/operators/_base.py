@@ -9,6 +9,7 @@ first a kind (uniformly among the kinds that have slots), then a slot, then an o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -25,6 +26,12 @@ class Slot:
     kind: str
     i: int
     j: int = -1
+
+
+@lru_cache(maxsize=4096)
+def slot(kind: str, i: int, j: int = -1) -> Slot:
+    """A shared :class:`Slot` (slots are immutable; building one costs more than looking it up)."""
+    return Slot(kind, i, j)
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,48 @@ class Options:
         w = self.weights.copy()
         w[list(self.blocked)] = 0.0
         return w
+
+
+class BlockedByWords:
+    """The positions of a pool's candidates that contain any of ``words``, as a lazy set.
+
+    The same set as ``_weights.blocked_indices(pool, words)``, but membership is tested one label
+    at a time (a draw usually tests one), so the whole set is only built when it is iterated
+    (rare: when the rejection draws in :func:`_draw` give up, or to list candidates).
+    """
+
+    __slots__ = ("pool", "words", "_all")
+
+    def __init__(self, pool, words: frozenset | set):
+        self.pool = pool
+        self.words = words
+        self._all: frozenset | None = None
+
+    def __contains__(self, k) -> bool:
+        return not self.pool.words[k].isdisjoint(self.words)
+
+    def __bool__(self) -> bool:
+        return not self.pool.by_word.keys().isdisjoint(self.words)
+
+    def _full(self) -> frozenset:
+        if self._all is None:
+            by_word = self.pool.by_word
+            self._all = frozenset(k for w in self.words if w in by_word for k in by_word[w])
+        return self._all
+
+    def __iter__(self):
+        return iter(self._full())
+
+    def __len__(self) -> int:
+        return len(self._full())
+
+    def __eq__(self, other):
+        return set(self) == set(other)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"BlockedByWords({sorted(self._full())!r})"
 
 
 class Operator:
@@ -137,7 +186,7 @@ def _weighted_order(items: list, weights: np.ndarray, rng: np.random.Generator):
     if len(positive) == 0:
         return
     cumulative = np.cumsum(weights)
-    first = min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), len(items) - 1)
+    first = min(int(cumulative.searchsorted(rng.random() * cumulative[-1], side="right")), len(items) - 1)
     yield items[first]
     for k in sorted(positive, key=lambda k: -weights[k]):
         if k != first:
@@ -154,16 +203,20 @@ def _draw(opts: Options, rng: np.random.Generator) -> int | None:
     blocked); after a few rejections it samples from explicitly masked weights instead.
     """
     cumulative = opts.cumulative if opts.cumulative is not None else np.cumsum(opts.weights)
-    total = cumulative[-1]
+    total = float(cumulative[-1])
     if not total > 0:
         return None
     last = len(cumulative) - 1
-    for _ in range(_REJECTION_TRIES if opts.blocked else 1):
-        k = min(int(np.searchsorted(cumulative, rng.random() * total, side="right")), last)
-        if k not in opts.blocked:
+    blocked = opts.blocked
+    search = cumulative.searchsorted  # the method: np.searchsorted's dispatch costs more than the search
+    for _ in range(_REJECTION_TRIES if blocked else 1):
+        k = int(search(rng.random() * total, side="right"))
+        if k > last:
+            k = last
+        if k not in blocked:
             return k
     weights = opts.allowed_weights()
     cumulative = np.cumsum(weights)
     if not cumulative[-1] > 0:
         return None
-    return min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), last)
+    return min(int(cumulative.searchsorted(rng.random() * cumulative[-1], side="right")), last)

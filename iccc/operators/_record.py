@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 OPERATIONS = ("replace", "swap", "add")
@@ -62,4 +62,8 @@ class Corruption:
         return self.caption
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # every field is a str or an int: no need for asdict's recursive deep copy (slow)
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = tuple(Corruption.__dataclass_fields__)

@@ -8,9 +8,9 @@ from .._schema import ParsedCaption
 from ..base import ConceptBase, form_of
 from ..contexts import context_keys
 from ..textedit import insert_before
-from ._base import Operator, Options, Slot
+from ._base import BlockedByWords, Operator, Options, Slot
 from ._record import Corruption
-from ._weights import blocked_indices, blocked_words, candidate_weights, pool_options
+from ._weights import blocked_words, candidate_weights, pool_options
 
 _OBJECT_DEPS = frozenset(("pobj", "dobj"))
 
@@ -70,7 +70,7 @@ class Add(Operator):
         if found is None:
             return None
         pool, w, cumulative = found
-        return pool_options(pool, w, cumulative, blocked_indices(pool, blocked_words(parsed.text, base, group)))
+        return pool_options(pool, w, cumulative, BlockedByWords(pool, blocked_words(parsed.text, base, group)))
 
     def apply(self, parsed: ParsedCaption, slot: Slot, label) -> Corruption | None:
         c = parsed.concepts[slot.i]

@@ -11,9 +11,9 @@ from ..base import LIGHT_VERBS, ConceptBase, form_of
 from ..contexts import context_keys
 from ..parsing._lexicon import NUMBER_WORDS
 from ..textedit import replace_span
-from ._base import Operator, Options, Slot
+from ._base import BlockedByWords, Operator, Options, Slot, slot
 from ._record import Corruption
-from ._weights import blocked_indices, blocked_words, candidate_weights, pool_options
+from ._weights import blocked_words, candidate_weights, pool_options
 
 
 def count_value(text: str) -> int | None:
@@ -70,7 +70,7 @@ class Replace(Operator):
                 value = count_value(c.text)
                 if value is None or value == 1:
                     continue  # "one dog": any other count would need a plural noun
-            out.append(Slot(c.kind, i))
+            out.append(slot(c.kind, i))
         return out
 
     def options(self, parsed: ParsedCaption, slot: Slot, base: ConceptBase, *, group: Any = None) -> Options | None:
@@ -83,7 +83,7 @@ class Replace(Operator):
         if found is None:
             return None
         pool, w, cumulative = found
-        blocked = blocked_indices(pool, blocked_words(parsed.text, base, group))
+        blocked = BlockedByWords(pool, blocked_words(parsed.text, base, group))
         if c.kind == "count":
             # counts > 1 only (the noun is plural); never the same number in another spelling
             old = count_value(c.text)

@@ -94,10 +94,10 @@ class Swap(Operator):
     ("next to", "near", coordination "a cat and a dog") are not swapped, as decided from the parse.
 
     >>> import iccc, numpy as np
-    >>> parsed = iccc.parse(["A cat sitting on a table."])[0]
+    >>> parsed = iccc.parse(["A dog chasing a cat."])[0]
     >>> base = iccc.ConceptBase()
     >>> Swap(kinds=["relation"])(parsed, base, rng=np.random.default_rng(0)).corrupted_caption
-    'A table sitting on a cat.'
+    'A cat chasing a dog.'
     """
 
     name = "swap"
