@@ -330,6 +330,14 @@ def machine_info(nlp) -> dict:
     from iccc.parsing._dataset import code_digest
     from iccc.parsing._loader import pipeline_name
 
+    root = HERE.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = bool(subprocess.run(["git", "-C", str(root), "status", "--porcelain", "iccc"],
+                                    capture_output=True, text=True, timeout=10).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "", None
     return {
         "platform": platform.platform(),
         "machine": platform.machine(),
@@ -341,6 +349,8 @@ def machine_info(nlp) -> dict:
         "iccc": iccc.__version__,
         "pipeline": pipeline_name(nlp),
         "parsing_code_digest": code_digest(),  # which version of the rules was measured
+        "git_commit": commit,
+        "uncommitted_changes_in_iccc": dirty,
         "components": nlp.pipe_names,
     }
 
