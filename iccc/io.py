@@ -14,8 +14,9 @@ FORMATS = ("txt", "jsonl", "csv", "json")
 
 def _open(path: Path):
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    # utf-8-sig: files saved by spreadsheet programs start with a byte-order mark
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def _format_of(path: Path) -> str:
@@ -53,7 +54,10 @@ def read_captions(path, *, caption_column: str = "caption") -> Iterator[dict]:
         with _open(path) as f:
             for number, line in enumerate(f, 1):
                 if line.strip():
-                    row = json.loads(line)
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as err:
+                        raise ValueError(f"{path}:{number}: not valid JSON ({err.msg}): {line[:80]!r}") from None
                     yield _with_caption(row, caption_column, f"{path}:{number}")
     elif fmt in ("csv", "tsv"):
         with _open(path) as f:

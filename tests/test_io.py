@@ -164,3 +164,22 @@ def test_real_scan_text_files(coco_dir):
     one_k = list(read_captions(folder / "test_caps.txt"))
     assert (len(five_k), len(one_k)) == (25_000, 5_000)
     assert one_k[0] == {"caption": "A man with a red helmet on a small moped on a dirt road ."}
+
+
+def test_csv_with_byte_order_mark_reads_the_caption_column(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_text("caption,id\nA dog on a bed.,7\n", encoding="utf-8-sig")
+    from iccc.io import read_captions
+
+    assert list(read_captions(path)) == [{"caption": "A dog on a bed.", "id": "7"}]
+
+
+def test_bad_jsonl_line_names_the_file_and_line(tmp_path):
+    import pytest
+
+    from iccc.io import read_captions
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"caption": "A cat."}\n{not json\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"rows\.jsonl:2: not valid JSON"):
+        list(read_captions(path))
