@@ -39,6 +39,39 @@ class Choices:
         return self.pool.lemmas[j], self.pool.surfaces[j]
 
 
+def _side_cache(base: ConceptBase, name: str, limit: int) -> dict:
+    """A cache dict living in ``base._masks`` (so it is dropped whenever the base changes),
+    emptied on its own when it reaches ``limit`` entries."""
+    cache = base._masks.get(name)
+    if cache is None or len(cache) >= limit:
+        cache = base._masks[name] = {}
+    return cache
+
+
+def _sparse_context(base: ConceptBase, kind: str, form: str, key: str, pool):
+    """Context ``key`` as sparse log-ratios over the pool: ``(idx, delta)`` with
+    ``delta = log(1 + n(c, k) / (PRIOR_STRENGTH * P(c)))``, so that
+    ``log P(c | k) = log P(c) + delta + const`` (cached per context, shared by all captions)."""
+    cache = _side_cache(base, "sparse-contexts", 400_000)
+    cache_key = (kind, form, key)
+    found = cache.get(cache_key, False)
+    if found is not False:
+        return found
+    lemmas = base.contexts[kind].get(key)
+    found = None
+    if lemmas:
+        idx, counts = [], []
+        for other, n in lemmas.items():
+            j = pool.index.get(other)
+            if j is not None:
+                idx.append(j)
+                counts.append(n)
+        idx_arr = np.asarray(idx, dtype=np.intp)
+        found = (idx_arr, np.log1p(np.asarray(counts, dtype=np.float64) / (PRIOR_STRENGTH * pool.prob[idx_arr])))
+    cache[cache_key] = found
+    return found
+
+
 def candidate_weights(
     base: ConceptBase,
     kind: str,
@@ -52,32 +85,37 @@ def candidate_weights(
     """Weights over the (kind, form) pool for replacing ``lemma`` (``None`` when inserting).
 
     Weight = how typical the candidate is in the concept's contexts (see :data:`FIT_POWER`),
-    zeroed for the lemma itself, its synonyms,
-    hypernyms and hyponyms, and, when ``same_category`` and possible, for other semantic
-    categories. Cached per (kind, form, lemma, contexts): captions repeat their contexts a lot.
+    zeroed for the lemma itself, its synonyms, hypernyms and hyponyms, and, when
+    ``same_category`` and possible, for other semantic categories. Each context is cached once
+    as a sparse vector shared by every caption that has it; the pooled weights of the most
+    recent (lemma, contexts) combinations are cached too.
     Returns ``(pool, weights, cumulative)`` or ``None`` when nothing is left.
     """
-    cache_key = ("w", kind, form, lemma, keys, same_category, use_context)
-    cached = base._masks.get(cache_key, False)
+    recent = _side_cache(base, "weights", 50_000)
+    cache_key = (kind, form, lemma, keys, same_category, use_context)
+    cached = recent.get(cache_key, False)
     if cached is not False:
         return cached
     result = None
     pool = base.pool(kind, form)
     if pool is not None:
-        w = pool.prob.copy()
+        w = pool.prob
         if use_context:
             # Geometric mean of the smoothed conditionals P(c | k) over the contexts: every
             # context has a say, uninformative ones fall back to the overall frequency, and
             # correlated contexts are not counted twice (as a naive-Bayes product would).
-            logs, used = np.zeros_like(w), 0
+            # Up to a constant factor: P(c) * exp(mean over contexts of delta_k(c)).
+            logs, used = None, 0
             for key in keys:
-                found = base.context_vector(kind, form, key)
+                found = _sparse_context(base, kind, form, key, pool)
                 if found is not None:
-                    vec, total = found
-                    logs += np.log((vec + PRIOR_STRENGTH * pool.prob) / (total + PRIOR_STRENGTH))
+                    if logs is None:
+                        logs = np.zeros(len(w))
+                    idx, delta = found
+                    logs[idx] += delta
                     used += 1
             if used:
-                w = np.exp(logs / used)
+                w = w * np.exp(logs / used)
             power = FIT_POWER.get(kind, 1.0)
             if power != 1.0:
                 w = w**power
@@ -85,18 +123,17 @@ def candidate_weights(
         if balance is not None:
             w = w * balance
         if lemma is not None:
-            w *= base.unrelated_mask(kind, form, lemma)
+            w = w * base.unrelated_mask(kind, form, lemma)
         if same_category and lemma is not None and kind in CATEGORY_KINDS:
             mask = base.category_mask(kind, form, base.category(kind, lemma))
             if mask is not None:
                 restricted = w * mask
                 if restricted.sum() > 0:
                     w = restricted
-        if w.sum() > 0:
-            result = (pool, w, np.cumsum(w))
-    if len(base._masks) > 500_000:
-        base._masks.clear()
-    base._masks[cache_key] = result
+        cumulative = np.cumsum(w)
+        if cumulative[-1] > 0:
+            result = (pool, w, cumulative)
+    recent[cache_key] = result
     return result
 
 
