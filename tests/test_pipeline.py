@@ -295,3 +295,14 @@ def test_spawned_workers_load_the_pipeline_by_path(monkeypatch):
     assert iccc.parse(texts, n_process=2, batch_size=4, on_invalid="status") == iccc.parse(
         texts, on_invalid="status"
     )
+
+
+def test_telegraphic_english_is_not_taken_for_another_language(nlp):
+    """No English function words, but no other language's either: still English."""
+    import iccc
+
+    parsed = iccc.parse(
+        ["Adult man displaying abilities using flying yellow disc.", "Ein Hund liegt auf dem Sofa"], nlp=nlp
+    )
+    assert parsed[0].status == "ok" and parsed[0].of_kind("noun")
+    assert parsed[1].status == "non_english"

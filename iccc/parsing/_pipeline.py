@@ -51,6 +51,15 @@ _ENGLISH_FUNCTION_WORDS = frozenset(
 _SNIFF_CHARS = 500  # the language check looks at the start of a caption only
 
 
+#: Function words of other languages written in Latin script (French, Spanish, Italian,
+#: German, Portuguese, Dutch); none is also an English word.
+_OTHER_FUNCTION_WORDS = frozenset(
+    """le la les un une des du sur dans avec et est el los las una del con por para y es il
+    lo gli di che della sono der die das und ein eine mit auf ist den dem het een van op en
+    com uma nas nos sobre""".split()
+)
+
+
 def _prepare(text: str, limit: int) -> tuple[str, str]:
     """Status and the text to parse: ``text`` itself, a prefix of it, or (markup blanked) a
     string of the same length, so character offsets always index the original caption."""
@@ -62,7 +71,13 @@ def _prepare(text: str, limit: int) -> tuple[str, str]:
         if letters and sum(1 for ch in letters if ch.isascii()) / len(letters) < 0.5:
             return "non_english", ""
     words = _WORD.findall(head.lower())
-    if len(words) >= 4 and _ENGLISH_FUNCTION_WORDS.isdisjoint(words):
+    if (
+        len(words) >= 4
+        and _ENGLISH_FUNCTION_WORDS.isdisjoint(words)
+        and (not head.isascii() or not _OTHER_FUNCTION_WORDS.isdisjoint(words))
+    ):
+        # Telegraphic English ("Adult man displaying abilities using flying yellow disc.") has
+        # no function words either; only text that shows another language's is set aside.
         return "non_english", ""
     status = STATUS_OK
     if len(text) > limit:
