@@ -238,8 +238,9 @@ def main(argv=None) -> dict:
     n_images = args.images or (300 if args.quick else None)
 
     wordnet = _use_wordnet()
-    import iccc
     from bench_quality import parsed_val2017
+
+    import iccc
 
     t0 = time.perf_counter()
     load_before = os.getloadavg()[0]

@@ -254,7 +254,6 @@ def iccc_records(*, quick: bool = False, seed: int = 0, balance: bool = True, **
     Returns ``(anns, records)`` with one record (or ``None``) per caption.
     """
     import iccc
-
     from iccc.balance import balance_insertions
 
     anns, parsed = parsed_val2017(300 if quick else None)

@@ -7,6 +7,9 @@ build correction + captioning training data (Learning by Correction, CVPR 2024, 
 """
 
 from ._schema import KINDS, STATUSES, Concept, ParsedCaption
+from .base import ConceptBase
+from .corrupt import Corruptor, corrupt
+from .operators import Add, Corruption, Replace, Swap
 from .parsing import (
     ConceptParser,
     ParserNotFoundError,
@@ -16,33 +19,28 @@ from .parsing import (
     load_parser,
     parse,
 )
-from .base import ConceptBase
-from .corrupt import Corruptor, corrupt
-from .operators import Add, Corruption, Replace, Swap
 from .samples import sample_captions
 
 __version__ = "0.1.0"
 
-__all__ = sorted(
-    [
-        "Add",
-        "ConceptBase",
-        "Corruption",
-        "Corruptor",
-        "KINDS",
-        "Replace",
-        "Swap",
-        "corrupt",
-        "STATUSES",
-        "Concept",
-        "ConceptParser",
-        "ParsedCaption",
-        "ParserNotFoundError",
-        "add_concepts",
-        "extract",
-        "iter_parse",
-        "load_parser",
-        "parse",
-        "sample_captions",
-    ]
-)
+__all__ = [
+    "Add",
+    "Concept",
+    "ConceptBase",
+    "ConceptParser",
+    "Corruption",
+    "Corruptor",
+    "KINDS",
+    "ParsedCaption",
+    "ParserNotFoundError",
+    "Replace",
+    "STATUSES",
+    "Swap",
+    "add_concepts",
+    "corrupt",
+    "extract",
+    "iter_parse",
+    "load_parser",
+    "parse",
+    "sample_captions",
+]

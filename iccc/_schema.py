@@ -71,7 +71,7 @@ class Concept:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Concept":
+    def from_dict(cls, data: Mapping[str, Any]) -> Concept:
         return cls(**{name: data[name] for name in _CONCEPT_FIELDS if name in data})
 
     @property
@@ -115,7 +115,7 @@ class ParsedCaption:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ParsedCaption":
+    def from_dict(cls, data: Mapping[str, Any]) -> ParsedCaption:
         return cls(
             text=data["text"],
             concepts=tuple(Concept.from_dict(c) for c in data.get("concepts") or ()),

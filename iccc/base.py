@@ -209,6 +209,8 @@ class ConceptBase:
         # kind -> context key -> lemma -> n
         self.contexts: dict[str, dict[str, Counter]] = {k: defaultdict(Counter) for k in KINDS}
         self.groups: dict[str, set[str]] = defaultdict(set)
+        #: Per-lemma insertion factors set by :func:`iccc.balance.balance_insertions`.
+        self.balance: dict[str, dict[str, float]] = {}
         self._pools: dict = {}
         self._masks: dict = {}
 
@@ -481,6 +483,7 @@ class ConceptBase:
                       for k in KINDS},
             "contexts": {k: {key: dict(v) for key, v in self.contexts[k].items()} for k in KINDS},
             "groups": {g: sorted(words) for g, words in self.groups.items()},
+            "balance": {k: dict(sorted(v.items())) for k, v in sorted(self.balance.items())},
         }
 
     @classmethod
@@ -498,6 +501,7 @@ class ConceptBase:
                     base.forms[k][lemma][f].update(surfaces)
             for key, lemmas in data["contexts"].get(k, {}).items():
                 base.contexts[k][key].update(lemmas)
+        base.balance = {k: dict(v) for k, v in data.get("balance", {}).items()}
         for g, words in data.get("groups", {}).items():
             base.groups[g] = set(words)
         return base

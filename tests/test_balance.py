@@ -1,0 +1,60 @@
+"""Frequency balancing of inserted words (iccc/balance.py)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import iccc
+from iccc.balance import balance_insertions
+
+CAPTIONS = [
+    "A red car on a street.", "A blue car on a road.", "A red bus on a street.",
+    "A green bus near a road.", "A white car near a house.", "A black dog on a couch.",
+    "A brown dog on a bed.", "A white cat on a bed.", "A black cat near a window.",
+    "A small dog on a street.", "A large bus on a road.", "A yellow car near a tree.",
+]
+
+
+@pytest.fixture(scope="module")
+def parsed():
+    return iccc.parse(CAPTIONS)
+
+
+def test_factors_are_deterministic_and_saved_with_the_base(parsed, tmp_path):
+    a = iccc.ConceptBase.from_parsed(parsed, above_mean=False)
+    b = iccc.ConceptBase.from_parsed(parsed, above_mean=False)
+    fa = balance_insertions(a, parsed, seed=3)
+    fb = balance_insertions(b, parsed, seed=3)
+    assert fa == fb and fa
+    path = tmp_path / "base.json.gz"
+    a.save(path)
+    assert iccc.ConceptBase.load(path).balance == a.balance
+
+
+def test_over_inserted_words_are_damped_and_under_inserted_words_boosted(parsed):
+    plain = iccc.ConceptBase.from_parsed(parsed, above_mean=False)
+    engine = iccc.Corruptor(plain, operations=["replace"], kinds=["attribute"])
+    inserted, replaced = Counter(), Counter()
+    for i, p in enumerate(parsed * 10):
+        r = engine.one(p, rng=np.random.default_rng([0, 1_000_003, i]))  # the simulation's own draws
+        if r is not None:
+            inserted[r.replacement.lower()] += 1
+            replaced[r.original.lower()] += 1
+    over = max(inserted, key=lambda w: inserted[w] - replaced[w])
+    under = max(replaced, key=lambda w: replaced[w] - inserted[w])
+    assert inserted[over] > replaced[over] and replaced[under] > inserted[under]
+
+    factors = balance_insertions(plain, parsed * 10, rounds=1, operations=["replace"], kinds=["attribute"])
+    assert factors["attribute"][over] < 1.0 < factors["attribute"][under]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"rounds": 0}, "`rounds`"), ({"strength": 0.0}, "`strength`"), ({"groups": [1]}, "`groups`"),
+])
+def test_bad_arguments_name_the_argument(parsed, kwargs, message):
+    base = iccc.ConceptBase.from_parsed(parsed)
+    with pytest.raises(ValueError, match=message):
+        balance_insertions(base, parsed, **kwargs)
