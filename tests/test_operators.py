@@ -414,3 +414,17 @@ def test_no_candidate_is_data_not_an_exception(make_caption):
     assert Swap()(lonely, ConceptBase(), rng=np.random.default_rng(0)) is None
     assert Replace()(lonely, ConceptBase(), rng=np.random.default_rng(0)) is None
     assert Replace().candidates(lonely, ConceptBase()) == []
+
+
+@pytest.mark.model
+def test_lazy_blocked_set_is_the_blocked_indices(rows_parsed, engine_base):
+    from iccc.operators._base import BlockedByWords
+    from iccc.operators._weights import blocked_indices, blocked_words
+
+    for kind, form in (("noun", "NN"), ("attribute", "ATTR"), ("relation", "PREP")):
+        pool = engine_base.pool(kind, form)
+        for row, parsed in rows_parsed[::5]:
+            words = blocked_words(parsed.text, engine_base, row["image_id"])
+            lazy, eager = BlockedByWords(pool, words), blocked_indices(pool, words)
+            assert set(lazy) == eager and bool(lazy) == bool(eager) and len(lazy) == len(eager)
+            assert [k in lazy for k in range(len(pool.lemmas))] == [k in eager for k in range(len(pool.lemmas))]
