@@ -382,26 +382,6 @@ class ConceptBase:
         self._pools[key] = pool
         return pool
 
-    def context_vector(self, kind: str, form: str, key: str) -> tuple[np.ndarray, float] | None:
-        """Counts of each pool lemma in context ``key`` and the context's total (cached)."""
-        cache_key = ("ctx", kind, form, key)
-        if cache_key in self._masks:
-            return self._masks[cache_key]
-        pool = self.pool(kind, form)
-        lemmas = self.contexts[kind].get(key)
-        result = None
-        if pool is not None and lemmas:
-            vec = np.zeros(len(pool.lemmas))
-            for lemma, n in lemmas.items():
-                j = pool.index.get(lemma)
-                if j is not None:
-                    vec[j] = n
-            result = (vec, float(sum(lemmas.values())))
-        if len(self._masks) > 200_000:
-            self._masks.clear()
-        self._masks[cache_key] = result
-        return result
-
     def _hyponym_index(self, kind: str, form: str) -> dict[str, list[int]]:
         """WordNet word -> pool indices of candidates that have it as a hypernym (cached)."""
         cache_key = ("hypo", kind, form)

@@ -107,8 +107,7 @@ class Corruptor:
                 )
             wanted = [k for k in (kinds or supported) if any(k in OPERATORS[op].supported_kinds for op in needs_base)]
             if kinds is not None:
-                missing = [k for k in wanted if not concepts.counts[k] and k != "entity" or
-                           (k == "entity" and not concepts.counts["entity"])]
+                missing = [k for k in wanted if not concepts.counts[k]]
                 if missing:
                     raise ValueError(
                         f"The concept base has no concepts of kind(s) {missing!r}. "

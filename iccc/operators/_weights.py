@@ -23,19 +23,18 @@ CATEGORY_KINDS = frozenset(("noun", "entity", "attribute", "count"))
 
 
 class Choices:
-    """A lazy sequence of ``(lemma, surface)`` for selected pool indices."""
+    """A lazy sequence of ``(lemma, surface)`` over a whole pool."""
 
-    __slots__ = ("pool", "idx")
+    __slots__ = ("pool",)
 
-    def __init__(self, pool, idx: np.ndarray | None):
+    def __init__(self, pool):
         self.pool = pool
-        self.idx = idx
 
     def __len__(self):
-        return len(self.pool.lemmas) if self.idx is None else len(self.idx)
+        return len(self.pool.lemmas)
 
     def __getitem__(self, k):
-        j = int(k) if self.idx is None else int(self.idx[k])
+        j = int(k)
         return self.pool.lemmas[j], self.pool.surfaces[j]
 
 
@@ -161,4 +160,4 @@ def pool_options(pool, w: np.ndarray, cumulative: np.ndarray, blocked: frozenset
     """Options over a whole pool: labels are ``(lemma, surface)``; ``blocked`` are never drawn."""
     from ._base import Options
 
-    return Options(Choices(pool, None), w, cumulative=cumulative, blocked=blocked)
+    return Options(Choices(pool), w, cumulative=cumulative, blocked=blocked)
