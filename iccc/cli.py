@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections import Counter
+from importlib import import_module
 from itertools import tee
 
 
@@ -73,6 +74,13 @@ def cmd_parse(args) -> int:
     return 0
 
 
+#: Subcommands living in their own modules: (name, module, help). Each module has
+#: ``add_arguments(parser)`` and ``run(args) -> int`` and imports heavy libraries only in ``run``.
+_SUBCOMMANDS = (
+    ("corrupt", "_cli_corrupt", "corrupt captions into negatives with correction targets (default: the built-in sample)"),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="iccc", description="Image-Conditioned Caption Correction data tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -88,12 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_parse)
 
-    from . import _cli_corrupt
-
-    c = sub.add_parser("corrupt", help="corrupt captions into negatives with correction targets "
-                       "(default: the built-in sample)")
-    _cli_corrupt.add_arguments(c)
-    c.set_defaults(func=_cli_corrupt.run)
+    for name, module, help_text in _SUBCOMMANDS:
+        mod = import_module(f".{module}", __package__)
+        c = sub.add_parser(name, help=help_text)
+        mod.add_arguments(c)
+        c.set_defaults(func=mod.run)
     return parser
 
 
