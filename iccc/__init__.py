@@ -3,12 +3,14 @@
 Parse captions into typed concepts, corrupt them into truly-wrong, grammatical negatives, and
 build correction + captioning training data (Learning by Correction, CVPR 2024, arXiv 2404.00909).
 
-``import iccc`` is light: spaCy is imported on first parse, torch/transformers only for training.
+``import iccc`` is light: spaCy is imported on first parse, ``datasets`` when a dataset
+function runs, torch/transformers only in ``iccc.train``.
 """
 
 from ._schema import KINDS, STATUSES, Concept, ParsedCaption
 from .base import ConceptBase
 from .corrupt import Corruptor, corrupt
+from .dataset import build_dataset, build_summary, load_captions, set_epoch
 from .operators import Add, Corruption, Replace, Swap
 from .parsing import (
     ConceptParser,
@@ -37,10 +39,14 @@ __all__ = [
     "STATUSES",
     "Swap",
     "add_concepts",
+    "build_dataset",
+    "build_summary",
     "corrupt",
     "extract",
     "iter_parse",
+    "load_captions",
     "load_parser",
     "parse",
     "sample_captions",
+    "set_epoch",
 ]

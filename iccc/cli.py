@@ -78,6 +78,10 @@ def cmd_parse(args) -> int:
 #: ``add_arguments(parser)`` and ``run(args) -> int`` and imports heavy libraries only in ``run``.
 _SUBCOMMANDS = (
     ("corrupt", "_cli_corrupt", "corrupt captions into negatives with correction targets (default: the built-in sample)"),
+    ("build", "_cli_build", "build ICCC training data (correction + captioning samples) as a HF dataset on disk"),
+    ("export", "_cli_export", "export corruptions as TRL DPO pairs, NegCLIP hard negatives or SugarCrepe-style files"),
+    ("train", "_cli_train", "fine-tune a vision-language model on an ICCC dataset (LoRA; needs the train extra)"),
+    ("correct", "_cli_correct", "print a trained model's correction of a caption for an image"),
 )
 
 

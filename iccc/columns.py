@@ -3,3 +3,5 @@
 CAPTION = "caption"
 CONCEPTS = "concepts"
 PARSE_STATUS = "parse_status"
+IMAGE = "image"
+IMAGE_ID = "image_id"

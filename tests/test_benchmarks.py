@@ -25,6 +25,8 @@ QUICK_RUNS = [
     ("bench_parse.py", ["--quick", "-o", "{out}"], ["speed", "costs_without_spacy", "duplicates", "stream"],
      "coco_captions"),
     ("bench_corrupt.py", ["--quick", "--out", "{out}"], ["summary", "runs"], "coco_captions"),
+    ("bench_build.py", ["--quick", "--out", "{out}"], ["timing", "per_million_captions_minutes_one_core", "stream",
+                                                       "summary"], "coco_captions"),
     ("bench_quality.py", ["--quick", "--out", "{out}"], ["lm", "classifier", "negative_checks"], "sugarcrepe"),
 ]
 

@@ -16,6 +16,8 @@ EXPECTED = {
     "ConceptParser", "ParserNotFoundError", "add_concepts", "extract", "iter_parse", "load_parser", "parse",
     # corruption
     "Add", "ConceptBase", "Corruption", "Corruptor", "Replace", "Swap", "corrupt",
+    # datasets: loading captions, building ICCC training data, on-the-fly epochs
+    "build_dataset", "build_summary", "load_captions", "set_epoch",
     # data
     "sample_captions",
 }
@@ -45,7 +47,7 @@ def _modules_after(code: str) -> list[str]:
 
 
 def test_import_iccc_is_light():
-    assert _modules_after("import iccc, iccc.parsing, iccc.io, iccc.cli") == []
+    assert _modules_after("import iccc, iccc.parsing, iccc.io, iccc.cli, iccc.dataset, iccc.train") == []
 
 
 def test_the_light_import_check_can_see_spacy():

@@ -1,0 +1,174 @@
+"""``iccc export``: the same corruptions for other training recipes (DPO pairs, NegCLIP, SugarCrepe).
+
+Usage::
+
+    iccc export dpo captions_val2017.json -o dpo_val2017            # a save_to_disk folder (or .jsonl/.parquet)
+    iccc export negclip coco_karpathy_test.json -o neg.tsv --n-negatives 3
+    iccc export sugarcrepe captions_val2017.json -o my_sugarcrepe/ --operations replace,swap,add --p-add 0.1
+    iccc export dpo iccc_val2017 -o dpo                               # a dataset written by `iccc build`
+
+INPUT is anything :func:`iccc.dataset.load_captions` reads. Captions are parsed, a concept base
+is built from them and every caption is corrupted with ``--seed``, unless the input already has
+a ``corrupted_caption`` column (e.g. ``iccc build`` output), whose corruptions are used as they are
+(``--recorrupt`` draws new ones for every row). Rows without a negative are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+FORMATS = ("dpo", "negclip", "sugarcrepe")
+#: Columns a corruption map adds; dropped with --recorrupt before corrupting again.
+_RECORD_COLUMNS = ("corrupted_caption", "operation", "concept_kind", "original", "replacement", "start", "end",
+                   "new_start", "new_end", "other_start", "other_end", "target", "corrupt_status")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("format", choices=FORMATS, help="dpo: TRL preference pairs; negclip: hard-negative TSV; "
+                   "sugarcrepe: one JSON per negative type")
+    p.add_argument("input", help="caption file or folder (COCO, Karpathy/LAVIS, .jsonl/.csv/.tsv/.txt, a folder with "
+                   "a captions file, a save_to_disk folder such as `iccc build` output)")
+    p.add_argument("-o", "--output", required=True,
+                   help="dpo: a folder (save_to_disk) or a .jsonl/.parquet file; negclip: a .tsv/.csv(.gz) file; "
+                        "sugarcrepe: a folder")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same negatives (default 0)")
+    p.add_argument("--split", default=None, help="split of a DatasetDict input, or rows of a 'split' field")
+    p.add_argument("--caption-column", default="caption")
+    p.add_argument("--image-column", default=None, help="image field of the input (default: found by name)")
+    p.add_argument("--image-root", default=None, help="folder the image paths are relative to")
+    p.add_argument("--group-column", default=None, help="field with the image id (default: image_id or the image)")
+    p.add_argument("--limit", type=int, default=None, help="export from the first N rows only")
+    p.add_argument("--recorrupt", action="store_true",
+                   help="ignore corruptions already in the input and corrupt every caption anew")
+    p.add_argument("--operations", default="replace,swap", help="comma-separated: replace,swap,add")
+    p.add_argument("--kinds", default=None, help="comma-separated concept kinds (default: all)")
+    p.add_argument("--p-swap", type=float, default=0.15, help="share of corrections tried as swaps first")
+    p.add_argument("--p-add", type=float, default=0.0, help="share of corrections tried as additions first")
+    p.add_argument("--base", default=None, help="use this saved ConceptBase (.json/.json.gz) instead of building one")
+    p.add_argument("--no-balance", action="store_true", help="skip frequency balancing of inserted words")
+    p.add_argument("--model", default=None, help="spaCy pipeline name or path")
+    p.add_argument("--num-proc", type=int, default=None, help="processes for parsing and corrupting")
+    p.add_argument("--prompt", default=None, help="dpo: the captioning instruction")
+    p.add_argument("--standard", action="store_true", help="dpo: plain strings instead of conversational messages")
+    p.add_argument("--n-negatives", type=int, default=1, help="negclip: negatives per caption (default 1)")
+    p.add_argument("--n-negative-images", type=int, default=3, help="negclip: hard-negative image rows per row")
+    p.add_argument("--relative-to", default=None, help="negclip/sugarcrepe: write image paths relative to this folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def _corrupt_options(args) -> dict:
+    return dict(operations=[o for o in args.operations.split(",") if o],
+                kinds=args.kinds.split(",") if args.kinds else None, p_swap=args.p_swap, p_add=args.p_add)
+
+
+def prepare(ds, args, *, need_base: bool):
+    """Parse and corrupt ``ds`` as needed; returns ``(dataset, base or None)``."""
+    from . import columns
+    from .corrupt import corrupt
+    from .parsing import add_concepts
+
+    if args.recorrupt:
+        ds = ds.remove_columns([c for c in _RECORD_COLUMNS if c in ds.column_names])
+    has_corruptions = "corrupted_caption" in ds.column_names
+    if has_corruptions and not need_base:
+        return ds, None
+    if columns.CONCEPTS not in ds.column_names:
+        ds = add_concepts(ds, nlp=args.model, num_proc=args.num_proc)
+    groups = ds.select_columns(["image_id"])["image_id"]
+    group_column = "image_id" if any(g is not None for g in groups) else None
+    options = _corrupt_options(args)
+    if args.base:
+        from .base import ConceptBase
+
+        base = ConceptBase.load(args.base)
+    else:
+        from .dataset._builder import concept_base
+
+        base = concept_base([ds], group_column=group_column, balance=not args.no_balance, seed=args.seed,
+                            corrupt_config=options)
+    if not has_corruptions:
+        ds = ds.map(corrupt, batched=True, with_indices=True, num_proc=args.num_proc, desc="Corrupting",
+                    fn_kwargs={"concepts": base, "seed": args.seed, "group_column": group_column, **options})
+    return ds, base
+
+
+def _print_counts(counts: Counter, total: int, what: str) -> None:
+    exported = counts.get("exported", 0)
+    skipped = {k: v for k, v in counts.items() if k != "exported" and "=" not in k}
+    print(f"Exported {exported} of {total} rows as {what}; skipped {sum(skipped.values())}"
+          + (" (" + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items(), key=lambda kv: -kv[1])) + ")"
+             if skipped else "") + ".")
+    details = {k: v for k, v in counts.items() if "=" in k}
+    if details:
+        print("  " + ", ".join(f"{k} {v}" for k, v in sorted(details.items())))
+    if any(k.startswith("task:") for k in skipped):
+        print("  (rows of other tasks have no negative; --recorrupt corrupts every caption)")
+
+
+def _images_exist(ds) -> bool:
+    """Whether the first image path of ``ds`` names an existing file (an Image feature: True)."""
+    from datasets import Value
+
+    if "image" not in ds.column_names:
+        return False
+    feature = ds.features["image"]
+    if not (isinstance(feature, Value) and feature.dtype in ("string", "large_string")):
+        return True
+    first = next((p for p in ds.select_columns(["image"])["image"] if p is not None), None)
+    return first is not None and Path(first).is_file()
+
+
+def run(args) -> int:
+    import datasets
+
+    from .dataset._export import to_dpo, to_negclip, to_sugarcrepe
+    from .dataset._inputs import load_captions
+
+    if args.quiet:
+        datasets.disable_progress_bars()
+    if args.n_negatives < 1:
+        raise ValueError(f"`--n-negatives` should be at least 1, got {args.n_negatives}.")
+    start = time.perf_counter()
+    ds = load_captions(args.input, caption_column=args.caption_column, image_column=args.image_column,
+                       image_root=args.image_root, group_column=args.group_column, split=args.split)
+    if isinstance(ds, datasets.DatasetDict):
+        raise ValueError(f"{args.input!r} holds several splits {sorted(ds)}; pick one with --split.")
+    if args.limit is not None:
+        ds = ds.select(range(min(args.limit, len(ds))))
+    need_base = args.format == "negclip" and (args.n_negatives > 1 or "corrupted_caption" not in ds.column_names
+                                               or args.recorrupt)
+    reuse = "corrupted_caption" in ds.column_names and not args.recorrupt
+    ds, base = prepare(ds, args, need_base=need_base or not reuse)
+    if reuse:
+        print(f"Using the corruptions in {args.input} (--recorrupt draws new ones with --seed).")
+    out = Path(args.output)
+    if args.format == "dpo":
+        kwargs = {"prompt": args.prompt} if args.prompt else {}
+        as_file = out.suffix.lower() in (".jsonl", ".json", ".parquet")
+        # an Image feature is saved from its files: keep path strings when they are not here
+        image_features = not as_file and _images_exist(ds)
+        pairs, counts = to_dpo(ds, conversational=not args.standard, image_features=image_features,
+                               return_counts=True, **kwargs)
+        if out.suffix.lower() in (".jsonl", ".json"):
+            pairs.to_json(str(out), lines=True, force_ascii=False)
+        elif out.suffix.lower() == ".parquet":
+            pairs.to_parquet(str(out))
+        else:
+            pairs.save_to_disk(str(out))
+        _print_counts(counts, len(ds), "DPO pairs (prompt, chosen, rejected" + (", images" if "images" in
+                                                                               pairs.column_names else "") + ")")
+        if "images" in pairs.column_names and not image_features and not as_file:
+            print("  images kept as path strings (the first image file was not found; see --image-root)")
+    elif args.format == "negclip":
+        options = _corrupt_options(args) if base is not None else {}
+        _, counts = to_negclip(ds, out, n_negatives=args.n_negatives, concepts=base, seed=args.seed,
+                               n_negative_images=args.n_negative_images, relative_to=args.relative_to,
+                               return_counts=True, **options)
+        _print_counts(counts, len(ds), "NegCLIP rows (title, filepath, neg_caption, neg_image)")
+    else:
+        _, counts = to_sugarcrepe(ds, out, relative_to=args.relative_to, return_counts=True)
+        _print_counts(counts, len(ds), "SugarCrepe pairs")
+    print(f"Wrote {out} in {time.perf_counter() - start:.1f}s")
+    return 0

@@ -1,0 +1,101 @@
+"""``iccc train``: fine-tune a vision-language model on an ICCC dataset (options generated from TrainConfig).
+
+Usage::
+
+    iccc train --model PATH_OR_NAME --data DATASET_DIR --output OUTDIR [--max-steps 1000] [--no-lora] ...
+    accelerate launch -m iccc.cli train --model ... --data ... --output ...   # several GPUs / machines
+
+Every ``TrainConfig`` field is an option (``--lora-r``, ``--precision`` ...) with the field's help text;
+``--config FILE.json`` reads fields from a JSON file (e.g. a saved ``iccc_train_config.json``) and
+options given on the command line override it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+from .train.config import TrainConfig
+
+_ALIASES = {"output_dir": ("--output", "--output-dir", "-o")}
+_REQUIRED = ("model", "data", "output_dir")
+
+
+def _none_or(kind):
+    def parse(text):
+        return None if text.lower() in ("none", "null", "") else kind(text)
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _comma_list(text):
+    return None if text.lower() in ("none", "") else [t.strip() for t in text.split(",") if t.strip()]
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--config", default=None, help="JSON file with TrainConfig fields; command-line options override it")
+    for f in dataclasses.fields(TrainConfig):
+        flags = _ALIASES.get(f.name, (f"--{f.name.replace('_', '-')}",))
+        kwargs = {"dest": f.name, "default": argparse.SUPPRESS}
+        text = f.metadata.get("help", "")
+        kind = str(f.type)
+        optional = "Optional" in kind or "None" in kind
+        if f.metadata.get("list"):
+            kwargs.update(type=_comma_list, metavar="A,B")
+            text += " (comma-separated)"
+        elif kind == "bool":
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif "int" in kind:
+            kwargs["type"] = _none_or(int) if optional else int
+        elif "float" in kind:
+            kwargs["type"] = _none_or(float) if optional else float
+        elif "str" in kind:
+            kwargs["type"] = _none_or(str) if optional else str
+        if "choices" in f.metadata:
+            kwargs["choices"] = f.metadata["choices"]
+        if f.name in _REQUIRED:
+            text += " (required)"
+        elif f.default is not dataclasses.MISSING:
+            text += f" (default: {f.default})"
+        kwargs["help"] = text.replace("%", "%%")
+        p.add_argument(*flags, **kwargs)
+
+
+def config_from_args(args) -> TrainConfig:
+    """The ``TrainConfig`` for parsed arguments (JSON file first, then command-line options)."""
+    values = {}
+    if getattr(args, "config", None):
+        with open(args.config, encoding="utf-8") as f:
+            values.update(json.load(f))
+        known = {f.name for f in dataclasses.fields(TrainConfig)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown field(s) in --config {args.config!r}: {unknown}.")
+    for f in dataclasses.fields(TrainConfig):
+        if hasattr(args, f.name):
+            values[f.name] = getattr(args, f.name)
+    missing = [name for name in _REQUIRED if name not in values]
+    if missing:
+        flags = ", ".join(_ALIASES.get(n, (f"--{n}",))[0] for n in missing)
+        raise ValueError(f"Missing required option(s): {flags}.")
+    return TrainConfig(**values)
+
+
+def run(args) -> int:
+    from .train import train
+
+    result = train(config_from_args(args))
+    steps = len(result.losses)
+    if steps:
+        print(f"Trained steps {result.first_step + 1}-{result.global_step} of {result.total_steps} in "
+              f"{result.seconds:.1f}s; loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}.")
+    else:
+        print(f"Nothing to train: already at step {result.global_step} of {result.total_steps}.")
+    if result.eval:
+        shown = {k: v for k, v in result.eval.items() if k != "examples"}
+        print("Evaluation: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                         for k, v in shown.items()))
+    print(f"Wrote {result.adapter_dir or result.model_dir}" + (f" and {result.merged_dir}" if result.merged_dir else ""))
+    return 0

@@ -1,0 +1,411 @@
+"""``build_dataset``: image–caption data in, ICCC training data (correction + captioning) out.
+
+The steps: the captions are parsed once (:func:`iccc.add_concepts`, cached by the ``datasets``
+fingerprint), a :class:`iccc.ConceptBase` is built from them (frequency-balanced like ``iccc
+corrupt``), and a :class:`~iccc.dataset._samples.SampleBuilder` turns every row into a sample,
+either written out with ``Dataset.map`` (``mode="materialize"``) or drawn when rows are read
+(``mode="transform"``, and always for an ``IterableDataset``). Images are never decoded.
+"""
+
+from __future__ import annotations
+
+import warnings
+from math import ceil
+from typing import Any, Sequence
+
+from .. import columns
+from .._schema import ParsedCaption
+from ..base import ConceptBase
+from ..corrupt import DEFAULT_OPERATIONS, DEFAULT_P_SWAP
+from ._samples import OUTPUT_COLUMNS, ROW_COLUMN, SampleBuilder, _check_count, _check_p
+
+MODES = ("materialize", "transform")
+IMAGE = "image"
+#: Rows of an ``IterableDataset`` read to build the concept base when ``base_rows`` is None.
+STREAM_BASE_ROWS = 100_000
+#: Captions the frequency balancing simulates on (an even sample of the rows read for the base).
+BALANCE_ROWS = 50_000
+
+
+def build_dataset(
+    ds,
+    *,
+    caption_column: str = columns.CAPTION,
+    image_column: str | None = IMAGE,
+    group_column: str | None = None,
+    concepts: ConceptBase | None = None,
+    balance: bool = True,
+    seed: int = 0,
+    epoch: int = 0,
+    p_correction: float = 0.3,
+    p_swap: float = DEFAULT_P_SWAP,
+    p_correct_caption: float = 0.0,
+    target_format: str = "statement",
+    caption_prompts: Sequence[str] | None = None,
+    correction_prompts: Sequence[str] | None = None,
+    operations: Sequence[str] = DEFAULT_OPERATIONS,
+    kinds: Sequence[str] | None = None,
+    p_add: float = 0.0,
+    mode: str = "materialize",
+    num_proc: int | None = None,
+    batch_size: int = 1000,
+    nlp: Any = None,
+    base_rows: int | None = None,
+    keep_concepts: bool = False,
+    load_from_cache_file: bool | None = None,
+):
+    """Turn a dataset of captions (and images) into ICCC training samples.
+
+    Every row becomes one sample: with probability ``p_correction`` a *correction* sample (its
+    caption corrupted in one concept by :func:`iccc.corrupt`, shown in a correction prompt; the
+    target says what is wrong), with probability ``p_correct_caption`` a correction sample whose
+    caption is left correct, else a *captioning* sample (target: the caption). The paper's mixture
+    is the default: 30% corrections, 15% of them tried as swaps first (a swap needs two concepts of
+    one category; when there are none the caption gets a replacement, so fewer end up as swaps:
+    about 2% on COCO). Every draw comes from ``(seed, epoch, row index)``: the result does not
+    depend on ``num_proc``, ``batch_size`` or ``mode``.
+
+    Columns added: ``prompt``, ``target``, ``task`` (``"correction"``/``"caption"``), ``caption``
+    (when the caption column has another name), ``corrupted_caption``, ``operation`` (``replace``,
+    ``swap``, ``add``; ``none`` for a correct caption), ``concept_kind``, ``original``,
+    ``replacement`` and ``build_status``: ``ok``, or why the row is not what its draw asked for —
+    a caption that cannot be corrupted gives a captioning sample (``no_concepts``,
+    ``no_candidate``, ``non_english``); a row without a usable caption keeps ``target=None``
+    (``missing``, ``empty``, ``not_string``). No row and no column is dropped; the image column is
+    renamed ``image`` (when it has another name) and passed through untouched, never decoded.
+
+    Args:
+        ds: a ``datasets.Dataset``, ``IterableDataset``, ``DatasetDict`` or ``IterableDatasetDict``
+            with one caption per row; the result is of the same kind (per split).
+        caption_column: the caption column.
+        image_column: the image column (any feature type), or ``None``; a dataset without an
+            ``image`` column is fine (text-only builds, e.g. to inspect the samples).
+        group_column: the image id shared by captions of one image: corruptions never insert a word
+            of a sibling caption (which may be true of the image). Recommended.
+        concepts: the :class:`iccc.ConceptBase` to draw replacements from; by default built from
+            the captions of ``ds`` (all splits) and frequency-balanced
+            (:func:`iccc.balance.balance_insertions`) unless ``balance=False``.
+        seed, epoch: per-row generators derive from ``(seed, epoch, index)``.
+        p_correction, p_swap, p_correct_caption: the mixture (see above).
+        target_format: ``"statement"`` (the paper's ``"cat" should be "dog".``), ``"caption"`` (the
+            corrected caption) or ``"both"``.
+        caption_prompts, correction_prompts: instruction templates, one drawn per row; each
+            correction template contains ``{caption}``, replaced by the caption exactly as it is.
+        operations, kinds, p_add: passed to :func:`iccc.corrupt`.
+        mode: ``"materialize"`` (``Dataset.map``: save it with ``save_to_disk``) or ``"transform"``
+            (``with_transform``: samples drawn when rows are read; call
+            :func:`iccc.dataset.set_epoch` every epoch for new corruptions). An ``IterableDataset``
+            is always mapped lazily, and ``ds.set_epoch(e)`` draws the rows of epoch ``epoch + e``.
+        num_proc, batch_size: for the maps (parsing and building).
+        nlp: spaCy pipeline name, path or ``Language`` for parsing.
+        base_rows: rows read to build the concept base (default: all rows of a ``Dataset``, the first
+            100,000 of an ``IterableDataset``).
+        keep_concepts: keep the ``concepts`` and ``parse_status`` columns the parse added.
+        load_from_cache_file: passed to ``Dataset.map``.
+
+    >>> import iccc
+    >>> from datasets import Dataset
+    >>> rows = iccc.sample_captions()
+    >>> ds = Dataset.from_list(rows)
+    >>> out = build_dataset(ds, group_column="image_id", p_correction=0.5)
+    >>> len(out) == len(ds), out[0]["task"] in ("correction", "caption")
+    (True, True)
+    """
+    from datasets import Dataset, DatasetDict, IterableDataset, IterableDatasetDict
+
+    if isinstance(ds, (DatasetDict, IterableDatasetDict)):
+        splits = dict(ds)
+        if not splits:
+            raise ValueError(f"`ds` is an empty {type(ds).__name__} (no splits).")
+    elif isinstance(ds, (Dataset, IterableDataset)):
+        splits = {None: ds}
+    else:
+        raise TypeError(
+            "`ds` should be a datasets.Dataset, IterableDataset, DatasetDict or IterableDatasetDict, "
+            f"got {type(ds).__name__}: {ds!r:.80}. Load files with iccc.dataset.load_captions(path)."
+        )
+    if mode not in MODES:
+        raise ValueError(f"Unknown `mode` {mode!r}. Available: {', '.join(repr(m) for m in MODES)}.")
+    if concepts is not None and not isinstance(concepts, ConceptBase):
+        raise TypeError(f"`concepts` should be an iccc.ConceptBase or None, got {type(concepts).__name__}: "
+                        f"{concepts!r:.80}.")
+    if num_proc is not None and (isinstance(num_proc, bool) or not isinstance(num_proc, int) or num_proc < 1):
+        raise ValueError(f"`num_proc` should be a positive integer or None, got {num_proc!r}.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` should be a positive integer, got {batch_size!r}.")
+    if base_rows is not None and (isinstance(base_rows, bool) or not isinstance(base_rows, int) or base_rows < 1):
+        raise ValueError(f"`base_rows` should be a positive integer or None, got {base_rows!r}.")
+    for name, value in (("balance", balance), ("keep_concepts", keep_concepts)):
+        if not isinstance(value, bool):
+            raise TypeError(f"`{name}` should be True or False, got {value!r}.")
+    if not isinstance(caption_column, str) or not caption_column:
+        raise TypeError(f"`caption_column` should be a non-empty string, got {caption_column!r}.")
+    for name, value in (("image_column", image_column), ("group_column", group_column)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise TypeError(f"`{name}` should be a non-empty string or None, got {value!r}.")
+    _check_count("seed", seed)
+    _check_count("epoch", epoch)
+    # A builder with a stand-in base validates the sampling arguments before any parsing.
+    config = dict(seed=seed, epoch=epoch, p_correction=p_correction, p_swap=p_swap,
+                  p_correct_caption=p_correct_caption, target_format=target_format, caption_prompts=caption_prompts,
+                  correction_prompts=correction_prompts, operations=operations, kinds=kinds, p_add=p_add,
+                  caption_column=caption_column, group_column=group_column)
+    _check_p("p_correction", p_correction)
+    SampleBuilder(ConceptBase(), **{**config, "p_correction": 0.0})
+    if p_correction + p_correct_caption > 1.0:
+        raise ValueError(
+            f"`p_correction` + `p_correct_caption` should be at most 1, got {p_correction} + {p_correct_caption}."
+        )
+    _check_operations(operations, kinds)
+
+    parsed, added = {}, False
+    recast = {}
+    for name, split in splits.items():
+        where = f"split {name!r}" if name is not None else "`ds`"
+        split, renamed = _check_columns(split, where, caption_column, image_column, group_column)
+        if isinstance(split, IterableDataset):
+            split, recast[name] = _undecoded(split)
+        names = _column_names(split)
+        if names is not None and columns.CONCEPTS in names and columns.PARSE_STATUS in names:
+            parsed[name] = split
+        else:
+            added = True
+            parsed[name] = _add_concepts(split, caption_column, nlp, batch_size, num_proc, load_from_cache_file)
+
+    if concepts is None:
+        concepts = concept_base(list(parsed.values()), caption_column=caption_column, group_column=group_column,
+                                base_rows=base_rows, balance=balance and p_correction > 0, seed=seed,
+                                corrupt_config=dict(operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add))
+    if p_correction > 0 and not concepts.kinds():
+        raise ValueError(
+            f"No caption in column {caption_column!r} has concepts to corrupt, so no correction sample can be made. "
+            "Check `caption_column` (one English caption per row), pass a built `concepts` base, or pass "
+            "p_correction=0 for captioning samples only."
+        )
+    builder = SampleBuilder(concepts, **config)
+    builder.hidden = (columns.CONCEPTS, columns.PARSE_STATUS) if added and not keep_concepts else ()
+
+    out = {}
+    for name, split in parsed.items():
+        if isinstance(split, IterableDataset):
+            out[name] = _build_iterable(split, builder, batch_size, recast[name])
+        elif mode == "materialize":
+            out[name] = _materialize(split, builder, batch_size, num_proc, load_from_cache_file)
+        else:
+            out[name] = _on_the_fly(split, builder, batch_size, num_proc, load_from_cache_file)
+    if None in out:
+        return out[None]
+    return type(ds)(out)
+
+
+# ------------------------------------------------------------------------------------ checks
+def _column_names(ds) -> list[str] | None:
+    features = ds.features
+    if features is not None:
+        return list(features)
+    names = getattr(ds, "column_names", None)
+    return list(names) if names else None
+
+
+def _is_list_feature(feature) -> bool:
+    from datasets import LargeList, Sequence
+
+    return isinstance(feature, (list, Sequence, LargeList))
+
+
+def _check_operations(operations, kinds) -> None:
+    from .._schema import KINDS
+    from ..operators import OPERATORS
+
+    ops = (operations,) if isinstance(operations, str) else operations
+    if not isinstance(ops, (list, tuple)) or not ops:
+        raise ValueError(f"`operations` should name at least one of {', '.join(repr(o) for o in OPERATORS)}, "
+                         f"got {operations!r}.")
+    for op in ops:
+        if op not in OPERATORS:
+            raise ValueError(f"Unknown operation {op!r}. Available: {', '.join(repr(o) for o in OPERATORS)}.")
+    for kind in ((kinds,) if isinstance(kinds, str) else kinds or ()):
+        if kind not in KINDS:
+            raise ValueError(f"Unknown concept kind {kind!r}. Available: {', '.join(repr(k) for k in KINDS)}.")
+
+
+def _check_columns(ds, where: str, caption_column: str, image_column: str | None, group_column: str | None):
+    """Check the columns of one split; rename the image column to ``image``."""
+    names = _column_names(ds)
+    if names is None:  # an iterable dataset of unknown features: the map checks each batch
+        rename = image_column not in (None, IMAGE)
+        return (ds.rename_column(image_column, IMAGE) if rename else ds), rename
+    available = f"Available: {sorted(names)}."
+    if caption_column not in names:
+        raise KeyError(f"Caption column {caption_column!r} not found in {where}. {available} Pass `caption_column=`.")
+    feature = ds.features[caption_column] if ds.features is not None else None
+    if feature is not None and _is_list_feature(feature):
+        raise ValueError(
+            f"Caption column {caption_column!r} of {where} holds lists of captions ({feature}); build_dataset "
+            "needs one caption per row. Load the data with iccc.dataset.load_captions(..., explode=True), which "
+            "gives one row per caption and keeps the image id for the sibling-caption guard."
+        )
+    if group_column is not None and group_column not in names:
+        raise KeyError(f"Group column {group_column!r} not found in {where}. {available}")
+    has_image = image_column is not None and image_column in names
+    if image_column is not None and not has_image and image_column != IMAGE:
+        raise KeyError(f"Image column {image_column!r} not found in {where}. {available} Pass `image_column=None` "
+                       "for a dataset without images.")
+    rename = has_image and image_column != IMAGE
+    written = [c for c in OUTPUT_COLUMNS if c != "caption" or caption_column != "caption"]
+    written += [ROW_COLUMN] + ([IMAGE] if rename else [])
+    clash = [c for c in written if c in names]
+    if clash:
+        raise ValueError(
+            f"{where} already has column(s) {clash} that build_dataset writes; rename or remove them first "
+            f"(ds.rename_column(old, new) / ds.remove_columns([...]))."
+        )
+    if (columns.CONCEPTS in names) != (columns.PARSE_STATUS in names):
+        have = columns.CONCEPTS if columns.CONCEPTS in names else columns.PARSE_STATUS
+        raise ValueError(
+            f"{where} has a {have!r} column but not both {columns.CONCEPTS!r} and {columns.PARSE_STATUS!r} "
+            "(what iccc.add_concepts adds); rename or remove it first."
+        )
+    if rename:
+        ds = ds.rename_column(image_column, IMAGE)
+    return ds, rename
+
+
+# ------------------------------------------------------------------------------------ parsing and the base
+def _add_concepts(ds, caption_column, nlp, batch_size, num_proc, load_from_cache_file):
+    from ..parsing import add_concepts
+
+    kwargs = {}
+    if load_from_cache_file is not None and hasattr(ds, "cache_files"):
+        kwargs["load_from_cache_file"] = load_from_cache_file
+    return add_concepts(ds, column=caption_column, nlp=nlp, batch_size=batch_size, num_proc=num_proc, **kwargs)
+
+
+def _undecoded(ds):
+    """An ``IterableDataset`` with its media features (Image, Audio, ...) not decoded, and the
+    features to cast it back to (``None`` when nothing needed switching off)."""
+    from dataclasses import is_dataclass, replace
+
+    from datasets import Features
+
+    features = ds.features
+    if features is None:
+        return ds, None
+    undecoded = {name: replace(f, decode=False) for name, f in features.items()
+                 if is_dataclass(f) and getattr(f, "decode", None) is True}
+    if not undecoded:
+        return ds, None
+    return ds.cast(Features({**features, **undecoded})), dict(features)
+
+
+def concept_base(
+    parsed: Sequence,
+    *,
+    caption_column: str = columns.CAPTION,
+    group_column: str | None = None,
+    base_rows: int | None = None,
+    balance: bool = True,
+    balance_rows: int = BALANCE_ROWS,
+    seed: int = 0,
+    corrupt_config: dict | None = None,
+) -> ConceptBase:
+    """The concept base of datasets with a ``concepts`` column (see :func:`iccc.add_concepts`).
+
+    Reads ``base_rows`` rows (default: every row of a ``Dataset``, the first 100,000 of an
+    ``IterableDataset``) over all the datasets given, and with ``balance`` applies
+    :func:`iccc.balance.balance_insertions` on an even sample of at most ``balance_rows`` of them.
+    Only the caption, ``concepts`` and group columns are read.
+
+    >>> import iccc
+    >>> from datasets import Dataset
+    >>> ds = iccc.add_concepts(Dataset.from_dict({"caption": ["A red car.", "A blue bus."]}))
+    >>> concept_base([ds], balance=False).count("noun", "car")
+    1
+    """
+    from datasets import Dataset
+
+    cols = [caption_column, columns.CONCEPTS] + ([group_column] if group_column else [])
+    sources, total, streamed = [], 0, False
+    for ds in parsed:
+        if isinstance(ds, Dataset):
+            n = len(ds) if base_rows is None else min(len(ds), base_rows)
+            source = ds.select_columns(cols)
+            sources.append(source if n == len(ds) else source.select(range(n)))
+            total += n
+        else:  # a stream: its length is unknown, the balancing sample is its first rows
+            source = ds.select_columns(cols) if hasattr(ds, "select_columns") else ds
+            sources.append(source.take(base_rows or STREAM_BASE_ROWS))
+            streamed = True
+    stride = 1 if streamed else max(1, ceil(total / balance_rows))
+    base = ConceptBase()
+    sample, sample_groups, i = [], [], 0
+    for source in sources:
+        for batch in source.iter(batch_size=1000):
+            groups = batch[group_column] if group_column else [None] * len(batch[caption_column])
+            for text, found, group in zip(batch[caption_column], batch[columns.CONCEPTS], groups):
+                row = {"text": text if isinstance(text, str) else "", "concepts": found or ()}
+                base.add(row, group=group)
+                if balance and i % stride == 0 and len(sample) < balance_rows and found:
+                    sample.append(ParsedCaption.from_dict(row))
+                    sample_groups.append(group)
+                i += 1
+    if balance and sample and base.kinds():
+        from ..balance import balance_insertions
+
+        balance_insertions(base, sample, groups=sample_groups, seed=seed, **(corrupt_config or {}))
+    return base
+
+
+# ------------------------------------------------------------------------------------ the three ways
+def _map_kwargs(load_from_cache_file) -> dict:
+    return {} if load_from_cache_file is None else {"load_from_cache_file": load_from_cache_file}
+
+
+def _materialize(ds, builder: SampleBuilder, batch_size, num_proc, load_from_cache_file):
+    from datasets import Features
+
+    features = {**ds.features, **builder.features()}
+    for name in builder.hidden:
+        features.pop(name, None)
+    return ds.map(builder, batched=True, batch_size=batch_size, with_indices=True,
+                  input_columns=builder.input_columns, remove_columns=list(builder.hidden) or None,
+                  features=Features(features), num_proc=num_proc, desc="Building ICCC samples",
+                  **_map_kwargs(load_from_cache_file))
+
+
+def _row_ids(captions, indices):
+    return {ROW_COLUMN: list(indices)}
+
+
+def _on_the_fly(ds, builder: SampleBuilder, batch_size, num_proc, load_from_cache_file):
+    from datasets import Features, Value
+
+    ds = ds.map(_row_ids, batched=True, batch_size=batch_size, with_indices=True,
+                input_columns=[builder.caption_column], features=Features({**ds.features, ROW_COLUMN: Value("int64")}),
+                num_proc=num_proc, desc="Indexing rows", **_map_kwargs(load_from_cache_file))
+    return ds.with_transform(builder.transform, columns=builder.input_columns + [ROW_COLUMN],
+                             output_all_columns=True)
+
+
+def _build_iterable(ds, builder: SampleBuilder, batch_size, recast):
+    from datasets import Features
+
+    from ._epochs import hook_iterable
+
+    features = None
+    if ds.features is not None:
+        features = {**ds.features, **builder.features()}
+        for name in builder.hidden:
+            features.pop(name, None)
+        features = Features(features)
+    out = ds.map(builder, batched=True, batch_size=batch_size, with_indices=True, input_columns=builder.input_columns,
+                 remove_columns=list(builder.hidden) or None, features=features)
+    if not hook_iterable(out, builder):
+        warnings.warn(
+            "This version of `datasets` is laid out differently: IterableDataset.set_epoch will not draw new "
+            "corruptions. Build again with another `epoch` for each epoch.", RuntimeWarning, stacklevel=3)
+    if recast:
+        feats = dict(out.features)
+        feats.update({k: v for k, v in recast.items() if k in feats})
+        out = out.cast(Features(feats))
+    return out

@@ -1,0 +1,602 @@
+"""Exports of corrupted captions to other training recipes.
+
+The same negatives that train caption correction also make
+
+* preference pairs for DPO in TRL's format (:func:`to_dpo`): the real caption is chosen, the
+  corrupted one rejected;
+* contrastive hard negatives in the NegCLIP TSV shape (:func:`to_negclip`): a caption, its image
+  and a list of negative captions, several per caption drawn with different epochs;
+* SugarCrepe-shaped evaluation files (:func:`to_sugarcrepe`): one JSON per type (``replace_obj``,
+  ``swap_att``, ...) of ``{"filename", "caption", "negative_caption"}``.
+
+Every function takes a dataset with ``caption``, ``corrupted_caption`` and ``image`` columns (the
+output of ``ds.map(iccc.corrupt, ...)`` or of :func:`iccc.build_dataset`). A row without a usable
+negative (no corruption, a captioning sample, a negative equal to its caption) is skipped and
+counted, never an error; ``return_counts=True`` returns the counts next to the result.
+Images are never decoded.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import gzip
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .. import columns
+from ._inputs import IMAGE, IMAGE_ID
+
+CAPTION = columns.CAPTION
+CORRUPTED = "corrupted_caption"
+#: Columns that may hold a row's corruption status, looked for in this order.
+STATUS_COLUMNS = ("corrupt_status", "status", "build_status")
+TASK = "task"
+EXPORTED = "exported"
+
+#: The captioning instruction of :func:`to_dpo` (the chosen answer is the real caption).
+DEFAULT_DPO_PROMPT = "Write a short caption for this image."
+
+#: iccc's (operation, concept kind) -> SugarCrepe's negative type. Counts are attributes of a noun
+#: ("two dogs"), verbs are actions that SugarCrepe counts as relations ("riding" -> "walking"), and
+#: swapping a relation's arguments exchanges two objects ("a cat on a dog").
+SUGARCREPE_TYPES: dict[tuple[str, str], str] = {
+    ("replace", "entity"): "replace_obj",
+    ("replace", "noun"): "replace_obj",
+    ("replace", "attribute"): "replace_att",
+    ("replace", "count"): "replace_att",
+    ("replace", "verb"): "replace_rel",
+    ("replace", "relation"): "replace_rel",
+    ("swap", "noun"): "swap_obj",
+    ("swap", "relation"): "swap_obj",
+    ("swap", "attribute"): "swap_att",
+    ("add", "entity"): "add_obj",
+    ("add", "attribute"): "add_att",
+}
+
+# Mixed into the per-row seed of the DPO prompt draw.
+_PROMPT_STREAM = 0xD90
+
+#: Column names of the NegCLIP TSV (after its unnamed index column).
+NEGCLIP_COLUMNS = ("title", "filepath", "neg_caption", "neg_image")
+
+
+# ------------------------------------------------------------------------------ shared helpers
+def _check_dataset(ds, *needed: str):
+    from datasets import Dataset
+
+    if not isinstance(ds, Dataset):
+        hint = " Pick a split first (ds['train'])." if type(ds).__name__.endswith("Dict") else ""
+        raise TypeError(f"`ds` should be a datasets.Dataset, got {type(ds).__name__}.{hint}")
+    missing = [c for c in needed if c not in ds.column_names]
+    if missing:
+        raise KeyError(f"`ds` has no column(s) {missing}. Available: {ds.column_names}.")
+
+
+def _check_bool(name: str, value):
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` should be True or False, got {value!r}.")
+
+
+def _status_column(ds) -> str | None:
+    return next((c for c in STATUS_COLUMNS if c in ds.column_names), None)
+
+
+def _skip_reason(caption, negative, status, task) -> str | None:
+    """Why a row gives no (caption, negative) pair, or ``None`` when it does."""
+    if not isinstance(caption, str) or not caption.strip():
+        return "no_caption"
+    if not isinstance(negative, str) or not negative.strip():
+        if status not in (None, "ok"):
+            return f"not_corrupted:{status}"
+        if task not in (None, "correction"):
+            return f"task:{task}"
+        return "not_corrupted"
+    if negative == caption:
+        return "negative_equals_caption"
+    return None
+
+
+def _pair_reasons(ds, caption_column: str, corrupted_column: str) -> list[str | None]:
+    """One skip reason (or ``None``) per row, reading only the text columns."""
+    status = _status_column(ds)
+    names = [caption_column, corrupted_column] + [c for c in (status, TASK) if c and c in ds.column_names]
+    reasons = []
+    for batch in ds.select_columns(names).iter(batch_size=2000):
+        n = len(batch[caption_column])
+        statuses = batch[status] if status else [None] * n
+        tasks = batch[TASK] if TASK in batch else [None] * n
+        for cap, neg, st, task in zip(batch[caption_column], batch[corrupted_column], statuses, tasks):
+            reasons.append(_skip_reason(cap, neg, st, task))
+    return reasons
+
+
+def _image_refs(ds, image_column: str | None) -> list:
+    """Image paths (or ``None``) per row, without decoding: a path column as is, the stored path of
+    an ``Image`` feature."""
+    from datasets import Image
+
+    if image_column is None or image_column not in ds.column_names:
+        return [None] * len(ds)
+    feature = ds.features[image_column]
+    view = ds.select_columns([image_column])
+    if isinstance(feature, Image):
+        view = view.cast_column(image_column, Image(decode=False))
+        return [v.get("path") if isinstance(v, dict) else None for v in view[image_column]]
+    return [v if isinstance(v, str) else None for v in view[image_column]]
+
+
+def _filename(ref, relative_to: str | None):
+    if ref is None or relative_to is None:
+        return ref
+    try:
+        return os.path.relpath(ref, relative_to)
+    except ValueError:  # another drive on Windows
+        return ref
+
+
+def _finish(result, counts: Counter, return_counts: bool):
+    return (result, counts) if return_counts else result
+
+
+# ------------------------------------------------------------------------------ DPO
+def to_dpo(
+    ds,
+    *,
+    prompt: str | Sequence[str] = DEFAULT_DPO_PROMPT,
+    conversational: bool = True,
+    seed: int = 0,
+    image_column: str | None = IMAGE,
+    caption_column: str = CAPTION,
+    corrupted_column: str = CORRUPTED,
+    image_features: bool = True,
+    keep_columns: Sequence[str] = (),
+    return_counts: bool = False,
+):
+    """Preference pairs in TRL's DPO format: the real caption chosen, the corrupted one rejected.
+
+    Columns: ``prompt``, ``chosen``, ``rejected`` and, when the rows have images, ``images`` (a
+    one-element list, as TRL's vision DPO expects). ``conversational=True`` writes messages::
+
+        prompt   = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
+        chosen   = [{"role": "assistant", "content": [{"type": "text", "text": caption}]}]
+        rejected = [{"role": "assistant", "content": [{"type": "text", "text": corrupted}]}]
+
+    ``conversational=False`` writes plain strings (``prompt`` as given: add the model's image token
+    yourself if its processor needs one). Rows without a usable negative are skipped and counted;
+    so are rows without an image when other rows have one (an image-less dataset gives text-only
+    pairs without ``images``).
+
+    Args:
+        ds: a ``datasets.Dataset`` with the caption, corrupted caption and (optionally) image columns.
+        prompt: the instruction the captions answer; a sequence of phrasings (e.g.
+            ``iccc.dataset.CAPTION_PROMPTS``) gives one per row, drawn from ``(seed, row)``.
+        conversational: messages (True) or plain strings (False).
+        seed: seed of the per-row prompt draws (only used with several phrasings).
+        image_column: the image column (path strings or an ``Image`` feature); ``None`` (or no
+            ``image`` column) for text-only pairs.
+        caption_column, corrupted_column: the chosen and rejected texts.
+        image_features: store path strings as a list of ``datasets.Image`` (opened only when a row
+            is read, so TRL gets PIL images); ``False`` keeps the path strings.
+        keep_columns: other columns of ``ds`` to carry over (e.g. ``["image_id", "operation"]``).
+        return_counts: also return a ``Counter`` of exported rows and skip reasons.
+
+    >>> from datasets import Dataset
+    >>> ds = Dataset.from_dict({"caption": ["A red bus.", "A dog."], "corrupted_caption": ["A blue bus.", None],
+    ...                         "image": ["1.jpg", "2.jpg"]})
+    >>> pairs, counts = to_dpo(ds, conversational=False, image_features=False, return_counts=True)
+    >>> pairs[0], dict(counts)
+    ({'prompt': 'Write a short caption for this image.', 'chosen': 'A red bus.', 'rejected': 'A blue bus.', \
+'images': ['1.jpg']}, {'exported': 1, 'not_corrupted': 1})
+    """
+    _check_dataset(ds, caption_column, corrupted_column, *keep_columns)
+    prompts = (prompt,) if isinstance(prompt, str) else tuple(prompt) if isinstance(prompt, Sequence) else ()
+    if not prompts or not all(isinstance(p, str) and p.strip() for p in prompts):
+        raise ValueError(f"`prompt` should be a non-empty string or a sequence of them, got {prompt!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"`seed` should be a non-negative integer, got {seed!r}.")
+    for name, value in (("conversational", conversational), ("image_features", image_features),
+                        ("return_counts", return_counts)):
+        _check_bool(name, value)
+    if image_column == IMAGE and IMAGE not in ds.column_names:
+        image_column = None  # the default column is absent: text-only pairs
+    if image_column is not None and image_column not in ds.column_names:
+        raise KeyError(f"`image_column` {image_column!r} not found. Available: {ds.column_names}; "
+                       f"pass image_column=None for text-only pairs.")
+    reasons = _pair_reasons(ds, caption_column, corrupted_column)
+    refs = _image_refs(ds, image_column)
+    has_images = image_column is not None and any(r is not None for r in refs) or _is_image_feature(ds, image_column)
+    if has_images and not _is_image_feature(ds, image_column):
+        reasons = [r if r is not None or ref is not None else "no_image" for r, ref in zip(reasons, refs)]
+    keep = [i for i, r in enumerate(reasons) if r is None]
+    counts = Counter({EXPORTED: len(keep)})
+    counts.update(r for r in reasons if r is not None)
+    rows = ds.select(keep)
+
+    def texts(captions, negatives, indices):
+        if len(prompts) == 1:
+            chosen_prompts = [prompts[0]] * len(captions)
+        else:  # one phrasing per source row, whatever the batching
+            chosen_prompts = [prompts[int(np.random.default_rng([seed, _PROMPT_STREAM, keep[i]]).integers(len(prompts)))]
+                              for i in indices]
+        if conversational:
+            user = [{"type": "image", "text": None}] if has_images else []
+            return {
+                "prompt": [[{"role": "user", "content": user + [{"type": "text", "text": p}]}] for p in chosen_prompts],
+                "chosen": [[{"role": "assistant", "content": [{"type": "text", "text": c}]}] for c in captions],
+                "rejected": [[{"role": "assistant", "content": [{"type": "text", "text": n}]}] for n in negatives],
+            }
+        return {"prompt": chosen_prompts, "chosen": list(captions), "rejected": list(negatives)}
+
+    out = rows.map(texts, input_columns=[caption_column, corrupted_column], batched=True, with_indices=True,
+                   desc=None)
+    names = ["prompt", "chosen", "rejected"]
+    if has_images:
+        out = _wrap_images(out, image_column, image_features)
+        names.append("images")
+    out = out.select_columns(names + [c for c in keep_columns if c not in names])
+    return _finish(out, counts, return_counts)
+
+
+def _is_image_feature(ds, column) -> bool:
+    from datasets import Image
+
+    return column is not None and column in ds.column_names and isinstance(ds.features[column], Image)
+
+
+def _wrap_images(ds, column: str, image_features: bool):
+    """``images`` = ``[image]`` per row, done on Arrow data (nothing decoded)."""
+    import pyarrow as pa
+    from datasets import Image, List
+
+    feature = ds.features[column]
+    is_image = isinstance(feature, Image)
+
+    def wrap(table: pa.Table) -> pa.Table:
+        values = table.column(column).combine_chunks()
+        offsets = pa.array(np.arange(len(values) + 1, dtype=np.int32))
+        return table.append_column("images", pa.ListArray.from_arrays(offsets, values))
+
+    out = ds.with_format("arrow").map(wrap, batched=True, desc=None).with_format(None)
+    if is_image:
+        return out.cast_column("images", List(feature))
+    if image_features:
+        return out.cast_column("images", List(Image()))
+    return out
+
+
+# ------------------------------------------------------------------------------ NegCLIP
+def to_negclip(
+    ds,
+    path: str | os.PathLike | None = None,
+    *,
+    n_negatives: int = 1,
+    concepts: Any = None,
+    seed: int = 0,
+    n_negative_images: int = 3,
+    image_column: str | None = IMAGE,
+    caption_column: str = CAPTION,
+    corrupted_column: str = CORRUPTED,
+    group_column: str | None = IMAGE_ID,
+    relative_to: str | os.PathLike | None = None,
+    max_draws: int | None = None,
+    nlp: Any = None,
+    return_counts: bool = False,
+    **corrupt_options,
+):
+    """Hard negatives in the NegCLIP shape: ``title`` (the caption), ``filepath`` (its image),
+    ``neg_caption`` (a list of negative captions) and ``neg_image`` (rows of other images).
+
+    The first negative is the row's ``corrupted_caption`` when it has one; with ``concepts`` (the
+    :class:`iccc.ConceptBase`) more are drawn, each from the per-row generator of another epoch
+    (``(seed, epoch, row)``, epochs 0, 1, ...: the same draws as ``ds.map(iccc.corrupt, ...,
+    fn_kwargs={"seed": seed, "epoch": k})``), keeping distinct ones until ``n_negatives`` are found
+    or ``max_draws`` epochs were tried; a row may so end with fewer. ``neg_image`` holds
+    ``n_negative_images`` output rows of other images whose captions share the most content
+    words (NegCLIP's hard-negative images were CLIP neighbours; word overlap is the text-only
+    stand-in), chosen deterministically from ``seed``.
+
+    With ``path`` the table is written as NegCLIP's TSV (a leading unnamed index column; lists as
+    Python literals, read back with ``ast.literal_eval``); ``.csv`` gives commas, ``.gz`` gzip.
+
+    Args:
+        ds: a ``datasets.Dataset`` with the caption (and optionally corrupted caption) columns.
+        path: where to write the table (optional).
+        n_negatives: negatives wanted per caption.
+        concepts: the concept base to draw more negatives from (needed when ``n_negatives`` > 1
+            or when ``ds`` has no corrupted caption column).
+        seed: seed of the draws and of the hard-negative images.
+        n_negative_images: entries of ``neg_image`` per row (0 for an empty list).
+        relative_to: write image paths relative to this folder.
+        max_draws: epochs tried per row (default ``4 * n_negatives + 4``).
+        nlp: spaCy pipeline for parsing when ``ds`` has no ``concepts`` column.
+        return_counts: also return a ``Counter`` of exported rows, skip reasons and negatives per row.
+        **corrupt_options: passed to :class:`iccc.Corruptor` (``operations``, ``kinds``, ``p_swap``, ...).
+
+    Returns:
+        A ``datasets.Dataset`` with the four NegCLIP columns (and the counts).
+
+    >>> from datasets import Dataset
+    >>> ds = Dataset.from_dict({"caption": ["A red bus.", "A dog."], "corrupted_caption": ["A blue bus.", None],
+    ...                         "image": ["1.jpg", "2.jpg"], "image_id": [1, 2]})
+    >>> to_negclip(ds, n_negative_images=0).to_list()
+    [{'title': 'A red bus.', 'filepath': '1.jpg', 'neg_caption': ['A blue bus.'], 'neg_image': []}]
+    """
+    from datasets import Dataset, List, Value
+
+    _check_dataset(ds, caption_column)
+    for name, value, low in (("n_negatives", n_negatives, 1), ("n_negative_images", n_negative_images, 0),
+                             ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"`{name}` should be an integer >= {low}, got {value!r}.")
+    if max_draws is None:
+        max_draws = 4 * n_negatives + 4
+    if isinstance(max_draws, bool) or not isinstance(max_draws, (int, np.integer)) or max_draws < 1:
+        raise ValueError(f"`max_draws` should be a positive integer, got {max_draws!r}.")
+    _check_bool("return_counts", return_counts)
+    has_corrupted = corrupted_column in ds.column_names
+    if concepts is None and (n_negatives > 1 or not has_corrupted):
+        why = f"n_negatives={n_negatives}" if has_corrupted else f"`ds` has no {corrupted_column!r} column"
+        raise ValueError(f"{why}: pass `concepts=` (the iccc.ConceptBase) to draw negatives.")
+    if concepts is None and corrupt_options:
+        raise ValueError(f"Corruption options {sorted(corrupt_options)} need `concepts=` (the iccc.ConceptBase).")
+    if group_column is not None and group_column not in ds.column_names:
+        group_column = None
+    relative_to = os.fspath(relative_to) if relative_to is not None else None
+
+    negatives, counts = _negatives(ds, n_negatives=n_negatives, concepts=concepts, seed=seed, max_draws=max_draws,
+                                   caption_column=caption_column, corrupted_column=corrupted_column,
+                                   group_column=group_column, nlp=nlp, corrupt_options=corrupt_options)
+    keep = [i for i, negs in enumerate(negatives) if negs]
+    refs = _image_refs(ds, image_column)
+    captions = ds.select_columns([caption_column])[caption_column]
+    groups = ds.select_columns([group_column])[group_column] if group_column else refs
+    titles = [captions[i] for i in keep]
+    neg_images = _negative_images(titles, [groups[i] for i in keep], n_negative_images, seed)
+    table = {
+        "title": titles,
+        "filepath": [_filename(refs[i], relative_to) for i in keep],
+        "neg_caption": [negatives[i] for i in keep],
+        "neg_image": neg_images,
+    }
+    features = {"title": Value("string"), "filepath": Value("string"), "neg_caption": List(Value("string")),
+                "neg_image": List(Value("int64"))}
+    from datasets import Features
+
+    out = Dataset.from_dict(table, features=Features(features))
+    if path is not None:
+        write_negclip(out, path)
+    return _finish(out, counts, return_counts)
+
+
+def _negatives(ds, *, n_negatives, concepts, seed, max_draws, caption_column, corrupted_column, group_column, nlp,
+               corrupt_options) -> tuple[list[list[str]], Counter]:
+    """Distinct negatives per row (an empty list for a row that gives none) and the counts."""
+    from ..corrupt import Corruptor
+
+    n = len(ds)
+    if corrupted_column in ds.column_names:
+        reasons = _pair_reasons(ds, caption_column, corrupted_column)
+        first = ds.select_columns([corrupted_column])[corrupted_column]
+        negatives = [[first[i]] if reasons[i] is None else [] for i in range(n)]
+    else:
+        reasons = [None] * n
+        negatives = [[] for _ in range(n)]
+    counts: Counter = Counter()
+    if concepts is not None:
+        engine = Corruptor(concepts, **corrupt_options)
+        captions = ds.select_columns([caption_column])[caption_column]
+        pending = [i for i in range(n) if len(negatives[i]) < n_negatives and isinstance(captions[i], str)
+                   and captions[i].strip()]
+        needed = [caption_column] + [c for c in (columns.CONCEPTS, columns.PARSE_STATUS, group_column)
+                                     if c and c in ds.column_names]
+        view = ds.select_columns(needed)
+        if columns.CONCEPTS not in view.column_names and pending:
+            from ..parsing import add_concepts
+
+            view = add_concepts(view, column=caption_column, nlp=nlp)  # once, not once per epoch
+        for epoch in range(max_draws):
+            if not pending:
+                break
+            still = []
+            for start in range(0, len(pending), 1000):
+                chunk = pending[start:start + 1000]
+                # the map's own code path: the draws are those of ds.map(corrupt, epoch=epoch)
+                out = engine.batch(view.select(chunk).to_dict(), chunk, seed=seed, epoch=epoch,
+                                   caption_column=caption_column, group_column=group_column)
+                for i, text in zip(chunk, out[CORRUPTED]):
+                    found = negatives[i]
+                    if text is None:
+                        continue  # nothing applies to this caption: no later epoch finds anything either
+                    if text != captions[i] and text not in found:
+                        found.append(text)
+                    if len(found) < n_negatives:
+                        still.append(i)
+            pending = still
+        for i in range(n):
+            if negatives[i]:
+                reasons[i] = None
+            elif reasons[i] is None:
+                reasons[i] = "not_corrupted"
+    counts[EXPORTED] = sum(1 for negs in negatives if negs)
+    counts.update(r for r, negs in zip(reasons, negatives) if not negs and r is not None)
+    for negs in negatives:
+        if negs:
+            counts[f"negatives={len(negs)}"] += 1
+    return negatives, counts
+
+
+def _negative_images(captions: list[str], groups: list, k: int, seed: int) -> list[list[int]]:
+    """For each row, ``k`` rows of other images whose captions share its rarest content words
+    (weighted by inverse document frequency; random other rows when too few share any);
+    deterministic per ``seed``. Bounded work per row: the :data:`_RARE_WORDS` rarest words, and at
+    most :data:`_PER_WORD` rows (a window drawn per row) of each."""
+    from math import log
+
+    from ..base import content_words
+
+    n = len(captions)
+    if k == 0 or n == 0:
+        return [[] for _ in range(n)]
+    words = [content_words(c) if isinstance(c, str) else frozenset() for c in captions]
+    postings: dict[str, list[int]] = {}
+    for i, ws in enumerate(words):
+        for w in ws:
+            postings.setdefault(w, []).append(i)
+    idf = {w: log(n / len(rows)) for w, rows in postings.items()}
+    out = []
+    for i in range(n):
+        rng = np.random.default_rng([seed, _IMAGE_STREAM, i])
+        mine = groups[i]
+        score: dict[int, float] = {}
+        for w in sorted(words[i], key=lambda w: (-idf[w], w))[:_RARE_WORDS]:
+            rows = postings[w]
+            if len(rows) > _PER_WORD:
+                s0 = int(rng.integers(len(rows)))
+                rows = rows[s0:s0 + _PER_WORD] + rows[: max(0, s0 + _PER_WORD - len(rows))]
+            for j in rows:
+                if j != i and (mine is None or groups[j] != mine):
+                    score[j] = score.get(j, 0.0) + idf[w]
+        candidates = list(score)
+        keys = rng.random(len(candidates))
+        order = sorted(range(len(candidates)), key=lambda t: (-score[candidates[t]], keys[t]))[:k]
+        ranked = [candidates[t] for t in order]
+        tries = 0
+        while len(ranked) < k and tries < 20 * k:  # too few rows share a word: fill with random other images
+            tries += 1
+            j = int(rng.integers(n))
+            if j != i and j not in ranked and (mine is None or groups[j] != mine):
+                ranked.append(j)
+        out.append(ranked)
+    return out
+
+
+# Bounds of the hard-negative image search, and the stream of its per-row draws.
+_RARE_WORDS = 4
+_PER_WORD = 64
+_IMAGE_STREAM = 7_919
+
+
+def write_negclip(table, path) -> Path:
+    """Write a NegCLIP table (a ``Dataset`` or a list of row dicts) as NegCLIP's TSV/CSV file."""
+    path = Path(path)
+    rows = table.to_list() if hasattr(table, "to_list") else list(table)
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    delimiter = "," if suffixes and suffixes[-1] == ".csv" else "\t"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, delimiter=delimiter, lineterminator="\n")
+        writer.writerow(["", *NEGCLIP_COLUMNS])
+        for k, row in enumerate(rows):
+            writer.writerow([k, row["title"], row["filepath"] if row["filepath"] is not None else "",
+                             repr(list(row["neg_caption"])), repr([int(j) for j in row["neg_image"]])])
+    return path
+
+
+def read_negclip(path) -> list[dict]:
+    """Read a NegCLIP TSV/CSV (ours or the original) into row dicts with parsed lists.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "neg.tsv")
+    >>> _ = write_negclip([{"title": "A dog.", "filepath": "1.jpg", "neg_caption": ["A cat."], "neg_image": []}], path)
+    >>> read_negclip(path)
+    [{'title': 'A dog.', 'filepath': '1.jpg', 'neg_caption': ['A cat.'], 'neg_image': []}]
+    """
+    path = Path(path)
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    delimiter = "," if suffixes and suffixes[-1] == ".csv" else "\t"
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f, delimiter=delimiter)
+        return [{"title": r["title"], "filepath": r["filepath"], "neg_caption": ast.literal_eval(r["neg_caption"]),
+                 "neg_image": ast.literal_eval(r["neg_image"])} for r in reader]
+
+
+# ------------------------------------------------------------------------------ SugarCrepe
+def sugarcrepe_type(operation: str | None, concept_kind: str | None) -> str | None:
+    """SugarCrepe's type for an iccc corruption (see :data:`SUGARCREPE_TYPES`), or ``None``.
+
+    >>> sugarcrepe_type("swap", "attribute"), sugarcrepe_type("replace", "verb")
+    ('swap_att', 'replace_rel')
+    """
+    return SUGARCREPE_TYPES.get((operation, concept_kind))
+
+
+def to_sugarcrepe(
+    ds,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    image_column: str | None = IMAGE,
+    caption_column: str = CAPTION,
+    corrupted_column: str = CORRUPTED,
+    relative_to: str | os.PathLike | None = None,
+    indent: int | None = 4,
+    return_counts: bool = False,
+) -> dict[str, dict[str, dict]]:
+    """SugarCrepe-shaped evaluation data: ``{type: {"0": {"filename", "caption", "negative_caption"}, ...}}``.
+
+    Types come from each row's ``operation`` and ``concept_kind`` (:data:`SUGARCREPE_TYPES`):
+    ``replace_obj``, ``replace_att``, ``replace_rel``, ``swap_obj``, ``swap_att``, and ``add_obj``,
+    ``add_att`` when additions were drawn. With ``out_dir`` each type is written as ``{type}.json``
+    (only types that have rows), readable by SugarCrepe's own evaluation code with
+    ``image_root`` pointing at the images. ``filename`` is the image path as stored, or relative
+    to ``relative_to``.
+
+    >>> from datasets import Dataset
+    >>> ds = Dataset.from_dict({"caption": ["A red bus."], "corrupted_caption": ["A blue bus."],
+    ...                         "operation": ["replace"], "concept_kind": ["attribute"], "image": ["1.jpg"]})
+    >>> to_sugarcrepe(ds)
+    {'replace_att': {'0': {'filename': '1.jpg', 'caption': 'A red bus.', 'negative_caption': 'A blue bus.'}}}
+    """
+    _check_dataset(ds, caption_column, corrupted_column, "operation", "concept_kind")
+    _check_bool("return_counts", return_counts)
+    if indent is not None and (isinstance(indent, bool) or not isinstance(indent, int) or indent < 0):
+        raise ValueError(f"`indent` should be a non-negative integer or None, got {indent!r}.")
+    relative_to = os.fspath(relative_to) if relative_to is not None else None
+    reasons = _pair_reasons(ds, caption_column, corrupted_column)
+    refs = _image_refs(ds, image_column)
+    view = ds.select_columns([caption_column, corrupted_column, "operation", "concept_kind"])
+    out: dict[str, dict[str, dict]] = {}
+    counts: Counter = Counter()
+    index = 0
+    for batch in view.iter(batch_size=2000):
+        for cap, neg, op, kind in zip(batch[caption_column], batch[corrupted_column], batch["operation"],
+                                      batch["concept_kind"]):
+            reason = reasons[index]
+            ref = refs[index]
+            index += 1
+            if reason is None and sugarcrepe_type(op, kind) is None:
+                reason = f"no_sugarcrepe_type:{op} {kind}"
+            if reason is not None:
+                counts[reason] += 1
+                continue
+            records = out.setdefault(sugarcrepe_type(op, kind), {})
+            records[str(len(records))] = {"filename": _filename(ref, relative_to), "caption": cap,
+                                          "negative_caption": neg}
+            counts[EXPORTED] += 1
+    out = {name: out[name] for name in sorted(out)}
+    for name, records in out.items():
+        counts[f"type={name}"] = len(records)
+    if out_dir is not None:
+        write_sugarcrepe(out, out_dir, indent=indent)
+    return _finish(out, counts, return_counts)
+
+
+def write_sugarcrepe(data: Mapping[str, Mapping], out_dir, *, indent: int | None = 4) -> list[Path]:
+    """Write ``{type: records}`` as ``out_dir/{type}.json``; returns the paths written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, records in data.items():
+        path = out_dir / f"{name}.json"
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(records, f, indent=indent, ensure_ascii=False)
+            f.write("\n")
+        paths.append(path)
+    return paths

@@ -1,0 +1,152 @@
+"""``build_summary``: what a build holds (task mix, operations, statuses, examples), for people and the CLI."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from ._samples import (
+    BUILD_STATUS,
+    NO_OPERATION,
+    ROW_COLUMN,
+    TASK_CAPTION,
+    TASK_CORRECTION,
+    UNUSABLE,
+    find_builder,
+)
+
+_READ = ("task", "operation", "concept_kind", BUILD_STATUS, "prompt", "target")
+#: Rows read from an ``IterableDataset`` when ``limit`` is None (a stream may not end).
+STREAM_LIMIT = 10_000
+
+
+def build_summary(ds, *, examples: int = 3, limit: int | None = None) -> dict[str, Any]:
+    """Counts and examples of a build made by :func:`iccc.build_dataset`.
+
+    Returns a dict: ``rows``; ``tasks`` (``correction``/``caption`` counts); ``correction_share``;
+    ``correct_captions`` (correction prompts with an uncorrupted caption); ``fallbacks`` (rows drawn
+    for correction that became captioning samples, by status); ``unusable`` (rows without a
+    target); ``statuses``; ``operations``; ``kinds``; ``edits`` (``"replace noun"``: count);
+    ``swap_share`` (of the corruptions); ``examples`` (a few correction samples, then one captioning
+    sample, as ``{"task", "prompt", "target"}``). For a ``DatasetDict``: ``{"splits": {name: ...}}``.
+    Only the text columns are read (images are not decoded); an on-the-fly build is summarised at
+    its current epoch; an ``IterableDataset`` over its first ``limit`` rows (default 10,000).
+
+    >>> import iccc
+    >>> from datasets import Dataset
+    >>> from iccc.dataset import build_dataset
+    >>> out = build_dataset(Dataset.from_list(iccc.sample_captions()), group_column="image_id")
+    >>> s = build_summary(out)
+    >>> s["rows"] == len(out), sum(s["tasks"].values()) == s["rows"]
+    (True, True)
+    """
+    from datasets import Dataset, DatasetDict, IterableDataset, IterableDatasetDict
+
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
+        raise ValueError(f"`examples` should be a non-negative integer, got {examples!r}.")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"`limit` should be a positive integer or None, got {limit!r}.")
+    if isinstance(ds, (DatasetDict, IterableDatasetDict)):
+        return {"splits": {name: build_summary(split, examples=examples, limit=limit) for name, split in ds.items()}}
+    if not isinstance(ds, (Dataset, IterableDataset)):
+        raise TypeError(f"`ds` should be a dataset made by iccc.build_dataset, got {type(ds).__name__}: {ds!r:.80}.")
+    return _summarise(_batches(ds, limit), examples)
+
+
+def _batches(ds, limit):
+    from datasets import IterableDataset
+
+    builder = find_builder(ds)
+    if builder is not None:  # on the fly: run the transform on the raw text columns only
+        raw = ds.with_format(None).select_columns(builder.input_columns + [ROW_COLUMN])
+        if limit is not None:
+            raw = raw.select(range(min(limit, len(raw))))
+        for batch in raw.iter(batch_size=2000):
+            yield builder.build(batch, batch[ROW_COLUMN])
+        return
+    names = ds.column_names
+    if names is not None:
+        missing = [c for c in _READ if c not in names]
+        if missing:
+            raise ValueError(f"`ds` has no {missing} column(s): is it a dataset made by iccc.build_dataset? "
+                             f"Columns: {sorted(names)}.")
+        ds = ds.select_columns(list(_READ))
+    if isinstance(ds, IterableDataset):
+        ds = ds.take(limit or STREAM_LIMIT)
+    elif limit is not None:
+        ds = ds.select(range(min(limit, len(ds))))
+    yield from ds.iter(batch_size=2000)
+
+
+def _summarise(batches, n_examples: int) -> dict[str, Any]:
+    rows = 0
+    tasks, statuses, operations, kinds, edits, fallbacks = (Counter() for _ in range(6))
+    correct_captions = unusable = 0
+    shown, caption_example = [], None
+    for batch in batches:
+        for task, op, kind, status, prompt, target in zip(*(batch[c] for c in _READ)):
+            rows += 1
+            tasks[task] += 1
+            statuses[status] += 1
+            if target is None:
+                unusable += 1
+            elif task == TASK_CAPTION and status != "ok":
+                fallbacks[status] += 1
+            if task == TASK_CORRECTION and op == NO_OPERATION:
+                correct_captions += 1
+            elif task == TASK_CORRECTION:
+                operations[op] += 1
+                kinds[kind] += 1
+                edits[f"{op} {kind}"] += 1
+            example = {"task": task, "prompt": prompt, "target": target}
+            if task == TASK_CORRECTION and len(shown) < n_examples:
+                shown.append(example)
+            elif task == TASK_CAPTION and caption_example is None and target is not None:
+                caption_example = example
+    corruptions = sum(operations.values())
+    return {
+        "rows": rows,
+        "tasks": {t: tasks.get(t, 0) for t in (TASK_CORRECTION, TASK_CAPTION)},
+        "correction_share": tasks.get(TASK_CORRECTION, 0) / rows if rows else 0.0,
+        "correct_captions": correct_captions,
+        "fallbacks": dict(fallbacks.most_common()),
+        "unusable": unusable,
+        "statuses": dict(statuses.most_common()),
+        "operations": dict(operations.most_common()),
+        "kinds": dict(kinds.most_common()),
+        "edits": dict(edits.most_common()),
+        "swap_share": operations.get("swap", 0) / corruptions if corruptions else 0.0,
+        "examples": shown + ([caption_example] if caption_example and n_examples else []),
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as text (what ``iccc build`` prints).
+
+    >>> print(format_summary({"rows": 0, "tasks": {}, "correction_share": 0.0, "correct_captions": 0,
+    ...                       "fallbacks": {}, "unusable": 0, "statuses": {}, "operations": {}, "kinds": {},
+    ...                       "edits": {}, "swap_share": 0.0, "examples": []}))
+    Rows: 0 (correction 0.0%: 0, caption 0)
+    """
+    if "splits" in summary:
+        return "\n".join(f"[{name}]\n{format_summary(s)}" for name, s in summary["splits"].items())
+    tasks = summary["tasks"]
+    lines = [f"Rows: {summary['rows']} (correction {summary['correction_share']:.1%}: "
+             f"{tasks.get(TASK_CORRECTION, 0)}, caption {tasks.get(TASK_CAPTION, 0)})"]
+    if summary["correct_captions"]:
+        lines.append(f"Correction prompts with a correct caption: {summary['correct_captions']}")
+    if summary["fallbacks"]:
+        n = sum(summary["fallbacks"].values())
+        lines.append(f"Drawn for correction, became captioning: {n} ("
+                     + ", ".join(f"{k} {v}" for k, v in summary["fallbacks"].items()) + ")")
+    if summary["unusable"]:
+        bad = {k: v for k, v in summary["statuses"].items() if k in UNUSABLE}
+        lines.append(f"Rows without a usable caption (target None): {summary['unusable']} ("
+                     + ", ".join(f"{k} {v}" for k, v in bad.items()) + ")")
+    if summary["edits"]:
+        lines.append(f"Corruptions (swap share {summary['swap_share']:.1%}): "
+                     + ", ".join(f"{k} {v}" for k, v in summary["edits"].items()))
+    for ex in summary["examples"]:
+        prompt = ex["prompt"].replace("\n", " | ")
+        lines.append(f"  [{ex['task']}] {prompt}\n      -> {ex['target']}")
+    return "\n".join(lines)

@@ -1,0 +1,236 @@
+"""Evaluation: correction accuracy (greedy generation) and captioning loss on held-out rows.
+
+``normalize_answer`` and ``wrong_span`` are pure text functions (no heavy imports).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+_QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”|«([^»]+)»|‘([^’]+)’|(?<!\w)\'([^\']+)\'(?!\w)')
+
+
+def normalize_answer(text) -> str:
+    """Lowercase, drop quotes and punctuation, collapse whitespace.
+
+    >>> normalize_answer(' "Cat" should be "dog". ')
+    'cat should be dog'
+    """
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise TypeError(f"`text` should be a string, got {type(text).__name__}.")
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = "".join(" " if unicodedata.category(ch).startswith("P") or ch in "`'\"" else ch for ch in text)
+    return " ".join(text.split())
+
+
+def wrong_span(text) -> str | None:
+    """The first quoted span of a correction statement, normalised; None when nothing is quoted.
+
+    >>> wrong_span('"black cat" should be "white dog".')
+    'black cat'
+    >>> wrong_span("a dog on a sofa") is None
+    True
+    """
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise TypeError(f"`text` should be a string, got {type(text).__name__}.")
+    m = _QUOTED.search(text)
+    if m is None:
+        return None
+    return normalize_answer(next(g for g in m.groups() if g is not None)) or None
+
+
+def correction_scores(predictions, targets) -> dict:
+    """Exact match after normalisation and wrong-span identification over aligned lists.
+
+    >>> correction_scores(['"cat" should be "dog"', '"red" should be "dog".'], ['"cat" should be "dog".'] * 2)
+    {'correction_exact': 0.5, 'span_identified': 0.5, 'n_correction': 2, 'n_span': 2}
+    """
+    if len(predictions) != len(targets):
+        raise ValueError(f"`predictions` and `targets` should have the same length, got {len(predictions)} and "
+                         f"{len(targets)}.")
+    exact = sum(normalize_answer(p) == normalize_answer(t) for p, t in zip(predictions, targets))
+    spans = [(wrong_span(p), wrong_span(t)) for p, t in zip(predictions, targets)]
+    spans = [(p, t) for p, t in spans if t is not None]
+    n = len(targets)
+    return {
+        "correction_exact": exact / n if n else None,
+        "span_identified": sum(p == t for p, t in spans) / len(spans) if spans else None,
+        "n_correction": n,
+        "n_span": len(spans),
+    }
+
+
+def _batches(items, size):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def caption_loss(model, processor, rows, *, batch_size=8, max_length=512) -> float | None:
+    """Mean per-token loss of the targets of ``rows`` (``{"image", "prompt", "target"}``)."""
+    import torch
+
+    from .data import Collator
+    from .modeling import is_seq2seq
+
+    if not rows:
+        return None
+    collate = Collator(processor, max_length=max_length, seq2seq=is_seq2seq(model))
+    device, dtype = _device_dtype(model)
+    total, count = 0.0, 0
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(), autocast_for(model):
+        for chunk in _batches(rows, batch_size):
+            batch = to_device(collate(chunk), device, dtype)
+            labels = batch["labels"]
+            n = int((labels[:, 1:] != -100).sum()) if not is_seq2seq(model) else int((labels != -100).sum())
+            out = model(**batch)
+            total += float(out.loss.float()) * n
+            count += n
+    model.train(was_training)
+    return total / count if count else None
+
+
+def _device_dtype(model):
+    """The model's device and its dominant floating dtype (that of the frozen weights, by size)."""
+    from collections import Counter
+
+    sizes = Counter()
+    device = None
+    for p in model.parameters():
+        device = device or p.device
+        if p.is_floating_point():
+            sizes[p.dtype] += p.numel()
+    return device, sizes.most_common(1)[0][0] if sizes else None
+
+
+def autocast_for(model):
+    """Autocast to the model's half dtype when its weights mix dtypes (fp32 adapters on a bf16 base)."""
+    import contextlib
+
+    import torch
+
+    device, dtype = _device_dtype(model)
+    if dtype in (torch.bfloat16, torch.float16):
+        return torch.autocast(device_type=device.type, dtype=dtype)
+    return contextlib.nullcontext()
+
+
+def to_device(batch, device, dtype=None):
+    """Move tensors to ``device``; floating tensors (pixel values) also to ``dtype``."""
+    out = {}
+    for k, v in batch.items():
+        if hasattr(v, "to"):
+            v = v.to(device)
+            if dtype is not None and v.is_floating_point():
+                v = v.to(dtype)
+        out[k] = v
+    return out
+
+
+def generate_texts(model, processor, rows, *, batch_size=8, max_new_tokens=32) -> list[str]:
+    """Greedy answers to ``{"image", "prompt"}`` rows."""
+    import torch
+
+    from .data import Collator
+    from .modeling import is_seq2seq
+
+    seq2seq = is_seq2seq(model)
+    collate = Collator(processor, padding_side="left", seq2seq=seq2seq)
+    tokenizer = processor.tokenizer
+    device, dtype = _device_dtype(model)
+    texts = []
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(), autocast_for(model):
+        for chunk in _batches(rows, batch_size):
+            batch = to_device(collate([{**r, "target": None} for r in chunk]), device, dtype)
+            batch.pop("labels", None)
+            out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+            if not seq2seq:
+                out = out[:, batch["input_ids"].shape[1]:]
+            texts.extend(t.strip() for t in tokenizer.batch_decode(out, skip_special_tokens=True))
+    model.train(was_training)
+    return texts
+
+
+def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tokens=32, max_samples=None,
+             max_length=512, image_column="image", prompt_column="prompt", target_column="target",
+             task_column="task", n_examples=5, base_dir=None) -> dict:
+    """Correction accuracy and captioning loss of a model on an ICCC dataset.
+
+    Correction rows (``task == "correction"``) are answered greedily; ``correction_exact`` is the share
+    whose answer equals the target after ``normalize_answer``, ``span_identified`` the share (of rows whose
+    target quotes a span) whose first quoted span equals the target's. Caption rows give ``caption_loss``,
+    the mean per-token cross-entropy of their targets. Rows without a task column count as captions.
+
+    Args:
+        model_or_dir: a model (with ``processor``) or an ``iccc train`` output directory.
+        dataset: a ``datasets.Dataset`` (or a save_to_disk directory) with image/prompt/target/task columns.
+        max_samples: evaluate the first N correction rows and the first N caption rows at most.
+
+    Returns:
+        ``{"correction_exact", "span_identified", "n_correction", "n_span", "caption_loss", "n_caption",
+        "examples"}`` (metrics are None when there are no rows of that task).
+    """
+    import os
+
+    from .data import check_columns, has_column, open_image
+
+    if isinstance(model_or_dir, (str, os.PathLike)):
+        from .inference import load_trained
+
+        model, loaded_processor = load_trained(model_or_dir)
+        processor = processor or loaded_processor
+    else:
+        model = model_or_dir
+        if processor is None:
+            raise ValueError("`processor` is required when `model_or_dir` is a model object.")
+    if isinstance(dataset, (str, os.PathLike)):
+        import datasets
+
+        base_dir = base_dir or os.fspath(dataset)
+        dataset = datasets.load_from_disk(os.fspath(dataset))
+        if isinstance(dataset, datasets.DatasetDict):
+            raise ValueError(f"`dataset` should be one split, got a DatasetDict with {sorted(dataset)}.")
+    for name, value in (("batch_size", batch_size), ("max_new_tokens", max_new_tokens)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` should be a positive int, got {value!r}.")
+    if max_samples is not None and (isinstance(max_samples, bool) or not isinstance(max_samples, int)
+                                    or max_samples < 1):
+        raise ValueError(f"`max_samples` should be a positive int or None, got {max_samples!r}.")
+    check_columns(dataset, image_column=image_column, prompt_column=prompt_column, target_column=target_column)
+    tasks = dataset[task_column] if has_column(dataset, task_column) else ["caption"] * len(dataset)
+    limit = math.inf if max_samples is None else max_samples
+    corr_idx, cap_idx = [], []
+    for i, task in enumerate(tasks):
+        if task == "correction" and len(corr_idx) < limit:
+            corr_idx.append(i)
+        elif task != "correction" and len(cap_idx) < limit:
+            cap_idx.append(i)
+
+    def rows(indices):
+        out = []
+        for i in indices:
+            r = dataset[int(i)]
+            out.append({"image": open_image(r[image_column], base_dir), "prompt": r[prompt_column],
+                        "target": r[target_column]})
+        return out
+
+    correction_rows = rows(corr_idx)
+    predictions = generate_texts(model, processor, correction_rows, batch_size=batch_size,
+                                 max_new_tokens=max_new_tokens)
+    result = correction_scores(predictions, [r["target"] for r in correction_rows])
+    result["caption_loss"] = caption_loss(model, processor, rows(cap_idx), batch_size=batch_size,
+                                          max_length=max_length)
+    result["n_caption"] = len(cap_idx)
+    result["examples"] = [{"prompt": r["prompt"], "target": r["target"], "prediction": p}
+                          for r, p in list(zip(correction_rows, predictions))[:n_examples]]
+    return result
