@@ -4,6 +4,10 @@ Usage::
 
     python benchmarks/bench_parse.py            # full, ~10 min on 2 idle cores -> results/parse.json
     python benchmarks/bench_parse.py --quick    # CI smoke run, seconds -> results/parse_quick.json
+    python benchmarks/bench_parse.py --single-process --repeats 2   # (a), (x), (b), (o), (d) only
+
+``--single-process`` leaves out the runs with worker processes, (c) and (e), and keeps the last
+full run's figures for them in the JSON (``previous_multi_process``).
 
 Data: the distinct captions of COCO 2017 val (``../shared/data/coco_captions/captions_val2017.json.gz``:
 25,014 captions, 24,808 distinct; distinct, so that de-duplication does not flatter ``iccc.parse``).
@@ -169,7 +173,8 @@ def summarize(results: dict[str, list[dict]], pairs: dict[str, tuple[str, str]])
 
 
 # ------------------------------------------------------------------------ the runs
-def run_speed(nlp, texts: list[str], repeats: int, chunk: int, n_process: int, batch_size: int) -> dict:
+def run_speed(nlp, texts: list[str], repeats: int, chunk: int, n_process: int, batch_size: int,
+              processes: bool = True) -> dict:
     import iccc
     from iccc.parsing import extract
 
@@ -182,6 +187,12 @@ def run_speed(nlp, texts: list[str], repeats: int, chunk: int, n_process: int, b
         },
         chunks, repeats, "a/x/b",
     )
+    one = summarize(single, {"b/a": ("b", "a"), "b/x": ("b", "x"), "x/a": ("x", "a")})
+    if not processes:  # --single-process: (c) is left out
+        return {
+            "n_captions": len(texts), "chunk": chunk, "repeats": repeats,
+            "throughput_per_s": one["throughput_per_s"], "ratios": one["ratios"], "runs": {"single_process": single},
+        }
     processes = interleave(
         {
             "b": lambda t: iccc.parse(t, nlp=nlp, batch_size=batch_size),
@@ -189,7 +200,6 @@ def run_speed(nlp, texts: list[str], repeats: int, chunk: int, n_process: int, b
         },
         [texts], repeats, "b/c",
     )
-    one = summarize(single, {"b/a": ("b", "a"), "b/x": ("b", "x"), "x/a": ("x", "a")})
     two = summarize(processes, {"c/b": ("c", "b")})
     return {
         "n_captions": len(texts), "chunk": chunk, "repeats": repeats,
@@ -366,6 +376,8 @@ def print_report(res: dict) -> None:
         ("b_whole", "(b) `iccc.parse`, whole input"), ("c", f"(c) `iccc.parse`, n_process={cfg['n_process']}"),
     ]
     for key, label in rows:
+        if key not in tp:
+            continue
         t = tp[key]
         print(f"| {label} | {t['wall']:.0f} | {t['cpu']:.0f} | {t['gc_share_of_cpu']:.1%} |")
     print("\n| throughput ratio | wall | CPU | samples | target |")
@@ -374,8 +386,9 @@ def print_report(res: dict) -> None:
         target = TARGETS.get(name)
         print(f"| {name} | {r['wall']:.3f} | {r['cpu']:.3f} | {len(r['wall_samples'])} | "
               f"{'>= ' + str(target) if target else ''} |")
-    print("c/b CPU = CPU seconds of (b) / CPU seconds of (c), workers included: the work added by the "
-          "processes (with n free cores, the speed-up is at most n times it).")
+    if "c" in tp:
+        print("c/b CPU = CPU seconds of (b) / CPU seconds of (c), workers included: the work added by the "
+              "processes (with n free cores, the speed-up is at most n times it).")
     o = res["costs_without_spacy"]
     print(f"\n(o) per caption (CPU, fastest of {o['runs']} runs on {o['n_captions']} captions): spaCy "
           f"{o['spacy_us']:.0f} us (fastest (a) chunk), extract {o['extract_us']:.0f} us "
@@ -387,14 +400,36 @@ def print_report(res: dict) -> None:
           f"{d['docs_parsed']} docs; {d['wall_s']:.1f}s wall = {d['time_vs_b']:.2f}x the time of (b) on the "
           f"distinct captions; repeated captions got equal results: {d['duplicates_equal']}")
     s = res["stream"]
+    if s is None:
+        print("(c) and (e) not run (--single-process); see `previous_multi_process` in the JSON for the last ones")
+    else:
+        _print_stream(s)
+    print("Targets: " + ", ".join(f"{k} {'met' if v['met'] else 'NOT met'} ({v['value']:.3f} wall, "
+                                   f"{v['cpu']:.3f} CPU)" for k, v in res["targets"].items()))
+    print(f"Load average (1 min) before/after: {res['load_before']} / {res['load_after']}")
+
+
+def _print_stream(s: dict) -> None:
     print(f"(e) streamed {s['n_captions']} captions ({s['distinct_source']} distinct, memo {s['memo_size']}, "
           f"n_process={s['n_process']}) in {s['wall_s']:.0f}s; "
           f"main process RSS early {s['main_rss_early_mb']:.0f} MB, late {s['main_rss_late_mb']:.0f} MB "
           f"({s['main_rss_growth_mb']:+.1f} MB); workers {s['workers_rss_early_mb']:.0f} -> "
           f"{s['workers_rss_late_mb']:.0f} MB")
-    print("Targets: " + ", ".join(f"{k} {'met' if v['met'] else 'NOT met'} ({v['value']:.3f} wall, "
-                                   f"{v['cpu']:.3f} CPU)" for k, v in res["targets"].items()))
-    print(f"Load average (1 min) before/after: {res['load_before']} / {res['load_after']}")
+
+
+def _previous_multi_process(path: Path) -> dict | None:
+    """The (c) and (e) results of the last full run saved at ``path``, kept by a --single-process run."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if old.get("stream") is None:  # itself a single-process run: pass its copy on
+        return old.get("previous_multi_process")
+    keep = {"c/b": old["speed"]["ratios"].get("c/b"), "c": old["speed"]["throughput_per_s"].get("c"),
+            "b_whole": old["speed"]["throughput_per_s"].get("b_whole")}
+    return {"date": old.get("date"), "parsing_code_digest": old.get("machine", {}).get("parsing_code_digest"),
+            "speed": keep, "stream": {k: v for k, v in old["stream"].items() if k != "samples"},
+            "targets": {k: v for k, v in old.get("targets", {}).items() if k == "c/b"}}
 
 
 def main(argv=None) -> int:
@@ -408,6 +443,8 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, help="nlp.pipe batch size everywhere (default 256; quick: 32)")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("-o", "--output", type=Path, help="JSON path (default results/parse[_quick].json)")
+    parser.add_argument("--single-process", action="store_true",
+                        help="leave out (c) and (e), the runs with worker processes (the last ones are kept in the JSON)")
     parser.add_argument("--stream-only", action="store_true", help=argparse.SUPPRESS)  # (e), in a child
     args = parser.parse_args(argv)
     if not args.data.is_file():
@@ -434,19 +471,23 @@ def main(argv=None) -> int:
     nlp = iccc.load_parser()
     iccc.parse(texts[:50], nlp=nlp)  # warm up
     print(f"{len(texts)} captions, pipeline {nlp.meta['name']} {nlp.pipe_names}", flush=True)
-    speed = run_speed(nlp, texts, repeats, chunk, args.n_process, batch_size)
+    speed = run_speed(nlp, texts, repeats, chunk, args.n_process, batch_size, processes=not args.single_process)
     print("(o) costs with spaCy taken out", flush=True)
     spacy_us = min(t["cpu_s"] / t["n"] for t in speed["runs"]["single_process"]["a"]) * 1e6
     overhead = run_overhead(nlp, texts[: min(len(texts), 3000)], spacy_us, repeats * 3)
     print("(d) duplicates", flush=True)
     dup = run_duplicates(nlp, texts, 3, batch_size)
-    dup["time_vs_b"] = dup["wall_s"] * speed["throughput_per_s"]["b_whole"]["wall"] / len(texts)
-    print("(e) streaming, in a fresh process", flush=True)
-    stream_res = run_stream_in_fresh_process(args.data, args.quick, stream, args.n_process, batch_size)
+    b_key = "b" if args.single_process else "b_whole"
+    dup["time_vs_b"] = dup["wall_s"] * speed["throughput_per_s"][b_key]["wall"] / len(texts)
+    if args.single_process:
+        stream_res = None
+    else:
+        print("(e) streaming, in a fresh process", flush=True)
+        stream_res = run_stream_in_fresh_process(args.data, args.quick, stream, args.n_process, batch_size)
     res = {
         "benchmark": "parse",
         "date": started.isoformat(timespec="seconds"),
-        "mode": "quick" if args.quick else "full",
+        "mode": ("quick" if args.quick else "full") + (", single process" if args.single_process else ""),
         "data": args.data.name,
         "machine": machine_info(nlp),
         "config": {
@@ -467,7 +508,10 @@ def main(argv=None) -> int:
             "met": speed["ratios"][name]["wall"] >= target,
         }
         for name, target in TARGETS.items()
+        if name in speed["ratios"]
     }
+    if args.single_process:
+        res["previous_multi_process"] = _previous_multi_process(output)
     print_report(res)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")

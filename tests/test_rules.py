@@ -840,3 +840,19 @@ def test_extraction_is_a_small_part_of_parsing(nlp, coco_val_captions):
         parse, extract_s = min(parse, t1 - t0), min(extract_s, t2 - t1)
     # a loose bound, for shared CI machines; benchmarks/bench_extract.py reports the figure
     assert extract_s < 0.25 * parse, (extract_s, parse)
+
+
+def test_noun_misread_as_adjective_of_the_noun_before_it_is_the_head_of_a_compound():
+    # the small model reads "fire hydrant" as fire/ROOT <- hydrant/amod
+    cs = concepts("""
+        A        DT  det    2
+        red      JJ  amod   2
+        fire     NN  ROOT   2
+        hydrant  NN  amod   2
+        on       IN  prep   3
+        a        DT  det    6
+        street   NN  pobj   4
+    """)
+    assert kinds(cs, "noun") == ["fire hydrant", "street"]
+    assert kinds(cs, "attribute") == ["red"]
+    assert relations(cs) == [("A red fire hydrant", "on", "a street")]

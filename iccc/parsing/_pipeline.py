@@ -25,7 +25,7 @@ from typing import Any, Iterable, Iterator
 
 from .._schema import STATUS_OK, Concept, ParsedCaption
 from ._loader import UNNEEDED, load_parser
-from ._rules import extract
+from ._rules import _PLAIN_CONCEPT, extract
 
 #: Captions longer than this are cut at a word boundary before parsing (status "truncated").
 DEFAULT_MAX_CHARS = 2000
@@ -94,16 +94,44 @@ def _prepare(text: str, limit: int) -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------------ concepts as plain tuples
-#: A concept as a plain tuple (``Concept(*row)`` rebuilds it): what workers send and the memo packs.
-_ROW = attrgetter(*Concept.__dataclass_fields__)
+#: A concept as a plain tuple of its field values (``Concept(*row)`` rebuilds it): what workers send
+#: and the memo packs.
+_FIELDS = tuple(Concept.__dataclass_fields__)
+_ROW = attrgetter(*_FIELDS)
+# Concepts made by ``extract`` hold their fields in their instance dict, in field order: a row is
+# that dict's values, and a concept is rebuilt by giving a bare instance a dict (three times faster
+# than the frozen dataclass's ``__init__``); see ``_rules._PLAIN_CONCEPT``.
+_new = object.__new__
+_set = object.__setattr__
 
 
 def _to_rows(concepts: tuple) -> tuple:
-    return tuple(_ROW(c) for c in concepts)
+    if _PLAIN_CONCEPT:
+        return tuple([tuple(c.__dict__.values()) for c in concepts])
+    return tuple([_ROW(c) for c in concepts])  # pragma: no cover
+
+
+_PLAIN_CAPTION = not hasattr(ParsedCaption, "__slots__") and not hasattr(ParsedCaption, "__post_init__")
+
+
+def _caption(text: str, concepts: tuple, status: str) -> ParsedCaption:
+    """``ParsedCaption(text, concepts, status)``, made like concepts are (see above)."""
+    if _PLAIN_CAPTION:
+        p = _new(ParsedCaption)
+        _set(p, "__dict__", {"text": text, "concepts": concepts, "status": status})
+        return p
+    return ParsedCaption(text, concepts, status)  # pragma: no cover
 
 
 def _from_rows(rows) -> tuple:
-    return tuple(Concept(*row) for row in rows)
+    if _PLAIN_CONCEPT:
+        out = []
+        for row in rows:
+            c = _new(Concept)
+            _set(c, "__dict__", dict(zip(_FIELDS, row)))
+            out.append(c)
+        return tuple(out)
+    return tuple([Concept(*row) for row in rows])  # pragma: no cover
 
 
 # ------------------------------------------------------------------------ planning
@@ -201,15 +229,15 @@ class _Planner:
                     cache.popitem(last=False)
         for status, text, ref, restore in block.items:
             if ref is None:
-                yield ParsedCaption(text, (), status)
+                yield _caption(text, (), status)
                 continue
             concepts = ref if type(ref) is tuple else ref.concepts
             if not concepts:
-                yield ParsedCaption(text, (), "no_concepts")
+                yield _caption(text, (), "no_concepts")
                 continue
             if restore:
                 concepts = tuple(replace(c, text=text[c.start : c.end]) for c in concepts)
-            yield ParsedCaption(text, concepts, status)
+            yield _caption(text, concepts, status)
         if block.error is not None:
             raise block.error
 

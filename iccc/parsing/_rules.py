@@ -44,6 +44,10 @@ man's hat", "a snow covered hill").
 
 from __future__ import annotations
 
+from collections import deque
+from itertools import compress, repeat
+from operator import add, itemgetter, not_, or_
+
 from .._schema import KINDS, NO_LINK, Concept
 from . import _lexicon as lex
 
@@ -69,95 +73,112 @@ _CLAUSE_MARKS = lex.OBJECT_DEPS | {"aux", "auxpass", "neg", "xcomp", "ccomp"}
 # riding a horse", "eggs/compound cooking in a pan", "gray seagull/amod standing on a pole").
 _FRAGMENT_SUBJECT_DEPS = frozenset(("npadvmod", "nmod", "dep", "compound", "amod"))
 _REPAIR_POS = frozenset(("ADJ", "ADV", "VERB", "AUX"))
+# Dependency labels of the tokens that may start a relation (besides verbs).
+_RELATION_DEPS = frozenset(("relcl", "prep", "agent", "prt", "conj", "appos"))
+_PREDICATE_DEPS = frozenset(("acomp", "oprd"))
+_REDIRECT_LEMMAS = lex.META_NOUNS | lex.QUANTIFIER_NOUNS | lex.COMPLEX_PREP_NOUNS
 _BASE_VERB_TAGS = frozenset(("VB", "VBP", "VBZ", "MD"))
 _ATTRIBUTE_BAD_POS = frozenset(("DET", "PRON", "NUM", "ADP", "CCONJ", "PART", "SCONJ", "PUNCT", "SYM"))
 _MAX_WORD_CHARS = 40  # longer "words" are noise (URLs, runs of characters), never concepts
-_KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 
 
 _ATTRS: list = []  # spaCy attribute ids read per token; filled on first use (spaCy loads lazily)
-_WRAP = 1 << 64
-_HALF = 1 << 63
 
-
-# String hash (or part-of-speech id) -> string, shared by all docs: hashes do not depend on the
-# vocabulary. Cleared when it grows past _STRINGS_MAX entries.
+# Caches shared by all docs (string hashes do not depend on the vocabulary), cleared together when
+# they grow past _CACHE_MAX entries: hash (or part-of-speech id) -> string; ORTH hash -> lower-cased
+# text; (ORTH hash, LEMMA hash) -> the lemma the rules use.
 _STRINGS: dict[int, str] = {}
-_STRINGS_MAX = 500_000
+_LOWER: dict[int, str] = {}
+_LEMMAS: dict[tuple[int, int], str] = {}
+_STRING_OF = _STRINGS.__getitem__
+_LOWER_OF = _LOWER.__getitem__
+_LEMMA_OF = _LEMMAS.__getitem__
+_CACHE_MAX = 200_000
 
 
-def _strings(hashes: list, store) -> list[str]:
-    cache = _STRINGS
-    out = []
-    for h in hashes:
-        s = cache.get(h)
-        if s is None:
-            s = cache[h] = store[h]
-        out.append(s)
-    return out
+def _learn(cols: list, store) -> None:
+    """Fill the caches for the hashes of one doc (the slow path of :class:`_Extractor`)."""
+    if len(_STRINGS) > _CACHE_MAX or len(_LEMMAS) > _CACHE_MAX:
+        _STRINGS.clear()
+        _LOWER.clear()
+        _LEMMAS.clear()
+    for column in cols[:5]:
+        for h in column:
+            if h not in _STRINGS:
+                _STRINGS[h] = store[h]
+    fixes = lex.LEMMA_FIXES
+    for o, m in zip(cols[0], cols[4]):
+        low = _LOWER.get(o)
+        if low is None:
+            low = _LOWER[o] = _STRINGS[o].lower()  # spaCy's LOWER is exactly this
+        if (o, m) not in _LEMMAS:
+            lem = _STRINGS[m]
+            _LEMMAS[o, m] = fixes.get(low) or (lem.lower() if lem and lem != "-PRON-" else low)
 
 
-class _Proto:
-    """A concept under construction: token range plus links keyed by token index."""
+# A concept under construction is a plain tuple (cheaper to make than an object):
+# (sort key, kind, first token, last token (inclusive), head token (its tag/dep describe the span),
+#  lemma, link kind ("entity"/"noun"/None), link token, subject entity head, object entity head,
+#  symmetric). The link is the concept this one belongs to: the entity of a noun, the noun of an
+#  attribute or a count. The sort key orders by (first, longest first, kind).
+_KEY, _KIND, _FIRST, _LAST, _HEAD_TOK = 0, 1, 2, 3, 4
+_ORDER = {k: i for i, k in enumerate(KINDS)}
+_ENTITY, _NOUN, _COUNT, _ATTRIBUTE, _VERB, _RELATION = (_ORDER[k] for k in KINDS)
 
-    __slots__ = ("kind", "first", "last", "head_tok", "lemma", "link", "subj", "obj", "symmetric")
 
-    def __init__(
-        self, kind, first, last, head_tok, lemma, link=None, subj=NO_LINK, obj=NO_LINK, symmetric=False
-    ):
-        self.kind = kind
-        self.first = first  # first token index
-        self.last = last  # last token index (inclusive)
-        self.head_tok = head_tok  # the token whose tag/dep describe the span
-        self.lemma = lemma
-        self.link = link  # (kind, token) of the concept this one belongs to
-        self.subj = subj  # token index of subject entity head
-        self.obj = obj  # token index of object entity head
-        self.symmetric = symmetric
+def _key(first: int, last: int, order: int) -> int:
+    # "last" stays below 2**32 tokens, so the first token always decides first
+    return (first << 35) - (last << 3) + order
 
 
 class _Extractor:
     """The state of one extraction: the doc's annotation as lists, and the concepts found so far."""
 
     def __init__(self, doc):
-        # All annotation in one ``to_array`` call (hashes, mapped to strings through a shared
-        # cache): cheaper than reading it token by token (``t.dep_``, ``t.head.i``, ...), where
-        # every attribute is a string-store lookup and every ``head`` a new Token object.
+        # All annotation in one ``to_array`` call, mapped to strings through shared caches (C-level
+        # ``map`` over dict look-ups): far cheaper than reading it token by token (``t.dep_``,
+        # ``t.head.i``, ...), where every attribute is a string-store lookup and every ``head`` a
+        # new Token object.
         self.n = n = len(doc)
         if not _ATTRS:
             from spacy.attrs import DEP, HEAD, IDX, LEMMA, ORTH, POS, SPACY, TAG
 
             _ATTRS.extend((ORTH, DEP, POS, TAG, LEMMA, HEAD, IDX, SPACY))
         if n:
-            cols = doc.to_array(_ATTRS).T.tolist()
+            array = doc.to_array(_ATTRS)
+            cols = array.T.tolist()
+            offsets = array.view("i8")[:, 5].tolist()  # HEAD: the signed offset to the head
         else:
             cols = [[] for _ in _ATTRS]
-        if len(_STRINGS) > _STRINGS_MAX:
-            _STRINGS.clear()
-        store = doc.vocab.strings
-        self.text = text = _strings(cols[0], store)
-        self.dep = _strings(cols[1], store)
-        self.pos = pos = _strings(cols[2], store)
-        self.tag = _strings(cols[3], store)
-        raw_lemma = _strings(cols[4], store)
-        # HEAD is the offset to the head, stored unsigned
-        self.head = head = [i + h if h < _HALF else i + h - _WRAP for i, h in enumerate(cols[5])]
+            offsets = []
+        orth = cols[0]
+        try:
+            self.text = list(map(_STRING_OF, orth))
+            self.dep = list(map(_STRING_OF, cols[1]))
+            self.pos = pos = list(map(_STRING_OF, cols[2]))
+            self.tag = list(map(_STRING_OF, cols[3]))
+            self.lemma = list(map(_LEMMA_OF, zip(orth, cols[4])))
+        except KeyError:
+            _learn(cols, doc.vocab.strings)
+            self.text = list(map(_STRING_OF, orth))
+            self.dep = list(map(_STRING_OF, cols[1]))
+            self.pos = pos = list(map(_STRING_OF, cols[2]))
+            self.tag = list(map(_STRING_OF, cols[3]))
+            self.lemma = list(map(_LEMMA_OF, zip(orth, cols[4])))
+        self.lower = list(map(_LOWER_OF, orth))
+        self.head = head = list(map(add, range(n), offsets))
         self.idx = cols[6]
-        self.space = [sp == 1 for sp in cols[7]]
-        self.lower = lower = [w.lower() for w in text]  # spaCy's LOWER is exactly this
-        fixes = lex.LEMMA_FIXES
-        self.lemma = [
-            fixes.get(low) or (lem.lower() if lem and lem != "-PRON-" else low)
-            for low, lem in zip(lower, raw_lemma)
-        ]
-        self.children = children = [[] for _ in range(n)]
-        for i, h in enumerate(head):
-            if h != i:
-                children[h].append(i)
-        self.nominal = [p in _NOMINAL_POS for p in pos]
-        self.verbal = [p == "VERB" for p in pos]
-        self.protos: list[_Proto] = []
-        self.entity_heads: dict[int, _Proto] = {}
+        self.space = cols[7]  # 1 where a space follows the token (used as a truth value)
+        # children in order: append every token to its head's list (C-level loops), then take the
+        # roots (offset 0) out of their own lists
+        self.children = children = list(map(list, repeat((), n)))
+        deque(map(list.append, map(children.__getitem__, head), range(n)), maxlen=0)
+        for r in compress(range(n), map(not_, offsets)):
+            children[r].remove(r)
+        self.nominal = list(map(_NOMINAL_POS.__contains__, pos))
+        self.verbal = list(map("VERB".__eq__, pos))
+        self.protos: list[tuple] = []
+        self.entity_heads: dict[int, tuple] = {}  # entity head -> its entity tuple
         self.noun_first: dict[int, int] = {}  # entity head -> first token of its noun span
         self.redirect: dict[int, int] = {}  # quantifier / meta noun -> the noun standing in for it
         self.prep_nouns: set[int] = set()  # "top" in "on top of": part of a relation
@@ -220,7 +241,8 @@ class _Extractor:
         """Token index of the entity head that token ``i`` stands for, or ``None``."""
         if i is None:
             return None
-        i = self.resolve(i)
+        if i in self.redirect:
+            i = self.resolve(i)
         h = self.head[i]
         if self.dep[i] in _NOUN_MODIFIER_DEPS and h in self.entity_heads and self.noun_first[h] <= i:
             i = h
@@ -319,11 +341,14 @@ class _Extractor:
             return self.subject(h)
         return None
 
-    def _relation(self, proto: _Proto):
-        key = (proto.first, proto.last, proto.subj, proto.obj)
+    def _relation(self, first, last, head_tok, lemma, subj, obj, symmetric=False):
+        key = (first, last, subj, obj)
         if key not in self.relation_keys:
             self.relation_keys.add(key)
-            self.protos.append(proto)
+            self.protos.append(
+                ((first << 35) - (last << 3) + _RELATION, "relation", first, last, head_tok, lemma, None, NO_LINK,
+                 subj, obj, symmetric)
+            )
 
     def words(self, first: int, last: int, lemma_last: str | None = None) -> str:
         """Lower-cased words of a token range joined as in the text (one space where there is
@@ -349,11 +374,14 @@ class _Extractor:
             self.children,
         )
         n = self.n
-        first_word = next((i for i in range(n) if pos[i] not in ("PUNCT", "SPACE", "DET")), None)
-        for i in range(n):
+        first_word = None
+        for i, p in enumerate(pos):
+            if p != "PUNCT" and p != "SPACE" and p != "DET":
+                first_word = i
+                break
+        # the parts of speech the repairs never touch are most tokens: skip them at C level
+        for i in compress(range(n), map(not_, map(_NEVER_REPAIRED_POS.__contains__, pos))):
             p = pos[i]
-            if p in _NEVER_REPAIRED_POS:
-                continue
             d, t = dep[i], tag[i]
             if (p == "VERB" or p == "AUX") and len(children[i]) > 1 and self._reduced_relative(i):
                 continue
@@ -391,8 +419,12 @@ class _Extractor:
                     and not self.has_child(i, ("det", "poss", "amod"))
                 ):
                     self._make_verb(i)  # "a man in a red shirt skiing/NN down a hill"
-                elif i + 1 < n and head[i + 1] == i and dep[i + 1] == "dobj" and self.nominal[i + 1]:
-                    self._into_compound(i)  # nouns take no objects: "glass windows/dobj"
+                elif i + 1 < n and head[i + 1] == i and self.nominal[i + 1] and (
+                    dep[i + 1] == "dobj" or (dep[i + 1] == "amod" and tag[i + 1] in ("NN", "NNS"))
+                ):
+                    # nouns take no objects ("glass windows/dobj"), and a noun right after a noun
+                    # is its head, not its adjective ("a red fire hydrant/amod->fire")
+                    self._into_compound(i)
             if lower[i] in lex.NOUN_ATTRIBUTES and self._is_bare_quality(i):
                 # "a person dressed in blue", "the step is stone": a colour (or a predicative
                 # material) names a quality of the thing, not a thing.
@@ -579,15 +611,10 @@ class _Extractor:
 
     # ------------------------------------------------------------------ pass 2: redirects
     def find_redirects(self):
-        for i in range(self.n):
-            if not self.nominal[i]:
-                continue
-            lemma = self.lemma[i]
-            if (
-                lemma not in lex.META_NOUNS
-                and lemma not in lex.QUANTIFIER_NOUNS
-                and lemma not in lex.COMPLEX_PREP_NOUNS
-            ):
+        lemmas = self.lemma
+        for i in compress(range(self.n), self.nominal):
+            lemma = lemmas[i]
+            if lemma not in _REDIRECT_LEMMAS:
                 continue
             target = self.of_object(i)
             if target is None:
@@ -606,20 +633,22 @@ class _Extractor:
 
     # ------------------------------------------------------------------ pass 3: entities
     def find_entities(self):
-        nominal, dep, head = self.nominal, self.dep, self.head
-        covered = self.n  # first token of the leftmost noun span so far: heads are visited right to left
-        for i in range(self.n - 1, -1, -1):
-            if not nominal[i] or i in self.redirect or i in self.prep_nouns or i >= covered:
+        nominal, dep, head, lemmas, lower = self.nominal, self.dep, self.head, self.lemma, self.lower
+        redirect, prep_nouns = self.redirect, self.prep_nouns
+        n = self.n
+        covered = n  # first token of the leftmost noun span so far: heads are visited right to left
+        for i in compress(range(n - 1, -1, -1), reversed(nominal)):
+            if i >= covered or i in redirect or i in prep_nouns:
                 continue
             h = head[i]
-            if dep[i] in _NOUN_MODIFIER_DEPS and h > i and (nominal[h] or self._in_compound_chain(h)):
+            if h > i and dep[i] in _NOUN_MODIFIER_DEPS and (nominal[h] or self._in_compound_chain(h)):
                 continue  # part of (or modifier of) a noun to its right: "fire" in "fire hydrant"
-            lemma = self.lemma[i]
-            low = self.lower[i]
+            lemma = lemmas[i]
+            low = lower[i]
             if (
                 lemma in lex.NON_ENTITY_NOUNS
                 or len(low) > _MAX_WORD_CHARS
-                or not any(ch.isalpha() for ch in low)
+                or not (low.isalpha() or any(ch.isalpha() for ch in low))
             ):
                 continue
             if dep[i] == "pobj" and self._is_place_adverbial(i, lemma):
@@ -695,7 +724,10 @@ class _Extractor:
 
     def _add_entity(self, h: int):
         dep, lower = self.dep, self.lower
-        first = self._noun_span_first(h)
+        if h == 0 or dep[h - 1] not in _SPAN_DEPS and lower[h - 1] != "-":
+            first = h  # the common case: nothing glued to the head
+        else:
+            first = self._noun_span_first(h)
         # colour/material words leading the compound are attributes ("metal pole")
         noun_attrs = []
         while first < h and lower[first] in lex.NOUN_ATTRIBUTES and self.space[first]:
@@ -705,43 +737,55 @@ class _Extractor:
         # (of the head, or of a compound part the parser hung them on: "a/det->fire fire hydrant")
         ent_first = first
         children = self.children
+        left_deps = lex.ENTITY_LEFT_DEPS
         for k in range(first, h + 1):
             for c in children[k]:
-                if c < ent_first and dep[c] in lex.ENTITY_LEFT_DEPS:
+                if c >= ent_first:
+                    break  # children are sorted
+                if dep[c] in left_deps:
                     ent_first = self.left_edge(c) if children[c] else c
-        while ent_first < h and self.pos[ent_first] in ("PUNCT", "SPACE"):
-            ent_first += 1
-        # keep the entity contiguous: every token in it must hang under the head
-        head = self.head
-        for i in range(ent_first, h):
-            if head[i] != h and not self.inside(i, h):
-                ent_first = i + 1
+        if ent_first < h:
+            pos = self.pos
+            while ent_first < h and pos[ent_first] in ("PUNCT", "SPACE"):
+                ent_first += 1
+            # keep the entity contiguous: every token in it must hang under the head
+            head = self.head
+            for i in range(ent_first, h):
+                if head[i] != h and not self.inside(i, h):
+                    ent_first = i + 1
 
-        noun_lemma = self.words(first, h, self.lemma[h])
+        noun_lemma = self.lemma[h] if first == h else self.words(first, h, self.lemma[h])
         if ent_first < first:
             sep = " " if self.space[first - 1] else ""
             ent_lemma = self.words(ent_first, first - 1) + sep + noun_lemma
         else:
             ent_lemma = noun_lemma
-        ent = _Proto("entity", ent_first, h, h, ent_lemma)
-        self.protos.append(ent)
+        ent = ((ent_first << 35) - (h << 3), "entity", ent_first, h, h, ent_lemma, None, NO_LINK, NO_LINK, NO_LINK, False)
+        protos = self.protos
+        protos.append(ent)
         self.entity_heads[h] = ent
         self.noun_first[h] = first
-        self.protos.append(_Proto("noun", first, h, h, noun_lemma, ("entity", h)))
+        protos.append(((first << 35) - (h << 3) + _NOUN, "noun", first, h, h, noun_lemma, "entity", h, NO_LINK, NO_LINK, False))
 
         for t in noun_attrs:
             self.add_attribute(t, h)
+        if ent_first == first:
+            return
         # modifiers of the head, and those the parser hung on a compound part ("a red/amod->fire
         # fire hydrant")
         for k in range(first, h + 1):
             for c in children[k]:
-                if c >= first or c < ent_first:
+                if c >= first:
+                    break  # children are sorted
+                if c < ent_first:
                     continue
                 d = dep[c]
                 if d in lex.ATTRIBUTE_DEPS:
                     self._add_modifier(c, h)
                 elif d in ("nummod", "det", "quantmod") and _is_count(lower[c]):
-                    self.protos.append(_Proto("count", c, c, c, lower[c], link=("noun", h)))
+                    self.protos.append(
+                        ((c << 35) - (c << 3) + _COUNT, "count", c, c, c, lower[c], "noun", h, NO_LINK, NO_LINK, False)
+                    )
 
     def _add_modifier(self, a: int, h: int):
         """An adjectival modifier of noun ``h``, its coordinated and stacked adjectives."""
@@ -798,7 +842,9 @@ class _Extractor:
         if self.tag[a] in ("VBN", "VBG"):
             lemma = low  # a participle used as an adjective keeps its form: "parked", "sliding"
         lemma = self.words(first, a, lemma if first == a else low)
-        self.protos.append(_Proto("attribute", first, a, a, lemma, link=("noun", noun)))
+        self.protos.append(
+            ((first << 35) - (a << 3) + _ATTRIBUTE, "attribute", first, a, a, lemma, "noun", noun, NO_LINK, NO_LINK, False)
+        )
 
     def find_predicative_attributes(self):
         dep, pos = self.dep, self.pos
@@ -820,8 +866,8 @@ class _Extractor:
                 for c in self.children[i]:
                     if c in self.qualities:
                         self.add_attribute(c, owner)
-        for i in range(self.n):
-            if dep[i] not in ("acomp", "oprd") or pos[i] != "ADJ" or self.nominal[i]:
+        for i in compress(range(self.n), map(_PREDICATE_DEPS.__contains__, dep)):
+            if pos[i] != "ADJ" or self.nominal[i]:
                 continue
             v = self.head[i]
             if self.lemma[v] in lex.META_VERBS:
@@ -836,13 +882,14 @@ class _Extractor:
 
     # ------------------------------------------------------------------ pass 5: relations
     def find_verbs_and_relations(self):
-        dep, pos, lemma = self.dep, self.pos, self.lemma
-        for i in range(self.n):
+        dep, pos, lemma, verbal = self.dep, self.pos, self.lemma, self.verbal
+        # only verbs and tokens whose label may start a relation (most tokens are neither)
+        for i in compress(range(self.n), map(or_, map(_RELATION_DEPS.__contains__, dep), verbal)):
             d = dep[i]
-            if self.verbal[i] and d in _VERB_CLAUSE_DEPS and i not in self.relation_verbs:
+            if verbal[i] and d in _VERB_CLAUSE_DEPS and i not in self.relation_verbs:
                 lem = lemma[i]
                 if lem not in lex.META_VERBS and lem != "be":
-                    self.protos.append(_Proto("verb", i, i, i, lem))
+                    self.protos.append(((i << 35) - (i << 3) + _VERB, "verb", i, i, i, lem, None, NO_LINK, NO_LINK, NO_LINK, False))
                     self._verb_relations(i, lem)
             if d == "relcl":
                 self._relative_clause_relation(i)
@@ -857,7 +904,7 @@ class _Extractor:
         for m, a, h in self.pending_participles:
             subj = self.entity(m)
             if subj is not None and subj != h:
-                self._relation(_Proto("relation", a, a, a, lemma[a], subj=subj, obj=h))
+                self._relation(a, a, a, lemma[a], subj, h)
 
     def _particles_end(self, v: int) -> int:
         """Last token of the verb's contiguous particles: "picking up", "walking down (the steps)"."""
@@ -880,7 +927,7 @@ class _Extractor:
                     continue  # "the pot has flowers in it": the relation is "in", not "has"
                 obj = self.entity(c)
                 if obj is not None and obj != subj:
-                    self._relation(_Proto("relation", v, last, v, rel_lemma, subj=subj, obj=obj))
+                    self._relation(v, last, v, rel_lemma, subj, obj)
 
     def _relative_clause_relation(self, v: int):
         """The noun a relative clause modifies is the object of its verb or of its stranded
@@ -917,29 +964,22 @@ class _Extractor:
                 first, words = v, " ".join([lem] + lower[v + 1 : p + 1])
             else:
                 first, words = p_first, " ".join(lower[p_first : p + 1])
-            self._relation(
-                _Proto(
-                    "relation",
-                    first,
-                    p,
-                    first,
-                    words,
-                    subj=subj,
-                    obj=obj,
-                    symmetric=_symmetric(words, " ".join(lower[p_first : p + 1])),
-                )
-            )
+            self._relation(first, p, first, words, subj, obj, _symmetric(words, " ".join(lower[p_first : p + 1])))
         elif verbal and lem not in lex.INTRANSITIVE_VERBS and not self._has_prep_object(v):
             last = self._particles_end(v)
             words = " ".join([lem] + lower[v + 1 : last + 1])
-            self._relation(_Proto("relation", v, last, v, words, subj=subj, obj=obj))
+            self._relation(v, last, v, words, subj, obj)
 
     def _prep_relation(self, p: int):
         dep, lower, pos = self.dep, self.lower, self.pos
         low = lower[p]
         if low in lex.NON_RELATION_PREPS and not (low == "of" and self.verbal[self.head[p]]):
             return
-        pobj = next((c for c in self.children[p] if dep[c] == "pobj"), None)
+        pobj = None
+        for c in self.children[p]:
+            if dep[c] == "pobj":
+                pobj = c
+                break
         last = p
         if pobj is None:
             # "in between the tracks": "between" may be the pobj-bearing child of "in"
@@ -988,22 +1028,14 @@ class _Extractor:
             obj = self.partner(subj)  # "a toilet and a sink next to each other"
         if subj is None or obj is None or subj == obj:
             return
-        words = [self.lemma[k] if self.verbal[k] else lower[k] for k in range(first, last + 1)]
-        rel_lemma = " ".join(words)
-        prep_part = " ".join(lower[k] for k in range(first, last + 1) if not self.verbal[k])
+        if first == last and not self.verbal[p]:
+            rel_lemma = prep_part = low  # a one-word preposition, the common case
+        else:
+            verbal = self.verbal
+            rel_lemma = " ".join([self.lemma[k] if verbal[k] else lower[k] for k in range(first, last + 1)])
+            prep_part = " ".join([lower[k] for k in range(first, last + 1) if not verbal[k]])
         head_tok = gov if first == gov else p
-        self._relation(
-            _Proto(
-                "relation",
-                first,
-                last,
-                head_tok,
-                rel_lemma,
-                subj=subj,
-                obj=obj,
-                symmetric=_symmetric(rel_lemma, prep_part),
-            )
-        )
+        self._relation(first, last, head_tok, rel_lemma, subj, obj, _symmetric(rel_lemma, prep_part))
 
     def partner(self, e: int):
         """The entity coordinated with entity ``e`` ("a cat and a dog"), if any."""
@@ -1019,7 +1051,7 @@ class _Extractor:
         first_conjunct = self.head[noun]
         # "a cat and a dog"; in "a cat, a dog and a bird" the "and" may hang on either conjunct
         dep = self.dep
-        before = self.entity_heads[noun].first - 1
+        before = self.entity_heads[noun][_FIRST] - 1
         if before > 0 and dep[before] == "cc" and self.head[before] in self.entity_heads:
             # "holding a ball and/cc->ball a racket/conj->man": the parser hung the second conjunct
             # too high; the conjunction shows which noun it is coordinated with.
@@ -1032,11 +1064,7 @@ class _Extractor:
             return
         between = [c for c in cc if c < noun]
         word = max(between) if between else min(cc)
-        self._relation(
-            _Proto(
-                "relation", word, word, word, self.lower[word], subj=first_conjunct, obj=noun, symmetric=True
-            )
-        )
+        self._relation(word, word, word, self.lower[word], first_conjunct, noun, True)
 
     # ------------------------------------------------------------------ output
     def run(self) -> list[Concept]:
@@ -1051,55 +1079,60 @@ class _Extractor:
 
     def _finish(self) -> list[Concept]:
         protos = self.protos
-        idx, text, tag, dep, n, space = self.idx, self.text, self.tag, self.dep, self.n, self.space
-        if n < 4096:  # one int per concept sorts faster than a tuple
-            protos.sort(key=lambda p: (p.first * 4096 + 4095 - p.last) * 8 + _KIND_ORDER[p.kind])
-        else:  # pragma: no cover - captions are cut far below 4096 tokens
-            protos.sort(key=lambda p: (p.first, -p.last, _KIND_ORDER[p.kind]))
+        idx, text, tag, dep, space = self.idx, self.text, self.tag, self.dep, self.space
+        protos.sort(key=_SORT_KEY)  # stable: concepts with equal keys stay in the order found
         entity_at, noun_at = {}, {}
         for i, p in enumerate(protos):
-            if p.kind == "entity":
-                entity_at[p.head_tok] = i
-            elif p.kind == "noun":
-                noun_at[p.head_tok] = i
+            kind = p[1]
+            if kind == "entity":
+                entity_at[p[4]] = i
+            elif kind == "noun":
+                noun_at[p[4]] = i
+        get_entity = entity_at.get
         out = []
-        for p in protos:
-            first, last, h = p.first, p.last, p.head_tok
+        append = out.append
+        new, set_ = _new, _set
+        for _, kind, first, last, h, lemma, link_kind, link, subj, obj, symmetric in protos:
             start = idx[first]
             if first == last:
                 span = text[first]
                 tags = tag[h]
             else:  # the caption's text: tokens and the single spaces spaCy records after them
-                span = "".join([text[k] + " " if space[k] else text[k] for k in range(first, last + 1)])
-                if space[last]:
-                    span = span[:-1]
+                if all(space[first:last]):
+                    span = " ".join(text[first : last + 1])
+                else:
+                    span = "".join([text[k] + " " if space[k] else text[k] for k in range(first, last)]) + text[last]
                 tags = " ".join(tag[first : last + 1])
-            link = p.link
-            if link:
-                head = (entity_at if link[0] == "entity" else noun_at).get(link[1], NO_LINK)
-            else:
+            if link_kind is None:
                 head = NO_LINK
+            elif link_kind == "noun":
+                head = noun_at.get(link, NO_LINK)
+            else:
+                head = get_entity(link, NO_LINK)
             fields = {
-                "kind": p.kind,
+                "kind": kind,
                 "text": span,
                 "start": start,
                 "end": start + len(span),
-                "lemma": p.lemma,
+                "lemma": lemma,
                 "tag": tag[h],
                 "tags": tags,
                 "dep": dep[h],
                 "head": head,
-                "subj": entity_at.get(p.subj, NO_LINK),
-                "obj": entity_at.get(p.obj, NO_LINK),
-                "symmetric": p.symmetric,
+                "subj": NO_LINK if subj < 0 else get_entity(subj, NO_LINK),
+                "obj": NO_LINK if obj < 0 else get_entity(obj, NO_LINK),
+                "symmetric": symmetric,
             }
             if _PLAIN_CONCEPT:
-                c = _new(Concept)
-                _set(c, "__dict__", fields)
+                c = new(Concept)
+                set_(c, "__dict__", fields)
+                append(c)
             else:  # pragma: no cover
-                c = Concept(**fields)
-            out.append(c)
+                append(Concept(**fields))
         return out
+
+
+_SORT_KEY = itemgetter(0)
 
 
 # Concepts are built by filling the instance dict of a bare ``Concept``: a frozen dataclass sets
