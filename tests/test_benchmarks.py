@@ -27,6 +27,8 @@ QUICK_RUNS = [
     ("bench_corrupt.py", ["--quick", "--out", "{out}"], ["summary", "runs"], "coco_captions"),
     ("bench_build.py", ["--quick", "--out", "{out}"], ["timing", "per_million_captions_minutes_one_core", "stream",
                                                        "summary"], "coco_captions"),
+    ("demo_shapes.py", ["--quick", "--json", "{out}"], ["runs", "losses", "config"], "nltk_data"),
+    ("bench_train_gpu.py", ["--quick", "--out", "{out}"], ["throughput", "parameters", "machine"], "nltk_data"),
     ("bench_quality.py", ["--quick", "--out", "{out}"], ["lm", "classifier", "negative_checks"], "sugarcrepe"),
 ]
 

@@ -29,6 +29,9 @@ Public API (stable; helper modules and the CLI build on it):
   locally trained byte-level BPE tokenizer and processor, loadable through the Auto classes.
 - ``normalize_answer(text)`` and ``wrong_span(text)``: the evaluation's text normalisation and the
   quoted wrong span of a correction statement (``'"cat" should be "dog".'`` -> ``"cat"``).
+- ``make_shapes_dataset(n_images, *, seed, image_size, ...)``: synthetic coloured-shape images with
+  templated captions (``iccc.train.synthetic``); ``DemoConfig`` and ``run_demo``: the no-download
+  demo that trains a tiny VLM from scratch with and without images (``iccc.train.demo``).
 - ``DEFAULT_CORRECTION_TEMPLATE``: the prompt ``correct`` uses when the saved config has none
   (``iccc.dataset.CORRECTION_PROMPTS[0]``).
 
@@ -69,6 +72,9 @@ _LAZY = {
     "correct": "inference",
     "DEFAULT_CORRECTION_TEMPLATE": "config",
     "build_tiny_model": "tiny",
+    "make_shapes_dataset": "synthetic",
+    "DemoConfig": "demo",
+    "run_demo": "demo",
 }
 
 __all__ = sorted(_LAZY)
