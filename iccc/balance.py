@@ -52,6 +52,7 @@ def balance_insertions(
     True
     """
     from .corrupt import Corruptor
+    from .operators._streams import RowStreams
 
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"`rounds` should be a positive integer, got {rounds!r}.")
@@ -66,10 +67,11 @@ def balance_insertions(
         base.balance = factors
         base._masks.clear()
         engine = Corruptor(base, **corruptor_config)
+        streams = RowStreams(seed, 1_000_003, range(len(parsed)))
         inserted: Counter = Counter()
         replaced: Counter = Counter()
         for i, (p, g) in enumerate(zip(parsed, groups)):
-            record = engine.one(p, rng=np.random.default_rng([seed, 1_000_003, i]), group=g)
+            record = engine.one(p, rng=streams[i], group=g)
             if record is None or record.operation != "replace":
                 continue
             kind = record.concept_kind

@@ -514,8 +514,18 @@ class ConceptBase:
     def __getstate__(self):
         # Caches are rebuilt on demand; defaultdict factories with lambdas do not pickle. One JSON
         # string rather than the nested dicts: ``datasets`` hashes map arguments (and ships them to
-        # workers) with a pure-Python pickler that takes seconds to walk a COCO-sized base.
-        return json.dumps(self.to_json(), ensure_ascii=False)
+        # workers) with a pure-Python pickler that takes seconds to walk a COCO-sized base. The
+        # string itself takes seconds to write for a COCO-sized base and ``datasets`` asks for it
+        # on every ``map`` call (to fingerprint the arguments), so it is kept with the other caches
+        # (dropped by :meth:`add` and whenever the caches are) and checked against the settings.
+        fingerprint = (self.n_captions, self.min_count, self.top_k, self.above_mean, self.keep_groups,
+                       id(self.balance), sum(len(v) for v in self.balance.values()))
+        cached = self._masks.get("state")
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        state = json.dumps(self.to_json(), ensure_ascii=False)
+        self._masks["state"] = (fingerprint, state)
+        return state
 
     def __setstate__(self, state):
         if isinstance(state, str):

@@ -1,7 +1,8 @@
 """``corrupt``: one caption in, one corruption record out — or a whole ``Dataset.map`` batch.
 
 Randomness comes only from an explicit ``numpy.random.Generator``. In a dataset map every row
-gets its own generator derived from ``(seed, epoch, index)``, so the output is identical for any
+gets its own random stream derived from ``(seed, epoch, index)`` (:func:`row_stream`, a cheap
+counter-based stream computed for a whole batch at once), so the output is identical for any
 ``num_proc`` and batch size.
 """
 
@@ -16,6 +17,9 @@ from . import columns
 from ._schema import STATUS_OK, Concept, ParsedCaption
 from .base import ConceptBase
 from .operators import OPERATORS, Corruption
+from .operators._base import per_caption
+from .operators._streams import RowStream, RowStreams
+from .operators._streams import row_stream as row_stream  # re-exported: the stream a map gives a row
 
 #: Columns a corruption map adds (``caption`` is kept as it is).
 RECORD_COLUMNS = (
@@ -168,6 +172,8 @@ class Corruptor:
             raise KeyError(f"Caption column {caption_column!r} not found. Available: {sorted(batch)}.")
         captions = batch[caption_column]
         n = len(captions)
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ValueError(f"`epoch` should be a non-negative integer, got {epoch!r}.")
         if indices is None:
             raise ValueError(
                 "Per-row seeding needs the global row indices: call Dataset.map(corrupt, batched=True, "
@@ -176,10 +182,9 @@ class Corruptor:
         if group_column is not None and group_column not in batch:
             raise KeyError(f"Group column {group_column!r} not found. Available: {sorted(batch)}.")
         if concepts_column in batch:
-            parsed = [
-                ParsedCaption(text, tuple(_concepts(c)), STATUS_OK) if isinstance(text, str) else None
-                for text, c in zip(captions, batch[concepts_column])
-            ]
+            known = per_caption(self.concepts, "parsed-rows")
+            parsed = [_parsed_row(text, c, known) if isinstance(text, str) else None
+                      for text, c in zip(captions, batch[concepts_column])]
             statuses = batch.get(columns.PARSE_STATUS) or [None] * n
         else:
             from .parsing import iter_parse
@@ -188,14 +193,13 @@ class Corruptor:
             statuses = [p.status for p in parsed]
         groups = batch[group_column] if group_column else [None] * n
         out: dict[str, list] = {name: [] for name in RECORD_COLUMNS + (STATUS_COLUMN,)}
-        entropy = None if seed is not None else np.random.SeedSequence().entropy
+        streams = RowStreams(seed if seed is not None else np.random.SeedSequence().entropy, epoch, indices)
         for k in range(n):
             p = parsed[k]
             status = statuses[k] if statuses[k] not in (None, STATUS_OK, "truncated") else None
             record = None
             if p is not None and status is None:
-                rng = np.random.default_rng([seed if seed is not None else entropy, epoch, int(indices[k])])
-                record = self.one(p, rng=rng, group=groups[k])
+                record = self.one(p, rng=streams[k], group=groups[k])
             if record is None:
                 for name in RECORD_COLUMNS:
                     out[name].append(None)
@@ -207,6 +211,20 @@ class Corruptor:
                     out[name].append(getattr(record, name))
                 out[STATUS_COLUMN].append(STATUS_OK)
         return out
+
+
+def _parsed_row(text: str, items, known: dict) -> ParsedCaption:
+    """The :class:`ParsedCaption` of a map row. Rows seen before (every epoch sees them again)
+    give the same object, so the per-caption caches of the operators apply; the key is the
+    whole row content (caption and every concept field), so a row is never mistaken for another."""
+    try:
+        key = (text, tuple(map(tuple, map(dict.values, items))))
+    except TypeError:  # None, Concept objects, other mappings
+        return ParsedCaption(text, tuple(_concepts(items)), STATUS_OK)
+    found = known.get(key)
+    if found is None:
+        found = known[key] = ParsedCaption(text, tuple(_concepts(items)), STATUS_OK)
+    return found
 
 
 def _concepts(items):
@@ -268,14 +286,16 @@ def corrupt(
     returns a :class:`Corruption` or ``None`` when nothing can be corrupted. The same function is
     a ``Dataset.map`` function: ``ds.map(corrupt, batched=True, with_indices=True,
     fn_kwargs={"concepts": base, "seed": 0})`` adds the record columns and ``corrupt_status``; each
-    row's generator derives from ``(seed, epoch, index)``, so any ``num_proc`` and batch size give
-    the same rows. Rows that cannot be corrupted are kept, with a status.
+    row's random stream derives from ``(seed, epoch, index)`` (``row_stream(seed, epoch, index)``
+    gives it, to redo one row alone), so any ``num_proc`` and batch size give the same rows. Rows
+    that cannot be corrupted are kept, with a status.
 
     Args:
         caption_or_parsed: a caption, a parsed caption, or a map batch/example.
         indices: row indices (map mode only; passed by ``with_indices=True``).
         concepts: the :class:`ConceptBase` to draw replacements from.
-        seed: integer seed; ``rng``: a ``numpy.random.Generator`` (single-caption mode); not both.
+        seed: integer seed; ``rng``: a ``numpy.random.Generator`` (single-caption mode; a
+            :func:`row_stream` too); not both.
         operations: any of ``"replace"``, ``"swap"``, ``"add"``.
         kinds: concept kinds to edit (default: all the operations support).
         p_swap: share of corrections tried as swaps first (paper: 0.15); ``p_add`` likewise.
@@ -293,7 +313,7 @@ def corrupt(
         raise ValueError("Pass either `seed` or `rng`, not both.")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
         raise ValueError(f"`seed` should be a non-negative integer or None, got {seed!r}.")
-    if rng is not None and not isinstance(rng, np.random.Generator):
+    if rng is not None and not isinstance(rng, (np.random.Generator, RowStream)):
         raise TypeError(f"`rng` must be a numpy.random.Generator, got {type(rng).__name__}: {rng!r}.")
     engine = _engine(concepts, operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add,
                      same_category=same_category)

@@ -315,6 +315,22 @@ def test_pickle_round_trip_keeps_a_working_base(three_captions):
     assert clone.count("noun", "dog") == base.count("noun", "dog") + 1
 
 
+def test_pickled_state_follows_changes_to_the_base(three_captions):
+    """The pickled state is kept between pickles (``datasets`` asks for it on every map) but
+    never outlives a change: new captions, new balance factors, other filter settings."""
+    base = ConceptBase.from_parsed(three_captions[:2], groups=[1, 1])
+    first = pickle.dumps(base)
+    assert pickle.dumps(base) == first
+    base.add(three_captions[2], group=2)
+    assert pickle.loads(pickle.dumps(base)) == base != pickle.loads(first)
+    before = pickle.dumps(base)
+    base.balance = {"noun": {"dog": 2.0}}
+    assert pickle.loads(pickle.dumps(base)).balance == {"noun": {"dog": 2.0}}
+    assert pickle.loads(pickle.dumps(base.filtered(min_count=2))).min_count == 2
+    base.balance = {}
+    assert pickle.dumps(base) == before
+
+
 def test_merge_adds_counts_contexts_and_groups(three_captions):
     a = ConceptBase.from_parsed(three_captions[:2], groups=[1, 1], min_count=2)
     b = ConceptBase.from_parsed(three_captions[2:], groups=[2])

@@ -9,7 +9,7 @@ import pytest
 import iccc
 from iccc import ConceptBase, Corruptor, ParsedCaption, corrupt
 from iccc.base import content_words
-from iccc.corrupt import RECORD_COLUMNS, STATUS_COLUMN, corruption_features
+from iccc.corrupt import RECORD_COLUMNS, STATUS_COLUMN, corruption_features, row_stream
 
 pytestmark = pytest.mark.model
 
@@ -188,8 +188,51 @@ def test_map_keeps_every_row_and_gives_each_a_status(dataset, mapped):
 def test_map_rows_match_corrupting_each_caption_alone(dataset, mapped, base):
     for k in range(0, len(dataset) - len(ODD_CAPTIONS), 9):
         parsed = ParsedCaption(dataset[k]["caption"], tuple(iccc.Concept.from_dict(c) for c in dataset[k]["concepts"]))
-        record = Corruptor(base).one(parsed, rng=np.random.default_rng([0, 0, k]))
+        record = Corruptor(base).one(parsed, rng=row_stream(0, 0, k))
         assert mapped[k]["corrupted_caption"] == (record.corrupted_caption if record else None)
+
+
+def test_row_streams_do_not_depend_on_the_batch():
+    from iccc.operators._streams import RowStreams
+
+    whole = RowStreams(3, 1, range(40))
+    for start, stop in ((0, 1), (5, 12), (39, 40)):
+        part = RowStreams(3, 1, range(start, stop))
+        for k in range(stop - start):
+            a, b = whole[start + k], part[k]
+            assert [a.random() for _ in range(20)] == [b.random() for _ in range(20)]  # past the precomputed
+    firsts = [whole[k].random() for k in range(40)]
+    assert len(set(firsts)) == 40 and all(0.0 <= u < 1.0 for u in firsts)
+    assert row_stream(3, 1, 7).random() != row_stream(3, 2, 7).random() != row_stream(4, 1, 7).random()
+    # 128-bit entropy (seed=None in a map) is a valid seed too
+    assert 0.0 <= row_stream(2**127 + 5, 0, 0).random() < 1.0
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True])
+def test_row_stream_arguments(bad):
+    with pytest.raises(ValueError, match=r"`index` should be a non-negative integer, got"):
+        row_stream(0, 0, bad)
+
+
+def test_map_rejects_a_bad_epoch(dataset, base):
+    with pytest.raises(ValueError, match=r"`epoch` should be a non-negative integer, got -1"):
+        corrupt(dataset[:4], list(range(4)), concepts=base, seed=0, epoch=-1)
+
+
+def test_engine_caches_follow_the_caption_content(base, dog_chasing_cat):
+    """Per-caption caches are keyed by the whole row: a row with other concepts is another caption."""
+    engine = Corruptor(base, operations=["replace"])
+    entities = [c.to_dict() for c in dog_chasing_cat.concepts if c.kind == "entity"]  # they point nowhere
+    rows = {"caption": [dog_chasing_cat.text] * 2,
+            "concepts": [[c.to_dict() for c in dog_chasing_cat.concepts], entities]}
+    kinds = set()
+    for index in range(30):  # each row a second time from the caches
+        for _ in range(2):
+            out = engine.batch(rows, [index, index], seed=1)
+            assert out[STATUS_COLUMN] == ["ok", "ok"]
+            assert out["concept_kind"][1] == "entity"
+            kinds.add(out["concept_kind"][0])
+    assert len(kinds) > 1
 
 
 @pytest.mark.parametrize("batch_size", [1, 7, 1000])

@@ -143,17 +143,31 @@ class Operator:
         return out
 
     # -- the one random choice ------------------------------------------------------------
-    def __call__(self, parsed: ParsedCaption, base: ConceptBase, *, rng: np.random.Generator,
-                 group: Any = None) -> Corruption | None:
+    def _prepared(self, parsed: ParsedCaption, base: ConceptBase) -> _Prepared:
+        """The caption's slots by kind (and their weights, filled in on first use), computed once
+        per caption object and kept with the base's caches (a map or an epoch loop sees the same
+        caption again; everything here is deterministic)."""
+        memo = per_caption(base, ("slots", type(self), tuple(sorted(self.__dict__.items()))))
+        found = memo.get(id(parsed))
+        if found is not None and found.parsed is parsed:
+            return found
         by_kind: dict[str, list[Slot]] = {}
         for slot in self.slots(parsed, base):
             by_kind.setdefault(slot.kind, []).append(slot)
-        kinds = list(by_kind)
+        prepared = memo[id(parsed)] = _Prepared(parsed, by_kind)
+        return prepared
+
+    def __call__(self, parsed: ParsedCaption, base: ConceptBase, *, rng: np.random.Generator,
+                 group: Any = None) -> Corruption | None:
+        prepared = self._prepared(parsed, base)
+        by_kind, slot_weights = prepared.by_kind, prepared.weights
         # A uniform first choice, then the rest in cyclic order: as random as a permutation for
         # the choice that matters, at the cost of one draw instead of a shuffle.
-        for kind in _cyclic(kinds, rng):
+        for kind in _cyclic(prepared.kinds, rng):
             slots = by_kind[kind]
-            weights = self.slot_weights(parsed, slots, base)
+            weights = slot_weights.get(kind, False)
+            if weights is False:
+                weights = slot_weights[kind] = self.slot_weights(parsed, slots, base)
             for slot in _cyclic(slots, rng) if weights is None else _weighted_order(slots, weights, rng):
                 opts = self.options(parsed, slot, base, group=group)
                 if opts is None:
@@ -168,6 +182,35 @@ class Operator:
 
     def __repr__(self):
         return f"{type(self).__name__}(kinds={self.kinds!r})"
+
+
+class _Prepared:
+    """What an operator knows about one caption before drawing (see :meth:`Operator._prepared`)."""
+
+    __slots__ = ("parsed", "by_kind", "kinds", "weights")
+
+    def __init__(self, parsed: ParsedCaption, by_kind: dict):
+        self.parsed = parsed  # keeps the caption alive, so its id is not reused while this is cached
+        self.by_kind = by_kind
+        self.kinds = list(by_kind)
+        self.weights: dict = {}
+
+
+#: Captions remembered per cache (slots, contexts); the older half goes when it is full.
+PER_CAPTION_LIMIT = 200_000
+
+
+def per_caption(base: ConceptBase, name: Any) -> dict:
+    """A per-caption memo living in ``base._masks`` (dropped whenever the base's caches are),
+    keyed by ``id(parsed)``; entries must keep their caption alive and be checked against it."""
+    memo = base._masks.get(name)
+    if memo is None:
+        memo = base._masks[name] = {}
+    elif len(memo) >= PER_CAPTION_LIMIT:
+        from ._weights import evict_older_half
+
+        evict_older_half(memo)
+    return memo
 
 
 def _cyclic(items: list, rng: np.random.Generator):

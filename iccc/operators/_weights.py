@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any, Iterable
 
 import numpy as np
 
 from ..balance import balance_vector
-from ..base import ConceptBase, content_words
+from ..base import ConceptBase, content_words, form_of
+from ..contexts import context_keys
 
 #: How strongly a context's distribution is pulled towards the overall frequency: a context seen
 #: n times gives P(c | k) = (n(c, k) + PRIOR_STRENGTH * P(c)) / (n + PRIOR_STRENGTH).
@@ -39,12 +41,20 @@ class Choices:
 
 
 def _side_cache(base: ConceptBase, name: str, limit: int) -> dict:
-    """A cache dict living in ``base._masks`` (so it is dropped whenever the base changes),
-    emptied on its own when it reaches ``limit`` entries."""
+    """A cache dict living in ``base._masks`` (so it is dropped whenever the base changes); when
+    it reaches ``limit`` entries, the older half goes (dicts keep insertion order)."""
     cache = base._masks.get(name)
-    if cache is None or len(cache) >= limit:
+    if cache is None:
         cache = base._masks[name] = {}
+    elif len(cache) >= limit:
+        evict_older_half(cache)
     return cache
+
+
+def evict_older_half(cache: dict) -> None:
+    """Drop the first-inserted half of ``cache``'s entries."""
+    for key in list(islice(cache, len(cache) // 2)):
+        del cache[key]
 
 
 def _sparse_context(base: ConceptBase, kind: str, form: str, key: str, pool):
@@ -142,8 +152,28 @@ def blocked_words(text: str, base: ConceptBase, group: Any) -> set[str]:
     if group is not None:
         siblings = base.group_words(group)
         if siblings:
-            return words | siblings
+            memo = _side_cache(base, "blocked-words", 200_000)
+            key = (text, group)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = words | siblings
+            return found
     return words
+
+
+def slot_context(base: ConceptBase, parsed, i: int) -> tuple[str, tuple[str, ...]]:
+    """``(form_of(concept), context_keys(parsed, i))`` of concept ``i``, remembered per caption
+    object (both are pure functions of the caption; a map sees each caption every epoch)."""
+    from ._base import per_caption
+
+    memo = per_caption(base, "slot-context")
+    entry = memo.get(id(parsed))
+    if entry is None or entry[0] is not parsed:
+        entry = memo[id(parsed)] = (parsed, {})
+    found = entry[1].get(i)
+    if found is None:
+        found = entry[1][i] = (form_of(parsed.concepts[i], parsed), context_keys(parsed, i))
+    return found
 
 
 def blocked_indices(pool, words: Iterable[str]) -> frozenset:

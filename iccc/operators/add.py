@@ -6,11 +6,10 @@ from typing import Any, Sequence
 
 from .._schema import ParsedCaption
 from ..base import ConceptBase, form_of
-from ..contexts import context_keys
 from ..textedit import insert_before
 from ._base import BlockedByWords, Operator, Options, Slot
 from ._record import Corruption
-from ._weights import blocked_words, candidate_weights, pool_options
+from ._weights import blocked_words, candidate_weights, pool_options, slot_context
 
 _OBJECT_DEPS = frozenset(("pobj", "dobj"))
 
@@ -64,7 +63,7 @@ class Add(Operator):
             )
         else:
             found = candidate_weights(
-                base, "entity", form_of(c), lemma=c.lemma, keys=context_keys(parsed, slot.i),
+                base, "entity", form_of(c), lemma=c.lemma, keys=slot_context(base, parsed, slot.i)[1],
                 same_category=False, use_context=self.use_context,
             )
         if found is None:

@@ -7,13 +7,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._schema import ParsedCaption
-from ..base import LIGHT_VERBS, ConceptBase, form_of
-from ..contexts import context_keys
+from ..base import LIGHT_VERBS, ConceptBase
 from ..parsing._lexicon import NUMBER_WORDS
 from ..textedit import replace_span
 from ._base import BlockedByWords, Operator, Options, Slot, slot
 from ._record import Corruption
-from ._weights import blocked_words, candidate_weights, pool_options
+from ._weights import blocked_words, candidate_weights, pool_options, slot_context
 
 
 def count_value(text: str) -> int | None:
@@ -75,9 +74,9 @@ class Replace(Operator):
 
     def options(self, parsed: ParsedCaption, slot: Slot, base: ConceptBase, *, group: Any = None) -> Options | None:
         c = parsed.concepts[slot.i]
-        form = form_of(c, parsed)
+        form, keys = slot_context(base, parsed, slot.i)
         found = candidate_weights(
-            base, c.kind, form, lemma=c.lemma, keys=context_keys(parsed, slot.i),
+            base, c.kind, form, lemma=c.lemma, keys=keys,
             same_category=self.same_category, use_context=self.use_context,
         )
         if found is None:

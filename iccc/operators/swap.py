@@ -10,11 +10,10 @@ import numpy as np
 from .. import semantics
 from .._schema import NO_LINK, ParsedCaption
 from ..base import ConceptBase, form_of
-from ..contexts import context_keys
 from ..textedit import swap_spans
 from ._base import Operator, Options, Slot
 from ._record import Corruption
-from ._weights import candidate_weights
+from ._weights import candidate_weights, slot_context
 
 _ONE = Options((None,), np.ones(1))
 
@@ -36,8 +35,8 @@ SAME_CATEGORY = True
 def _relative_fit(base: ConceptBase, parsed: ParsedCaption, i: int, other) -> float:
     """How well ``other`` fits the context of concept ``i``, relative to the best candidate there."""
     c = parsed.concepts[i]
-    found = candidate_weights(base, c.kind, form_of(c, parsed), lemma=None, keys=context_keys(parsed, i),
-                              same_category=False, use_context=True)
+    form, keys = slot_context(base, parsed, i)
+    found = candidate_weights(base, c.kind, form, lemma=None, keys=keys, same_category=False, use_context=True)
     if found is None:
         return _UNKNOWN_FIT
     pool, w, _ = found
