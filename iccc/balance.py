@@ -1,12 +1,17 @@
-"""Frequency balancing: make the words a corruption inserts as common as the words it removes.
+"""Frequency balancing: make the words a corruption inserts as common as the words it removes,
+overall and next to each neighbouring word.
 
 Context-fit sampling alone over-uses some words (a context's best fit is often the same handful of
 lemmas), and a text classifier trained on (real, negative) pairs learns exactly that: "negatives
 say *sidewalk* more often". :func:`balance_insertions` corrupts the captions once (or a few
 times) with a fixed seed, counts for every (kind, lemma) how often it was inserted and how often
 it was replaced, and stores a correction factor per lemma on the concept base, so that inserted
-lemmas follow the distribution of the replaced ones. Deterministic: the same captions and seed
-give the same factors.
+lemmas follow the distribution of the replaced ones. The same is done per word bigram: how often
+a lemma is inserted right after (before) a given word versus how often it is replaced there, so
+that "sitting on" or "in the" are as common in negatives as in real captions, which a bigram
+classifier would otherwise learn (the context-fit sampler proposes, the balance corrects towards
+detailed balance: an edit real -> negative becomes as likely as the same edit run backwards).
+Deterministic: the same captions and seed give the same factors.
 """
 
 from __future__ import annotations
@@ -16,8 +21,12 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from .contexts import edge_keys
+
 #: Factors are kept within [1 / MAX_FACTOR, MAX_FACTOR].
 MAX_FACTOR = 20.0
+#: Separates a kind from a context key in the names of per-context factor tables.
+CONTEXT_SEP = "|"
 
 
 def balance_insertions(
@@ -27,7 +36,8 @@ def balance_insertions(
     groups: Iterable[Any] | None = None,
     seed: int = 0,
     rounds: int = 2,
-    strength: float = 0.7,
+    strength: float = 0.5,
+    by_context: bool = True,
     **corruptor_config,
 ) -> dict[str, dict[str, float]]:
     """Compute per-lemma insertion factors on ``parsed`` and attach them to ``base``.
@@ -39,10 +49,15 @@ def balance_insertions(
         seed: seed of the simulation.
         rounds: simulate-and-correct rounds (each refines the previous factors).
         strength: exponent of the correction ``(replaced + 1) / (inserted + 1)`` per round.
+        by_context: also balance each lemma per word bigram it forms (the token right before and
+            right after the concept, :func:`iccc.contexts.edge_keys`): factors for
+            ``"{kind}|L1:{word}"`` and ``"{kind}|N1:{word}"`` tables, applied when a concept has
+            that neighbour.
         corruptor_config: passed to :class:`iccc.Corruptor` (operations, kinds, ...).
 
     Returns:
-        ``{kind: {lemma: factor}}`` (also stored as ``base.balance``).
+        ``{kind: {lemma: factor}}`` plus, with ``by_context``, ``{"kind|key": {lemma: factor}}``
+        (also stored as ``base.balance``).
 
     >>> import iccc
     >>> parsed = iccc.parse(["A red car.", "A blue car.", "A red bus.", "A green bus."])
@@ -70,6 +85,8 @@ def balance_insertions(
         streams = RowStreams(seed, 1_000_003, range(len(parsed)))
         inserted: Counter = Counter()
         replaced: Counter = Counter()
+        inserted_ctx: Counter = Counter()
+        replaced_ctx: Counter = Counter()
         for i, (p, g) in enumerate(zip(parsed, groups)):
             record = engine.one(p, rng=streams[i], group=g)
             if record is None or record.operation != "replace":
@@ -81,11 +98,17 @@ def balance_insertions(
             if old is not None and new is not None:
                 replaced[(kind, old)] += 1
                 inserted[(kind, new)] += 1
+                if by_context:
+                    for key in edge_keys(p.text, record.start, record.end):
+                        table = f"{kind}{CONTEXT_SEP}{key}"
+                        replaced_ctx[(table, old)] += 1
+                        inserted_ctx[(table, new)] += 1
         updated: dict[str, dict[str, float]] = {k: dict(v) for k, v in factors.items()}
-        for kind, lemma in set(inserted) | set(replaced):
-            ratio = ((replaced[(kind, lemma)] + 1) / (inserted[(kind, lemma)] + 1)) ** strength
-            value = updated.setdefault(kind, {}).get(lemma, 1.0) * ratio
-            updated[kind][lemma] = float(min(MAX_FACTOR, max(1.0 / MAX_FACTOR, value)))
+        for counts_in, counts_out in ((inserted, replaced), (inserted_ctx, replaced_ctx)):
+            for kind, lemma in set(counts_in) | set(counts_out):
+                ratio = ((counts_out[(kind, lemma)] + 1) / (counts_in[(kind, lemma)] + 1)) ** strength
+                value = updated.setdefault(kind, {}).get(lemma, 1.0) * ratio
+                updated[kind][lemma] = float(min(MAX_FACTOR, max(1.0 / MAX_FACTOR, value)))
         factors = updated
     base.balance = factors
     base._masks.clear()
@@ -103,6 +126,30 @@ def _lemma_of_surface(base, kind: str, surface: str) -> str | None:
                     table.setdefault(s.lower(), lemma)
         base._masks[key] = table
     return table.get(surface.lower())
+
+
+def context_balance(base, kind: str, form: str, pool, keys) -> np.ndarray | None:
+    """Product of the per-context factors of ``base.balance`` for ``keys`` over a pool (``None``: none)."""
+    balance = getattr(base, "balance", None)
+    if not balance:
+        return None
+    out = None
+    for key in keys:
+        factors = balance.get(f"{kind}{CONTEXT_SEP}{key}")
+        if not factors:
+            continue
+        cache_key = ("ctx-balance", kind, form, key)
+        found = base._masks.get(cache_key)
+        if found is None:
+            idx = [(pool.index[lemma], f) for lemma, f in factors.items() if lemma in pool.index]
+            found = base._masks[cache_key] = (np.array([i for i, _ in idx], dtype=np.intp),
+                                              np.array([f for _, f in idx]))
+        idx, vals = found
+        if len(idx):
+            if out is None:
+                out = np.ones(len(pool.lemmas))
+            out[idx] *= vals
+    return out
 
 
 def balance_vector(base, kind: str, form: str, pool) -> np.ndarray | None:

@@ -1,8 +1,8 @@
 """Context keys of a concept inside its caption: what a replacement has to fit.
 
 A replacement that is common in the same context (the verb whose object it is, the noun an
-attribute modifies, the arguments of a relation) reads like a real caption, so a text-only model
-cannot single it out. Pure functions over :class:`iccc.ParsedCaption`.
+attribute modifies, the arguments of a relation, the words right before and after it) reads like
+a real caption, so a text-only model cannot single it out. Pure functions over :class:`iccc.ParsedCaption`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,18 @@ def neighbour_keys(text: str, start: int, end: int) -> tuple[str, str]:
         left = ["<s>"] * (2 - len(left)) + left
     right = [t for t in _TOKEN.findall(text[end : end + _WINDOW].lower()) if t not in _DETERMINERS][:1]
     return "L2:" + " ".join(left), "R1:" + (right[0] if right else "</s>")
+
+
+def edge_keys(text: str, start: int, end: int) -> tuple[str, str]:
+    """``L1:`` the token right before ``start`` and ``N1:`` the token right after ``end`` (lower-cased,
+    determiners included; ``<s>``/``</s>`` at the edges): the word bigrams a replacement forms.
+
+    >>> edge_keys("A man riding a horse.", 6, 12)
+    ('L1:man', 'N1:a')
+    """
+    left = _TOKEN.findall(text[max(0, start - _WINDOW) : start].lower())[-1:]
+    right = _TOKEN.findall(text[end : end + _WINDOW].lower())[:1]
+    return "L1:" + (left[0] if left else "<s>"), "N1:" + (right[0] if right else "</s>")
 
 
 def _add_category(keys: list, prefix: str, lemma: str) -> None:
@@ -70,13 +82,16 @@ def context_keys(parsed: ParsedCaption, i: int) -> tuple[str, ...]:
     ...       Concept("noun", "horse", 15, 20, "horse", "NN", "NN", "dobj", head=3))
     >>> p = ParsedCaption("A man riding a horse", cs)
     >>> context_keys(p, 4)
-    ('L2:riding a', 'R1:</s>', 'obj-of:ride')
+    ('L2:riding a', 'R1:</s>', 'L1:a', 'N1:</s>', 'obj-of:ride')
     >>> [k for k in context_keys(p, 2) if "-cat:" not in k]  # categories need WordNet
-    ['L2:a man', 'R1:horse', 'subj:man', 'obj:horse']
+    ['L2:a man', 'R1:horse', 'L1:man', 'N1:a', 'subj:man', 'obj:horse']
     """
     concepts = parsed.concepts
     c = concepts[i]
     keys: list[str] = list(neighbour_keys(parsed.text, c.start, c.end))
+    # the word bigrams the concept forms (what a bigram classifier sees); their balance factors
+    # (iccc.balance) are looked up under these keys, too
+    keys += edge_keys(parsed.text, c.start, c.end)
     if c.kind in ("noun", "entity"):
         entity = _entity_of(parsed, i)
         noun = i if c.kind == "noun" else _noun_of_entity(parsed, i)

@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..balance import balance_vector
+from ..balance import balance_vector, context_balance
 from ..base import ConceptBase, content_words, form_of
 from ..contexts import context_keys
 
@@ -18,6 +18,16 @@ PRIOR_STRENGTH = 2.0
 #: (benchmarks/bench_quality.py): higher makes negatives more typical for their context, which
 #: fools an n-gram LM, but over-uses frequent words, which a classifier then learns.
 FIT_POWER = {"entity": 1.0, "noun": 1.5, "attribute": 2.0, "relation": 2.0, "verb": 2.0, "count": 2.0}
+#: How the contexts' log-ratios are pooled, per kind: their sum divided by (number of contexts) **
+#: POOLING (1: a geometric mean of the conditionals; 0: a naive-Bayes product). Verbs and
+#: relations are judged by a few sharp contexts (the preposition after "flying through", the
+#: object of "eating"); averaging over all of them lets a frequent verb that never occurs in one of
+#: them ("a jet sitting through the sky") through, so their evidence is pooled more strongly.
+POOLING = {"verb": 0.5, "relation": 0.5}
+#: The semantic-category restriction applies only when the candidates in the category hold at
+#: least this share of the context-fit weight: "people" (WordNet noun.group) would otherwise become
+#: "teams", "rows" or "branches" in "people standing near...", which no real caption says.
+CATEGORY_MIN_SHARE = 0.1
 #: Kinds whose replacements stay in their semantic category. Verb and relation categories
 #: (WordNet lexicographer files of a verb's first sense) are too coarse and noisy; their
 #: contexts (subject, object, neighbours) say more.
@@ -110,10 +120,10 @@ def candidate_weights(
     if pool is not None:
         w = pool.prob
         if use_context:
-            # Geometric mean of the smoothed conditionals P(c | k) over the contexts: every
-            # context has a say, uninformative ones fall back to the overall frequency, and
-            # correlated contexts are not counted twice (as a naive-Bayes product would).
-            # Up to a constant factor: P(c) * exp(mean over contexts of delta_k(c)).
+            # Pooled smoothed conditionals P(c | k) over the contexts: every context has a say,
+            # uninformative ones fall back to the overall frequency, and correlated contexts are
+            # not counted fully twice (as a naive-Bayes product would). Up to a constant factor:
+            # P(c) * exp(sum over contexts of delta_k(c) / n_contexts ** POOLING[kind]).
             logs, used = None, 0
             for key in keys:
                 found = _sparse_context(base, kind, form, key, pool)
@@ -124,20 +134,23 @@ def candidate_weights(
                     logs[idx] += delta
                     used += 1
             if used:
-                w = w * np.exp(logs / used)
+                w = w * np.exp(logs / used ** POOLING.get(kind, 1.0))
             power = FIT_POWER.get(kind, 1.0)
             if power != 1.0:
                 w = w**power
         balance = balance_vector(base, kind, form, pool)
         if balance is not None:
             w = w * balance
+        ctx_balance = context_balance(base, kind, form, pool, keys)
+        if ctx_balance is not None:
+            w = w * ctx_balance
         if lemma is not None:
             w = w * base.unrelated_mask(kind, form, lemma)
         if same_category and lemma is not None and kind in CATEGORY_KINDS:
             mask = base.category_mask(kind, form, base.category(kind, lemma))
             if mask is not None:
                 restricted = w * mask
-                if restricted.sum() > 0:
+                if restricted.sum() > CATEGORY_MIN_SHARE * w.sum():
                     w = restricted
         cumulative = np.cumsum(w)
         if cumulative[-1] > 0:
