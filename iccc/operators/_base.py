@@ -17,6 +17,7 @@ import numpy as np
 from .._schema import KINDS, ParsedCaption
 from ..base import ConceptBase
 from ._record import Corruption
+from ._weights import side_cache
 
 
 @dataclass(frozen=True)
@@ -203,14 +204,7 @@ PER_CAPTION_LIMIT = 200_000
 def per_caption(base: ConceptBase, name: Any) -> dict:
     """A per-caption memo living in ``base._masks`` (dropped whenever the base's caches are),
     keyed by ``id(parsed)``; entries must keep their caption alive and be checked against it."""
-    memo = base._masks.get(name)
-    if memo is None:
-        memo = base._masks[name] = {}
-    elif len(memo) >= PER_CAPTION_LIMIT:
-        from ._weights import evict_older_half
-
-        evict_older_half(memo)
-    return memo
+    return side_cache(base, name, PER_CAPTION_LIMIT)
 
 
 def _cyclic(items: list, rng: np.random.Generator):

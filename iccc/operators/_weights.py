@@ -50,7 +50,7 @@ class Choices:
         return self.pool.lemmas[j], self.pool.surfaces[j]
 
 
-def _side_cache(base: ConceptBase, name: str, limit: int) -> dict:
+def side_cache(base: ConceptBase, name: str, limit: int) -> dict:
     """A cache dict living in ``base._masks`` (so it is dropped whenever the base changes); when
     it reaches ``limit`` entries, the older half goes (dicts keep insertion order)."""
     cache = base._masks.get(name)
@@ -71,7 +71,7 @@ def _sparse_context(base: ConceptBase, kind: str, form: str, key: str, pool):
     """Context ``key`` as sparse log-ratios over the pool: ``(idx, delta)`` with
     ``delta = log(1 + n(c, k) / (PRIOR_STRENGTH * P(c)))``, so that
     ``log P(c | k) = log P(c) + delta + const`` (cached per context, shared by all captions)."""
-    cache = _side_cache(base, "sparse-contexts", 400_000)
+    cache = side_cache(base, "sparse-contexts", 400_000)
     cache_key = (kind, form, key)
     found = cache.get(cache_key, False)
     if found is not False:
@@ -110,7 +110,7 @@ def candidate_weights(
     recent (lemma, contexts) combinations are cached too.
     Returns ``(pool, weights, cumulative)`` or ``None`` when nothing is left.
     """
-    recent = _side_cache(base, "weights", 50_000)
+    recent = side_cache(base, "weights", 50_000)
     cache_key = (kind, form, lemma, keys, same_category, use_context)
     cached = recent.get(cache_key, False)
     if cached is not False:
@@ -165,7 +165,7 @@ def blocked_words(text: str, base: ConceptBase, group: Any) -> set[str]:
     if group is not None:
         siblings = base.group_words(group)
         if siblings:
-            memo = _side_cache(base, "blocked-words", 200_000)
+            memo = side_cache(base, "blocked-words", 200_000)
             key = (text, group)
             found = memo.get(key)
             if found is None:
