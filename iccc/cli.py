@@ -108,10 +108,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Optional libraries and how to install them (the extras of setup.cfg).
+_INSTALL_HINTS = {
+    "datasets": 'pip install "iccc[datasets]"',
+    "pyarrow": 'pip install "iccc[datasets]"',
+    "nltk": 'pip install "iccc[wordnet]"',
+    "torch": 'pip install torch  (on a CPU-only machine: pip install torch==2.13.0), then pip install "iccc[train]"',
+    "transformers": 'pip install "iccc[train]"',
+    "peft": 'pip install "iccc[train]"',
+    "accelerate": 'pip install "iccc[train]"',
+    "PIL": 'pip install "iccc[train]"',
+}
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except ModuleNotFoundError as err:
+        missing = (err.name or "").split(".")[0]
+        if missing not in _INSTALL_HINTS:
+            raise
+        print(f"iccc {args.command}: error: this command needs the optional package {missing!r}, which is "
+              f"not installed. Install it with: {_INSTALL_HINTS[missing]}", file=sys.stderr)
+        return 2
     except (FileNotFoundError, ValueError, KeyError, TypeError, OSError) as err:
         print(f"iccc {args.command}: error: {err}", file=sys.stderr)
         return 2

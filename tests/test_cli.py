@@ -119,3 +119,21 @@ def test_console_script(tmp_path):
     assert [r["parse_status"] for r in read_jsonl(dst)] == ["ok", "missing", "empty"]
     failed = subprocess.run([script, "parse", str(tmp_path / "nope.txt")], capture_output=True, text=True, timeout=120)
     assert failed.returncode == 2 and "iccc parse: error:" in failed.stderr
+
+
+def test_a_missing_optional_package_gives_an_install_hint(monkeypatch, capsys):
+    import builtins
+
+    from iccc import cli
+
+    real_import = builtins.__import__
+
+    def no_datasets(name, *args, **kwargs):
+        if name == "datasets" or name.startswith("datasets."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_datasets)
+    assert cli.main(["build", "-o", "unused-dir"]) == 2
+    err = capsys.readouterr().err
+    assert "'datasets'" in err and 'pip install "iccc[datasets]"' in err
