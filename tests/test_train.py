@@ -322,6 +322,7 @@ def test_training_lowers_loss_and_adapters_reload_identically(arch, tiny, datase
     out = tmp_path / "out"
     result = train(fast_config(tiny(arch), dataset, out, eval_fraction=0.0))
     assert result.global_step == result.total_steps == 20 and result.first_step == 0
+    assert result.world_size == 1
     assert len(result.losses) == 20
     assert sum(result.losses[-3:]) / 3 < 0.5 * result.losses[0], result.losses
     assert os.path.exists(out / "adapter" / "adapter_config.json")

@@ -44,7 +44,7 @@ RUNNER = textwrap.dedent(
     backend = str(dist.get_backend_config()) if world > 1 else None
     with open(os.path.join(record_dir, f"rank{rank}.json"), "w") as f:
         json.dump({"rank": rank, "world_size": world, "backend": backend, "seen": seen,
-                   "global_step": result.global_step, "total_steps": result.total_steps,
+                   "result_world_size": result.world_size, "global_step": result.global_step, "total_steps": result.total_steps,
                    "losses": result.losses, "eval": {k: v for k, v in result.eval.items() if k != "examples"},
                    "adapter_dir": result.adapter_dir, "checkpoint_dir": result.checkpoint_dir}, f)
     """
@@ -118,6 +118,7 @@ def launched(stack, tmp_path_factory):
 def test_both_ranks_run_in_one_gloo_group(launched):
     records, _, _ = launched
     assert [records[r]["world_size"] for r in (0, 1)] == [2, 2]
+    assert [records[r]["result_world_size"] for r in (0, 1)] == [2, 2]
     assert all("gloo" in records[r]["backend"] for r in (0, 1)), records[0]["backend"]
 
 
@@ -146,6 +147,7 @@ def test_only_the_main_process_evaluates_and_writes(launched):
     assert records[1]["eval"] == {}
     log = [json.loads(line) for line in (root / "out" / "log.jsonl").read_text().splitlines()]
     assert [rec["step"] for rec in log if "loss" in rec] == [1, 2, 3, 4]  # one line per step, not two
+    assert {rec["world_size"] for rec in log} == {2}
 
 
 def test_saved_adapter_loads_with_the_trained_weights(launched):

@@ -13,7 +13,8 @@ Public API (stable; helper modules and the CLI build on it):
 - ``train(config) -> TrainResult``: runs the loop (works unchanged under ``accelerate launch`` and
   ``torchrun``). ``TrainResult`` has ``output_dir``, ``global_step``, ``losses`` (mean loss per
   optimizer step, in order), ``first_step`` (the step training started from: 0, or the resumed step),
-  ``total_steps``, ``eval`` (the final ``evaluate`` metrics, or ``{}``), ``adapter_dir`` (LoRA) or
+  ``total_steps``, ``world_size`` (processes that trained; also in every ``log.jsonl`` line),
+  ``eval`` (the final ``evaluate`` metrics, or ``{}``), ``adapter_dir`` (LoRA) or
   ``model_dir`` (full fine-tuning), ``merged_dir``, ``checkpoint_dir``, ``seconds``, and the trained
   ``model`` (unwrapped, in eval mode) and ``processor`` for further use in the same process.
   ``train(None, model=..., data=..., output_dir=...)`` builds the config from keywords.

@@ -39,6 +39,7 @@ class TrainResult:
     merged_dir: str | None = None
     checkpoint_dir: str | None = None
     seconds: float = 0.0
+    world_size: int = 1
     model: object = field(default=None, repr=False, compare=False)
     processor: object = field(default=None, repr=False, compare=False)
 
@@ -158,7 +159,7 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
     def log(record):
         if main:
             with open(log_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
+                f.write(json.dumps({**record, "world_size": accelerator.num_processes}) + "\n")
         if cfg.log_with:
             accelerator.log({k: v for k, v in record.items() if isinstance(v, (int, float))}, step=global_step)
 
@@ -231,7 +232,7 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
     if last_checkpoint is None and checkpoint is not None:
         last_checkpoint = checkpoint
     result = TrainResult(output_dir=out_dir, global_step=global_step, first_step=first_step, total_steps=total_steps,
-                         losses=losses, checkpoint_dir=last_checkpoint)
+                         losses=losses, checkpoint_dir=last_checkpoint, world_size=accelerator.num_processes)
     accelerator.wait_for_everyone()
     if main:
         target = os.path.join(out_dir, "adapter" if cfg.lora else "model")
