@@ -400,6 +400,21 @@ def _grouped(rows: Iterable[dict], key: str, per_caption: tuple[str, ...]) -> It
         yield {name: [m.get(name) for m in members] if name in lists else value for name, value in members[0].items()}
 
 
+def _check_columns(names, where, caption_column, image_column, group_column, *, rename) -> None:
+    """The caption column exists and would not overwrite a ``caption`` field; image/group columns exist."""
+    names = list(names)
+    if caption_column not in names:
+        raise KeyError(f"{where}: no caption column {caption_column!r}. Available: {names}. Pass caption_column=.")
+    if caption_column != CAPTION and CAPTION in names:
+        raise ValueError(
+            f"{where}: caption_column={caption_column!r}, but the source also has a {CAPTION!r} field, which the "
+            f"output's caption column would overwrite. Rename one of them first{rename}."
+        )
+    for name, value in (("image_column", image_column), ("group_column", group_column)):
+        if value is not None and value not in names:
+            raise KeyError(f"{where}: no {name.split('_')[0]} column {value!r} (`{name}`). Available: {names}.")
+
+
 # ------------------------------------------------------------------------------ standard rows
 def _standardize(rows: Iterable[dict], *, where: str, caption_column, image_column, image_root, group_column,
                  explode, split) -> Iterator[dict]:
@@ -408,16 +423,7 @@ def _standardize(rows: Iterable[dict], *, where: str, caption_column, image_colu
     if first is None:
         return
     fields = list(first)
-    if caption_column not in first:
-        raise KeyError(f"{where}: no caption column {caption_column!r}. Available: {fields}. Pass caption_column=.")
-    if caption_column != CAPTION and CAPTION in first:
-        raise ValueError(
-            f"{where}: caption_column={caption_column!r}, but the source also has a {CAPTION!r} field, which "
-            f"the output's caption column would overwrite. Rename one of them first."
-        )
-    for name, value in (("image_column", image_column), ("group_column", group_column)):
-        if value is not None and value not in first:
-            raise KeyError(f"{where}: no {name.split('_')[0]} column {value!r} (`{name}`). Available: {fields}.")
+    _check_columns(fields, where, caption_column, image_column, group_column, rename="")
     if split is not None and "split" not in first:
         raise ValueError(f"{where}: `split`={split!r} given, but the rows have no 'split' field. Available: {fields}.")
     for row in itertools.chain([first], rows):
@@ -566,16 +572,7 @@ def _standardize_dataset(ds, *, caption_column, image_column, image_root, group_
     if names is None:  # an IterableDataset of unknown columns: look at the first row
         names = list(next(iter(ds.take(1)), {}) or {})
     where = "the dataset"
-    if caption_column not in names:
-        raise KeyError(f"{where}: no caption column {caption_column!r}. Available: {names}. Pass caption_column=.")
-    if caption_column != CAPTION and CAPTION in names:
-        raise ValueError(
-            f"{where}: caption_column={caption_column!r}, but it also has a {CAPTION!r} column, which the "
-            f"output's caption column would overwrite. Rename one of them first (ds.rename_column)."
-        )
-    for name, value in (("image_column", image_column), ("group_column", group_column)):
-        if value is not None and value not in names:
-            raise KeyError(f"{where}: no {name.split('_')[0]} column {value!r} (`{name}`). Available: {names}.")
+    _check_columns(names, where, caption_column, image_column, group_column, rename=" (ds.rename_column)")
     if split is not None:
         if "split" not in names:
             raise ValueError(f"{where}: `split`={split!r} given, but the dataset has no 'split' column. Available: {names}.")
