@@ -249,32 +249,24 @@ def run_demo(out_dir, config: DemoConfig | None = None, *, log: Callable = print
     runs["before"] = evaluate_by_kind(model, processor, data["validation"], eval_samples=cfg.eval_samples)
     del model
 
+    def train_and_evaluate(name, train_data, validation):
+        result, seconds[name] = _train(cfg, model_dir, train_data, os.path.join(out_dir, name), log)
+        losses[name] = result.losses
+        runs[name] = evaluate_by_kind(result.model, result.processor, validation, eval_samples=cfg.eval_samples)
+
+    from datasets import DatasetDict
+
     if "iccc" in cfg.runs:
         log(f"Training on ICCC data ({cfg.max_steps} steps of {cfg.batch_size}) ...")
-        result, seconds["iccc"] = _train(cfg, model_dir, data, os.path.join(out_dir, "iccc"), log)
-        losses["iccc"] = result.losses
-        runs["iccc"] = evaluate_by_kind(result.model, result.processor, data["validation"],
-                                        eval_samples=cfg.eval_samples)
+        train_and_evaluate("iccc", data, data["validation"])
     if "blind" in cfg.runs:
         log("Control: the same training with blank images ...")
-        blind = {split: blank_images(ds, cfg.image_size) for split, ds in data.items()}
-        from datasets import DatasetDict
-
-        blind = DatasetDict(blind)
-        result, seconds["blind"] = _train(cfg, model_dir, blind, os.path.join(out_dir, "blind"), log)
-        losses["blind"] = result.losses
-        runs["blind"] = evaluate_by_kind(result.model, result.processor, blind["validation"],
-                                         eval_samples=cfg.eval_samples)
+        blind = DatasetDict({split: blank_images(ds, cfg.image_size) for split, ds in data.items()})
+        train_and_evaluate("blind", blind, blind["validation"])
     if "caption" in cfg.runs:
         log("Control: the same steps on captioning samples only ...")
-        from datasets import DatasetDict
-
         captions = train_rows.filter(lambda task: task == "caption", input_columns="task")
-        result, seconds["caption"] = _train(cfg, model_dir, DatasetDict({"train": captions}),
-                                            os.path.join(out_dir, "caption"), log)
-        losses["caption"] = result.losses
-        runs["caption"] = evaluate_by_kind(result.model, result.processor, data["validation"],
-                                           eval_samples=cfg.eval_samples)
+        train_and_evaluate("caption", DatasetDict({"train": captions}), data["validation"])
 
     report = {"config": asdict(cfg), "data": data_summary, "runs": runs, "losses": losses,
               "train_seconds": seconds, "seconds": round(time.perf_counter() - started, 1),
