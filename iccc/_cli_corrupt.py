@@ -7,8 +7,7 @@ import sys
 import time
 from collections import Counter
 
-import numpy as np
-
+from .corrupt import MANY_CHUNK as CHUNK
 from .corrupt import RECORD_COLUMNS, STATUS_COLUMN
 
 
@@ -41,6 +40,7 @@ def run(args) -> int:
     from .base import ConceptBase
     from .corrupt import Corruptor
     from .io import group_key, read_captions
+    from .operators._streams import RowStreams
     from .parsing import iter_parse, load_parser
     from .samples import sample_captions
 
@@ -70,24 +70,29 @@ def run(args) -> int:
                        kinds=args.kinds.split(",") if args.kinds else None, p_swap=args.p_swap, p_add=args.p_add)
     out = open(args.output, "w", encoding="utf-8") if args.output else None
     ops, statuses, examples = Counter(), Counter(), []
-    for i, (row, p, group) in enumerate(tqdm(list(zip(rows, parsed, groups)), desc="Corrupting", unit=" captions",
-                                             disable=quiet, file=sys.stderr)):
-        record = None
-        if p.status in ("ok", "truncated"):
-            # the same per-row generator as Dataset.map(corrupt, ...) at epoch 0
-            record = engine.one(p, rng=np.random.default_rng([args.seed, 0, i]), group=group)
-            status = "ok" if record is not None else "no_candidate"
-        else:
-            status = p.status
-        statuses[status] += 1
-        values = record.to_dict() if record is not None else {}
-        if record is not None:
-            ops[f"{record.operation} {record.concept_kind}"] += 1
-            if len(examples) < args.show:
-                examples.append(record)
-        if out is not None:
-            line = {**row, **{name: values.get(name) for name in RECORD_COLUMNS}, STATUS_COLUMN: status}
-            out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+    progress = tqdm(total=len(rows), desc="Corrupting", unit=" captions", disable=quiet, file=sys.stderr)
+    for lo in range(0, len(rows), CHUNK):
+        hi = min(len(rows), lo + CHUNK)
+        # the same per-row streams as Dataset.map(corrupt, ..., fn_kwargs={"seed": S}) at epoch 0
+        streams = RowStreams(args.seed, 0, range(lo, hi))
+        usable = [p if p.status in ("ok", "truncated") else None for p in parsed[lo:hi]]
+        records = engine.many(usable, [streams[k] for k in range(hi - lo)], groups[lo:hi])
+        for row, p, record in zip(rows[lo:hi], parsed[lo:hi], records):
+            if p.status in ("ok", "truncated"):
+                status = "ok" if record is not None else "no_candidate"
+            else:
+                status = p.status
+            statuses[status] += 1
+            values = record.to_dict() if record is not None else {}
+            if record is not None:
+                ops[f"{record.operation} {record.concept_kind}"] += 1
+                if len(examples) < args.show:
+                    examples.append(record)
+            if out is not None:
+                line = {**row, **{name: values.get(name) for name in RECORD_COLUMNS}, STATUS_COLUMN: status}
+                out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        progress.update(hi - lo)
+    progress.close()
     if out is not None:
         out.close()
     seconds = time.perf_counter() - start

@@ -87,8 +87,8 @@ def balance_insertions(
         replaced: Counter = Counter()
         inserted_ctx: Counter = Counter()
         replaced_ctx: Counter = Counter()
-        for i, (p, g) in enumerate(zip(parsed, groups)):
-            record = engine.one(p, rng=streams[i], group=g)
+        records = engine.many(parsed, [streams[i] for i in range(len(parsed))], groups)
+        for p, record in zip(parsed, records):
             if record is None or record.operation != "replace":
                 continue
             kind = record.concept_kind
@@ -130,26 +130,42 @@ def _lemma_of_surface(base, kind: str, surface: str) -> str | None:
 
 def context_balance(base, kind: str, form: str, pool, keys) -> np.ndarray | None:
     """Product of the per-context factors of ``base.balance`` for ``keys`` over a pool (``None``: none)."""
-    balance = getattr(base, "balance", None)
-    if not balance:
-        return None
+    tables = _balance_tables(base, kind)
     out = None
     for key in keys:
-        factors = balance.get(f"{kind}{CONTEXT_SEP}{key}")
-        if not factors:
+        if tables is None or key not in tables:
             continue
-        cache_key = ("ctx-balance", kind, form, key)
-        found = base._masks.get(cache_key)
-        if found is None:
-            idx = [(pool.index[lemma], f) for lemma, f in factors.items() if lemma in pool.index]
-            found = base._masks[cache_key] = (np.array([i for i, _ in idx], dtype=np.intp),
-                                              np.array([f for _, f in idx]))
-        idx, vals = found
-        if len(idx):
+        found = _context_factors(base, tables, kind, form, pool, key)
+        if found is not None:
             if out is None:
                 out = np.ones(len(pool.lemmas))
-            out[idx] *= vals
+            out[found[0]] *= np.exp(found[1])
     return out
+
+
+def _balance_tables(base, kind: str) -> dict | None:
+    """``{context key: {lemma: factor}}`` of ``kind`` from ``base.balance`` (cached; ``None``: none)."""
+    cache_key = ("ctx-tables", kind)
+    tables = base._masks.get(cache_key, False)
+    if tables is False:
+        prefix = f"{kind}{CONTEXT_SEP}"
+        tables = {name[len(prefix):]: factors for name, factors in (getattr(base, "balance", None) or {}).items()
+                  if name.startswith(prefix) and factors} or None
+        base._masks[cache_key] = tables
+    return tables
+
+
+def _context_factors(base, tables: dict, kind: str, form: str, pool, key: str):
+    """``(pool indices, log factors)`` of the factor table for ``key`` (cached; ``None``: none in the pool)."""
+    cache_key = ("ctx-balance", kind, form, key)
+    found = base._masks.get(cache_key, False)
+    if found is False:
+        found = None
+        idx = [(pool.index[lemma], f) for lemma, f in tables[key].items() if lemma in pool.index]
+        if idx:
+            found = (np.array([i for i, _ in idx], dtype=np.intp), np.log([f for _, f in idx]))
+        base._masks[cache_key] = found
+    return found
 
 
 def balance_vector(base, kind: str, form: str, pool) -> np.ndarray | None:

@@ -209,10 +209,20 @@ class ConceptBase:
         # kind -> context key -> lemma -> n
         self.contexts: dict[str, dict[str, Counter]] = {k: defaultdict(Counter) for k in KINDS}
         self.groups: dict[str, set[str]] = defaultdict(set)
-        #: Per-lemma insertion factors set by :func:`iccc.balance.balance_insertions`.
-        self.balance: dict[str, dict[str, float]] = {}
         self._pools: dict = {}
         self._masks: dict = {}
+        self.balance = {}
+
+    @property
+    def balance(self) -> dict[str, dict[str, float]]:
+        """Per-lemma (and per-neighbour) insertion factors set by
+        :func:`iccc.balance.balance_insertions`; assigning new factors drops the cached weights."""
+        return self._balance
+
+    @balance.setter
+    def balance(self, factors: dict[str, dict[str, float]]) -> None:
+        self._balance = factors
+        self._masks.clear()
 
     # ------------------------------------------------------------------ building
     @classmethod

@@ -192,6 +192,31 @@ def test_map_rows_match_corrupting_each_caption_alone(dataset, mapped, base):
         assert mapped[k]["corrupted_caption"] == (record.corrupted_caption if record else None)
 
 
+def test_many_gives_the_records_of_one_row_by_row(engine_parsed, engine_rows):
+    """``Corruptor.many`` defers weight computation to one matrix per pool and reruns the rows that
+    waited; the records must equal ``one`` on each row, with fresh caches and warm ones, with row
+    streams and with numpy Generators, and ``None`` rows stay ``None``."""
+    from iccc.operators._streams import RowStreams
+
+    parsed = list(engine_parsed) + [None]
+    groups = [r["image_id"] for r in engine_rows] + [None]
+    assert len(groups) == len(parsed)
+    for epoch in (0, 1):
+        cold = iccc.ConceptBase.from_parsed(engine_parsed, groups=groups[:-1], above_mean=False)
+        streams = RowStreams(5, epoch, range(len(parsed)))
+        together = Corruptor(cold).many(parsed, [streams[k] for k in range(len(parsed))], groups)
+        fresh = iccc.ConceptBase.from_json(cold.to_json())
+        alone = [Corruptor(fresh).one(p, rng=row_stream(5, epoch, k), group=g) if p is not None else None
+                 for k, (p, g) in enumerate(zip(parsed, groups))]
+        assert together == alone
+        assert together[-1] is None and sum(r is not None for r in together) >= len(parsed) - 3
+        again = Corruptor(cold).many(parsed, [np.random.default_rng([epoch, k]) for k in range(len(parsed))], groups)
+        assert again == [Corruptor(fresh).one(p, rng=np.random.default_rng([epoch, k]), group=g) if p else None
+                         for k, (p, g) in enumerate(zip(parsed, groups))]
+    with pytest.raises(ValueError, match="`rngs` has 1 items"):
+        Corruptor(cold).many(parsed, [row_stream(0, 0, 0)])
+
+
 def test_row_streams_do_not_depend_on_the_batch():
     from iccc.operators._streams import RowStreams
 

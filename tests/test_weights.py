@@ -72,3 +72,68 @@ def test_context_factors_change_the_weights_only_next_to_their_word():
 
     damped, other = weight(on), weight(("L1:dog", "N1:in"))
     assert damped["lie"] < other["lie"]
+
+
+def _reference_weights(base, kind, form, lemma, keys, same_category, use_context):
+    """The weighting written out for one slot, step by step (what the batched rows must equal):
+    P(c) ** power * balance(c) * exp(power * sum of context log-ratios / n ** pooling
+    + sum of log per-neighbour factors), without the unrelated lemmas, in category when possible."""
+    from iccc.balance import balance_vector, context_balance
+    from iccc.operators._weights import CATEGORY_KINDS, FIT_POWER, POOLING, _sparse_context
+
+    pool = base.pool(kind, form)
+    if pool is None:
+        return None
+    power = FIT_POWER.get(kind, 1.0) if use_context else 1.0
+    exponent = np.zeros(len(pool.lemmas))
+    if use_context:
+        logs, used = np.zeros(len(pool.lemmas)), 0
+        for key in keys:
+            found = _sparse_context(base, kind, form, key, pool)
+            if found is not None:
+                logs[found[0]] += found[1]
+                used += 1
+        if used:
+            exponent = logs * (power / used ** POOLING.get(kind, 1.0))
+    factors = context_balance(base, kind, form, pool, keys)
+    if factors is not None:
+        exponent = exponent + np.log(factors)
+    w = pool.prob ** power if power != 1.0 else pool.prob
+    if balance_vector(base, kind, form, pool) is not None:
+        w = w * balance_vector(base, kind, form, pool)
+    w = w * np.exp(exponent)
+    if lemma is not None:
+        w = w * base.unrelated_mask(kind, form, lemma)
+    if same_category and lemma is not None and kind in CATEGORY_KINDS:
+        mask = base.category_mask(kind, form, base.category(kind, lemma))
+        if mask is not None and (w * mask).sum() > CATEGORY_MIN_SHARE * w.sum():
+            w = w * mask
+    return w if np.cumsum(w)[-1] > 0 else None
+
+
+def test_batched_weights_equal_one_slot_at_a_time_bit_for_bit(coco_captions):
+    """A map computes a whole batch's weights as one matrix per pool; each row must be exactly what
+    the slot alone gives (else a row's corruption would depend on the batch it falls in)."""
+    from iccc.operators import Replace
+    from iccc.operators._weights import compute_weights, slot_context
+
+    parsed = iccc.parse(coco_captions)
+    base = iccc.ConceptBase.from_parsed(parsed)
+    balance_insertions(base, parsed, rounds=1)
+    op = Replace()
+    requests = []
+    for p in parsed:
+        for slot in op.slots(p, base):
+            c = p.concepts[slot.i]
+            form, keys = slot_context(base, p, slot.i)
+            requests.append((c.kind, form, c.lemma, keys, True, True))
+            requests.append((c.kind, form, None, keys, False, True))
+    assert len(requests) > 1500 and len({r[0] for r in requests}) >= 5
+    together = compute_weights(base, requests)
+    alone = [compute_weights(base, [r])[0] for r in requests]
+    for r, a, b in zip(requests, together, alone):
+        assert (a is None) == (b is None), r
+        if a is not None:
+            ref = _reference_weights(base, *r)
+            assert np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2]), r
+            np.testing.assert_allclose(a[1], ref, rtol=1e-12, atol=0)

@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..balance import balance_vector, context_balance
+from ..balance import _balance_tables, _context_factors, balance_vector
 from ..base import ConceptBase, content_words, form_of
 from ..contexts import context_keys
 
@@ -91,6 +91,17 @@ def _sparse_context(base: ConceptBase, kind: str, form: str, key: str, pool):
     return found
 
 
+#: Pooled weight vectors remembered (the most recent ones); a map computes the weights of a whole
+#: batch's slots at once (:func:`prepare_weights`), so this only has to outlive one batch.
+WEIGHTS_CACHE = 20_000
+#: Key under which :meth:`iccc.Corruptor.many` collects the weight requests it defers.
+DEFERRED = "deferred-weights"
+
+
+class Deferred(Exception):
+    """Raised by :func:`candidate_weights` on a cache miss while a batch is collecting requests."""
+
+
 def candidate_weights(
     base: ConceptBase,
     kind: str,
@@ -107,56 +118,136 @@ def candidate_weights(
     zeroed for the lemma itself, its synonyms, hypernyms and hyponyms, and, when
     ``same_category`` and possible, for other semantic categories. Each context is cached once
     as a sparse vector shared by every caption that has it; the pooled weights of the most
-    recent (lemma, contexts) combinations are cached too.
+    recent (lemma, contexts) combinations are cached too. While :meth:`iccc.Corruptor.many`
+    collects a batch's requests, a miss is recorded and :class:`Deferred` raised instead, so that
+    the whole batch is computed at once by :func:`prepare_weights` (the same numbers either way).
     Returns ``(pool, weights, cumulative)`` or ``None`` when nothing is left.
     """
-    recent = side_cache(base, "weights", 50_000)
+    recent = side_cache(base, "weights", WEIGHTS_CACHE)
     cache_key = (kind, form, lemma, keys, same_category, use_context)
     cached = recent.get(cache_key, False)
     if cached is not False:
         return cached
-    result = None
-    pool = base.pool(kind, form)
-    if pool is not None:
-        w = pool.prob
-        if use_context:
-            # Pooled smoothed conditionals P(c | k) over the contexts: every context has a say,
-            # uninformative ones fall back to the overall frequency, and correlated contexts are
-            # not counted fully twice (as a naive-Bayes product would). Up to a constant factor:
-            # P(c) * exp(sum over contexts of delta_k(c) / n_contexts ** POOLING[kind]).
-            logs, used = None, 0
-            for key in keys:
-                found = _sparse_context(base, kind, form, key, pool)
+    pending = base._masks.get(DEFERRED)
+    if pending is not None:
+        pending.append(cache_key)
+        raise Deferred
+    result = recent[cache_key] = compute_weights(base, [cache_key])[0]
+    return result
+
+
+def prepare_weights(base: ConceptBase, requests) -> None:
+    """Compute and cache the weights of every request not cached yet, vectorised per pool."""
+    recent = side_cache(base, "weights", WEIGHTS_CACHE)
+    todo = [key for key in dict.fromkeys(requests) if key not in recent]
+    for key, result in zip(todo, compute_weights(base, todo)):
+        recent[key] = result
+
+
+def compute_weights(base: ConceptBase, requests: list) -> list:
+    """The ``candidate_weights`` result of each request ``(kind, form, lemma, keys, same_category,
+    use_context)``; requests on one pool are computed together as the rows of one matrix (every
+    step is elementwise or per row, so a row's numbers do not depend on the others)."""
+    out: list = [None] * len(requests)
+    groups: dict = {}
+    for n, (kind, form, _lemma, _keys, _same, use_context) in enumerate(requests):
+        groups.setdefault((kind, form, use_context), []).append(n)
+    for (kind, form, use_context), members in groups.items():
+        pool = base.pool(kind, form)
+        if pool is None:
+            continue
+        rows = _weight_rows(base, kind, form, pool, [requests[n] for n in members], use_context)
+        for n, row in zip(members, rows):
+            out[n] = row
+    return out
+
+
+def _weight_rows(base: ConceptBase, kind: str, form: str, pool, requests: list, use_context: bool) -> list:
+    """The weights of ``requests`` (all on ``pool``) as the rows of one matrix, in log space:
+    ``w = P(c) ** power * balance(c) * exp(power * L(c) / n ** POOLING + C(c)) * masks``, where
+    ``L`` sums the contexts' log-ratios (:func:`_sparse_context`), ``n`` counts those contexts and
+    ``C`` sums the logs of the per-neighbour balance factors; one ``exp`` per element."""
+    m, size = len(requests), len(pool.lemmas)
+    power = FIT_POWER.get(kind, 1.0) if use_context else 1.0
+    pooling = POOLING.get(kind, 1.0)
+    contexts = side_cache(base, "sparse-contexts", 400_000)
+    factors = _balance_tables(base, kind)
+    fit, fit_rows, ctx, ctx_rows, scales = [], [], [], [], []
+    for r, request in enumerate(requests):
+        used = 0
+        for key in request[3]:
+            if use_context:
+                found = contexts.get((kind, form, key), False)
+                if found is False:
+                    found = _sparse_context(base, kind, form, key, pool)
                 if found is not None:
-                    if logs is None:
-                        logs = np.zeros(len(w))
-                    idx, delta = found
-                    logs[idx] += delta
+                    fit.append(found)
+                    fit_rows.append(r)
                     used += 1
-            if used:
-                w = w * np.exp(logs / used ** POOLING.get(kind, 1.0))
-            power = FIT_POWER.get(kind, 1.0)
-            if power != 1.0:
-                w = w**power
+            if factors is not None and key in factors:
+                found = _context_factors(base, factors, kind, form, pool, key)
+                if found is not None:
+                    ctx.append(found)
+                    ctx_rows.append(r)
+        scales.append(power / used**pooling if used else 0.0)
+    exponent = None
+    if fit:
+        exponent = _scatter(fit, fit_rows, m, size) * np.asarray(scales)[:, None]
+    if ctx:
+        logs = _scatter(ctx, ctx_rows, m, size)
+        exponent = logs if exponent is None else exponent + logs
+    prior = _prior(base, kind, form, pool, power)
+    w = np.broadcast_to(prior, (m, size)) if exponent is None else prior * np.exp(exponent)
+    masked = [r for r, request in enumerate(requests) if request[2] is not None]
+    if masked:
+        unrelated = np.stack([base.unrelated_mask(kind, form, requests[r][2]) for r in masked])
+        if len(masked) == m:
+            w = w * unrelated
+        else:
+            w = np.array(w)
+            w[masked] *= unrelated
+    if kind in CATEGORY_KINDS:
+        restrict, masks = [], []
+        for r, (_k, _f, lemma, _keys, same_category, _u) in enumerate(requests):
+            if same_category and lemma is not None:
+                mask = base.category_mask(kind, form, base.category(kind, lemma))
+                if mask is not None:
+                    restrict.append(r)
+                    masks.append(mask)
+        if restrict:
+            w = np.array(w)
+            current = w[restrict]
+            restricted = current * np.stack(masks)
+            keep = restricted.sum(axis=1) > CATEGORY_MIN_SHARE * current.sum(axis=1)
+            chosen = [r for r, k in zip(restrict, keep) if k]
+            if chosen:
+                w[chosen] = restricted[keep]
+    w = np.ascontiguousarray(w)
+    cumulative = np.cumsum(w, axis=1)
+    positive = (cumulative[:, -1] > 0).tolist()
+    return [(pool, w[r], cumulative[r]) if positive[r] else None for r in range(m)]
+
+
+def _scatter(found: list, rows: list, m: int, size: int) -> np.ndarray:
+    """Sum sparse ``(idx, values)`` vectors into the rows ``rows`` of an ``(m, size)`` matrix
+    (``bincount`` adds in input order: the same sums as a loop over one row's vectors)."""
+    idx = np.concatenate([f[0] for f in found])
+    offsets = np.repeat(np.asarray(rows, dtype=np.intp) * size, [len(f[0]) for f in found])
+    values = np.concatenate([f[1] for f in found])
+    return np.bincount(idx + offsets, weights=values, minlength=m * size).reshape(m, size)
+
+
+def _prior(base: ConceptBase, kind: str, form: str, pool, power: float) -> np.ndarray:
+    """``P(c) ** power`` times the per-lemma balance factors, over the pool (cached)."""
+    key = ("prior", kind, form, power)
+    prior = base._masks.get(key)
+    if prior is None:
+        prior = pool.prob**power if power != 1.0 else pool.prob
         balance = balance_vector(base, kind, form, pool)
         if balance is not None:
-            w = w * balance
-        ctx_balance = context_balance(base, kind, form, pool, keys)
-        if ctx_balance is not None:
-            w = w * ctx_balance
-        if lemma is not None:
-            w = w * base.unrelated_mask(kind, form, lemma)
-        if same_category and lemma is not None and kind in CATEGORY_KINDS:
-            mask = base.category_mask(kind, form, base.category(kind, lemma))
-            if mask is not None:
-                restricted = w * mask
-                if restricted.sum() > CATEGORY_MIN_SHARE * w.sum():
-                    w = restricted
-        cumulative = np.cumsum(w)
-        if cumulative[-1] > 0:
-            result = (pool, w, cumulative)
-    recent[cache_key] = result
-    return result
+            prior = prior * balance
+        base._masks[key] = prior
+    return prior
 
 
 def blocked_words(text: str, base: ConceptBase, group: Any) -> set[str]:
