@@ -11,7 +11,10 @@ a lemma is inserted right after (before) a given word versus how often it is rep
 that "sitting on" or "in the" are as common in negatives as in real captions, which a bigram
 classifier would otherwise learn (the context-fit sampler proposes, the balance corrects towards
 detailed balance: an edit real -> negative becomes as likely as the same edit run backwards).
-Deterministic: the same captions and seed give the same factors.
+The other side of the same balance: a lemma that corruptions remove far more often than they
+insert it ("two" among counts, which can only become a rarer number; the commonest verbs) gets a
+removal factor below 1 and is picked for editing that much less often (its caption gets another
+kind of edit instead). Deterministic: the same captions and seed give the same factors.
 """
 
 from __future__ import annotations
@@ -27,6 +30,13 @@ from .contexts import edge_keys
 MAX_FACTOR = 20.0
 #: Separates a kind from a context key in the names of per-context factor tables.
 CONTEXT_SEP = "|"
+#: Name of the removal-factor table of a kind (after :data:`CONTEXT_SEP`).
+REMOVAL = "remove"
+
+
+def removal_table(kind: str) -> str:
+    """The key in ``base.balance`` of ``kind``'s removal factors (how readily its lemmas are edited)."""
+    return f"{kind}{CONTEXT_SEP}{REMOVAL}"
 
 
 def balance_insertions(
@@ -35,9 +45,10 @@ def balance_insertions(
     *,
     groups: Iterable[Any] | None = None,
     seed: int = 0,
-    rounds: int = 2,
+    rounds: int = 4,
     strength: float = 0.5,
     by_context: bool = True,
+    removal_strength: float = 0.5,
     **corruptor_config,
 ) -> dict[str, dict[str, float]]:
     """Compute per-lemma insertion factors on ``parsed`` and attach them to ``base``.
@@ -53,6 +64,10 @@ def balance_insertions(
             right after the concept, :func:`iccc.contexts.edge_keys`): factors for
             ``"{kind}|L1:{word}"`` and ``"{kind}|N1:{word}"`` tables, applied when a concept has
             that neighbour.
+        removal_strength: exponent of the correction ``(inserted + 1) / (replaced + 1)`` of the
+            removal factors (``"{kind}|remove"`` tables, :func:`removal_table`): a lemma removed more
+            often than inserted ("two": counts can only become rarer numbers) is chosen for editing
+            less often (:meth:`iccc.operators.Replace.slot_acceptance`); 0 turns this off.
         corruptor_config: passed to :class:`iccc.Corruptor` (operations, kinds, ...).
 
     Returns:
@@ -73,6 +88,9 @@ def balance_insertions(
         raise ValueError(f"`rounds` should be a positive integer, got {rounds!r}.")
     if not 0.0 < strength <= 1.0:
         raise ValueError(f"`strength` should be in (0, 1], got {strength!r}.")
+    if isinstance(removal_strength, bool) or not isinstance(removal_strength, (int, float)) \
+            or not 0.0 <= removal_strength <= 1.0:
+        raise ValueError(f"`removal_strength` should be in [0, 1], got {removal_strength!r}.")
     parsed = list(parsed)
     groups = list(groups) if groups is not None else [None] * len(parsed)
     if len(groups) != len(parsed):
@@ -109,6 +127,11 @@ def balance_insertions(
                 ratio = ((counts_out[(kind, lemma)] + 1) / (counts_in[(kind, lemma)] + 1)) ** strength
                 value = updated.setdefault(kind, {}).get(lemma, 1.0) * ratio
                 updated[kind][lemma] = float(min(MAX_FACTOR, max(1.0 / MAX_FACTOR, value)))
+        if removal_strength > 0:
+            for kind, lemma in set(inserted) | set(replaced):
+                ratio = ((inserted[(kind, lemma)] + 1) / (replaced[(kind, lemma)] + 1)) ** removal_strength
+                table = updated.setdefault(removal_table(kind), {})
+                table[lemma] = float(min(MAX_FACTOR, max(1.0 / MAX_FACTOR, table.get(lemma, 1.0) * ratio)))
         factors = updated
     base.balance = factors
     base._masks.clear()
@@ -150,7 +173,7 @@ def _balance_tables(base, kind: str) -> dict | None:
     if tables is False:
         prefix = f"{kind}{CONTEXT_SEP}"
         tables = {name[len(prefix):]: factors for name, factors in (getattr(base, "balance", None) or {}).items()
-                  if name.startswith(prefix) and factors} or None
+                  if name.startswith(prefix) and factors and name[len(prefix):] != REMOVAL} or None
         base._masks[cache_key] = tables
     return tables
 

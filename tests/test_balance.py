@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import iccc
-from iccc.balance import balance_insertions
+from iccc.balance import balance_insertions, removal_table
 
 CAPTIONS = [
     "A red car on a street.", "A blue car on a road.", "A red bus on a street.",
@@ -49,10 +49,41 @@ def test_over_inserted_words_are_damped_and_under_inserted_words_boosted(parsed)
 
     factors = balance_insertions(plain, parsed * 10, rounds=1, operations=["replace"], kinds=["attribute"])
     assert factors["attribute"][over] < 1.0 < factors["attribute"][under]
+    # and the other side: the under-inserted (over-removed) word is edited less readily
+    removal = factors[removal_table("attribute")]
+    assert removal[under] < 1.0 < removal[over]
+
+
+COUNT_CAPTIONS = ["Two dogs on a bed.", "Two cats on a couch.", "Two men on a street.", "Two birds in a tree.",
+                  "Two horses in a field.", "Three dogs on a bed.", "Four cats on a couch."]
+
+
+def test_an_over_removed_lemma_is_edited_less_often():
+    # "two" can only become a rarer count, so counts remove "two" far more often than they insert it;
+    # the removal factors make corruptions pick the other kinds of such captions more often
+    parsed = iccc.parse(COUNT_CAPTIONS * 6)
+    base = iccc.ConceptBase.from_parsed(parsed, above_mean=False)
+
+    def count_edits_of_two():
+        engine = iccc.Corruptor(base, operations=["replace"])
+        streams = [np.random.default_rng([7, i]) for i in range(20 * len(parsed))]
+        return sum(r is not None and r.concept_kind == "count" and r.original.lower() == "two"
+                   for r in engine.many(parsed * 20, streams))
+
+    before = count_edits_of_two()
+    balance_insertions(base, parsed, removal_strength=0.0)
+    assert removal_table("count") not in base.balance
+    plain = count_edits_of_two()
+    factors = balance_insertions(base, parsed, removal_strength=0.5)
+    assert factors[removal_table("count")]["two"] < 0.8
+    assert count_edits_of_two() < 0.85 * plain and before > 20
+    # a caption with an edit still always gets one
+    assert all(r is not None for r in iccc.Corruptor(base).many(parsed, [np.random.default_rng(i) for i in range(len(parsed))]))
 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"rounds": 0}, "`rounds`"), ({"strength": 0.0}, "`strength`"), ({"groups": [1]}, "`groups`"),
+    ({"removal_strength": 1.5}, "`removal_strength`"), ({"removal_strength": True}, "`removal_strength`"),
 ])
 def test_bad_arguments_name_the_argument(parsed, kwargs, message):
     base = iccc.ConceptBase.from_parsed(parsed)

@@ -35,18 +35,22 @@ def slot(kind: str, i: int, j: int = -1) -> Slot:
     return Slot(kind, i, j)
 
 
-@dataclass(frozen=True)
 class Options:
     """Legal edits for a slot: labels (what gets inserted) and their sampling weights.
 
     ``blocked`` holds label positions that must never be drawn (they are left in ``weights`` so a
     cached weight vector can be shared); ``cumulative`` optionally caches ``np.cumsum(weights)``.
+    (A plain class rather than a dataclass: one is made for every draw.)
     """
 
-    labels: Sequence[Any]
-    weights: np.ndarray
-    cumulative: np.ndarray | None = None
-    blocked: frozenset = frozenset()
+    __slots__ = ("labels", "weights", "cumulative", "blocked")
+
+    def __init__(self, labels: Sequence[Any], weights: np.ndarray, cumulative: np.ndarray | None = None,
+                 blocked: frozenset = frozenset()):
+        self.labels = labels
+        self.weights = weights
+        self.cumulative = cumulative
+        self.blocked = blocked
 
     def allowed_weights(self) -> np.ndarray:
         if not self.blocked:
@@ -54,6 +58,9 @@ class Options:
         w = self.weights.copy()
         w[list(self.blocked)] = 0.0
         return w
+
+    def __repr__(self):
+        return f"Options(labels={len(self.labels)}, blocked={len(self.blocked)})"
 
 
 class BlockedByWords:
@@ -148,7 +155,7 @@ class Operator:
         """The caption's slots by kind (and their weights, filled in on first use), computed once
         per caption object and kept with the base's caches (a map or an epoch loop sees the same
         caption again; everything here is deterministic)."""
-        memo = per_caption(base, ("slots", type(self), tuple(sorted(self.__dict__.items()))))
+        memo = per_caption(base, self._memo_name())
         found = memo.get(id(parsed))
         if found is not None and found.parsed is parsed:
             return found
@@ -158,27 +165,66 @@ class Operator:
         prepared = memo[id(parsed)] = _Prepared(parsed, by_kind)
         return prepared
 
+    def _memo_name(self) -> tuple:
+        """Names this operator's per-caption memo: its class and settings (computed once)."""
+        name = self.__dict__.get("_memo")
+        if name is None:
+            settings = tuple(sorted((k, v) for k, v in self.__dict__.items() if k != "_memo"))
+            name = self.__dict__["_memo"] = ("slots", type(self), settings)
+        return name
+
+    def _options(self, prepared: _Prepared, slot: Slot, base: ConceptBase, group: Any) -> Options | None:
+        """:meth:`options` as the draw calls it; subclasses may use ``prepared``'s per-caption caches."""
+        return self.options(prepared.parsed, slot, base, group=group)
+
+    def slot_acceptance(self, parsed: ParsedCaption, slots: list[Slot], base: ConceptBase) -> list[float] | None:
+        """Chance of keeping each slot when it comes first for its kind (``None``: always kept).
+
+        A kind whose first slot is turned down is tried again only after every other kind (so a
+        caption that has an edit still always gets one)."""
+        return None
+
     def __call__(self, parsed: ParsedCaption, base: ConceptBase, *, rng: np.random.Generator,
                  group: Any = None) -> Corruption | None:
         prepared = self._prepared(parsed, base)
-        by_kind, slot_weights = prepared.by_kind, prepared.weights
+        declined = []
         # A uniform first choice, then the rest in cyclic order: as random as a permutation for
         # the choice that matters, at the cost of one draw instead of a shuffle.
         for kind in _cyclic(prepared.kinds, rng):
-            slots = by_kind[kind]
-            weights = slot_weights.get(kind, False)
-            if weights is False:
-                weights = slot_weights[kind] = self.slot_weights(parsed, slots, base)
-            for slot in _cyclic(slots, rng) if weights is None else _weighted_order(slots, weights, rng):
-                opts = self.options(parsed, slot, base, group=group)
-                if opts is None:
+            slots, weights, acceptance = prepared.kind_info(self, kind, base)
+            order = _cyclic(range(len(slots)), rng) if weights is None else _weighted_order(weights, rng)
+            if acceptance is not None:
+                first = next(order, None)
+                if first is None:
                     continue
-                k = _draw(opts, rng)
-                if k is None:
+                if rng.random() >= acceptance[first]:
+                    declined.append(kind)
                     continue
-                record = self.apply(parsed, slot, opts.labels[k])
-                if record is not None:
-                    return record
+                order = _chain_first(first, order)
+            record = self._first_edit(prepared, slots, order, base, rng, group)
+            if record is not None:
+                return record
+        for kind in declined:
+            slots, weights, _ = prepared.kind_info(self, kind, base)
+            order = _cyclic(range(len(slots)), rng) if weights is None else _weighted_order(weights, rng)
+            record = self._first_edit(prepared, slots, order, base, rng, group)
+            if record is not None:
+                return record
+        return None
+
+    def _first_edit(self, prepared, slots, order, base, rng, group) -> Corruption | None:
+        parsed = prepared.parsed
+        for k in order:
+            slot = slots[k]
+            opts = self._options(prepared, slot, base, group)
+            if opts is None:
+                continue
+            j = _draw(opts, rng)
+            if j is None:
+                continue
+            record = self.apply(parsed, slot, opts.labels[j])
+            if record is not None:
+                return record
         return None
 
     def __repr__(self):
@@ -188,13 +234,24 @@ class Operator:
 class _Prepared:
     """What an operator knows about one caption before drawing (see :meth:`Operator._prepared`)."""
 
-    __slots__ = ("parsed", "by_kind", "kinds", "weights")
+    __slots__ = ("parsed", "by_kind", "kinds", "info", "contexts", "blocked")
 
     def __init__(self, parsed: ParsedCaption, by_kind: dict):
         self.parsed = parsed  # keeps the caption alive, so its id is not reused while this is cached
         self.by_kind = by_kind
         self.kinds = list(by_kind)
-        self.weights: dict = {}
+        self.info: dict = {}
+        self.contexts: dict = {}  # concept index -> (form, context keys), filled by operators
+        self.blocked: dict = {}  # group -> words a new concept must not bring in
+
+    def kind_info(self, op: Operator, kind: str, base: ConceptBase) -> tuple:
+        """``(slots, slot weights, slot acceptance)`` of ``kind`` (computed on first use)."""
+        found = self.info.get(kind)
+        if found is None:
+            slots = self.by_kind[kind]
+            found = self.info[kind] = (slots, op.slot_weights(self.parsed, slots, base),
+                                       op.slot_acceptance(self.parsed, slots, base))
+        return found
 
 
 #: Captions remembered per cache (slots, contexts); the older half goes when it is full.
@@ -217,17 +274,22 @@ def _cyclic(items: list, rng: np.random.Generator):
         yield items[(first + k) % n]
 
 
-def _weighted_order(items: list, weights: np.ndarray, rng: np.random.Generator):
-    """The first item drawn by weight, then the other items with positive weight, heaviest first."""
+def _weighted_order(weights: np.ndarray, rng: np.random.Generator):
+    """Positions: the first drawn by weight, then the others with positive weight, heaviest first."""
     positive = np.flatnonzero(weights > 0)
     if len(positive) == 0:
         return
     cumulative = np.cumsum(weights)
-    first = min(int(cumulative.searchsorted(rng.random() * cumulative[-1], side="right")), len(items) - 1)
-    yield items[first]
+    first = min(int(cumulative.searchsorted(rng.random() * cumulative[-1], side="right")), len(weights) - 1)
+    yield first
     for k in sorted(positive, key=lambda k: -weights[k]):
         if k != first:
-            yield items[k]
+            yield int(k)
+
+
+def _chain_first(first: int, rest):
+    yield first
+    yield from rest
 
 
 _REJECTION_TRIES = 16

@@ -56,6 +56,20 @@ class Corruption:
             else:
                 object.__setattr__(self, "target", REPLACE_TARGET.format(new=self.replacement, old=self.original))
 
+    @classmethod
+    def replaced(cls, caption: str, corrupted_caption: str, concept_kind: str, original: str, replacement: str,
+                 start: int, end: int, new_start: int, new_end: int) -> Corruption:
+        """A ``"replace"`` record, built without the frozen dataclass's per-field ``__setattr__``
+        (one is built for every corruption; the fields are the same as the constructor's)."""
+        record = object.__new__(cls)
+        record.__dict__.update(
+            caption=caption, corrupted_caption=corrupted_caption, operation="replace", concept_kind=concept_kind,
+            original=original, replacement=replacement, start=start, end=end, new_start=new_start,
+            new_end=new_end, other_start=-1, other_end=-1,
+            target=REPLACE_TARGET.format(new=replacement, old=original),
+        )
+        return record
+
     @property
     def corrected_caption(self) -> str:
         """The caption the correction restores (always ``caption``)."""

@@ -7,12 +7,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._schema import ParsedCaption
+from ..balance import removal_table
 from ..base import LIGHT_VERBS, ConceptBase
 from ..parsing._lexicon import NUMBER_WORDS
 from ..textedit import replace_span
 from ._base import BlockedByWords, Operator, Options, Slot, slot
 from ._record import Corruption
-from ._weights import blocked_words, candidate_weights, pool_options, slot_context
+from ._weights import Choices, blocked_words, candidate_weights, slot_context
 
 
 def count_value(text: str) -> int | None:
@@ -72,9 +73,35 @@ class Replace(Operator):
             out.append(slot(c.kind, i))
         return out
 
+    def slot_acceptance(self, parsed: ParsedCaption, slots: list[Slot], base: ConceptBase) -> list[float] | None:
+        """The removal factors of :func:`iccc.balance.balance_insertions` (capped at 1): a lemma
+        that corruptions remove far more often than they insert it ("two" among counts) is
+        edited less often, so that removals and insertions of each lemma stay in balance."""
+        balance = base.balance
+        if not balance:
+            return None
+        tables = [balance.get(removal_table(slot.kind)) for slot in slots]
+        if not any(tables):
+            return None
+        return [min(1.0, t.get(parsed.concepts[slot.i].lemma, 1.0)) if t else 1.0 for slot, t in zip(slots, tables)]
+
     def options(self, parsed: ParsedCaption, slot: Slot, base: ConceptBase, *, group: Any = None) -> Options | None:
-        c = parsed.concepts[slot.i]
         form, keys = slot_context(base, parsed, slot.i)
+        return self._weighted(parsed, slot, base, form, keys, blocked_words(parsed.text, base, group))
+
+    def _options(self, prepared, slot: Slot, base: ConceptBase, group: Any) -> Options | None:
+        # options() with the caption's contexts and blocked words kept on its prepared slots
+        parsed = prepared.parsed
+        found = prepared.contexts.get(slot.i)
+        if found is None:
+            found = prepared.contexts[slot.i] = slot_context(base, parsed, slot.i)
+        words = prepared.blocked.get(group)
+        if words is None:
+            words = prepared.blocked[group] = blocked_words(parsed.text, base, group)
+        return self._weighted(parsed, slot, base, found[0], found[1], words)
+
+    def _weighted(self, parsed: ParsedCaption, slot: Slot, base: ConceptBase, form: str, keys, words) -> Options | None:
+        c = parsed.concepts[slot.i]
         found = candidate_weights(
             base, c.kind, form, lemma=c.lemma, keys=keys,
             same_category=self.same_category, use_context=self.use_context,
@@ -82,7 +109,7 @@ class Replace(Operator):
         if found is None:
             return None
         pool, w, cumulative = found
-        blocked = BlockedByWords(pool, blocked_words(parsed.text, base, group))
+        blocked = BlockedByWords(pool, words)
         if c.kind == "count":
             # counts > 1 only (the noun is plural); never the same number in another spelling
             old = count_value(c.text)
@@ -91,7 +118,7 @@ class Replace(Operator):
             if not w.sum() > 0:
                 return None
             cumulative = np.cumsum(w)
-        return pool_options(pool, w, cumulative, blocked)
+        return Options(Choices(pool), w, cumulative, blocked)
 
     def apply(self, parsed: ParsedCaption, slot: Slot, label) -> Corruption | None:
         c = parsed.concepts[slot.i]
@@ -99,8 +126,5 @@ class Replace(Operator):
         edit = replace_span(parsed.text, c.start, c.end, surface)
         if edit.text == parsed.text:
             return None
-        return Corruption(
-            caption=parsed.text, corrupted_caption=edit.text, operation=self.name, concept_kind=c.kind,
-            original=c.text, replacement=edit.text[edit.start : edit.end],
-            start=c.start, end=c.end, new_start=edit.start, new_end=edit.end,
-        )
+        return Corruption.replaced(parsed.text, edit.text, c.kind, c.text, edit.text[edit.start : edit.end],
+                                   c.start, c.end, edit.start, edit.end)
