@@ -21,7 +21,11 @@ What is measured:
   pipeline must do, so ``b/x`` is the overhead of the pipeline itself and ``x/a`` the cost of the
   extraction rules;
 * (b) ``iccc.parse(texts)``, one process;
-* (c) ``iccc.parse(texts, n_process=2)``;
+* (c) ``iccc.parse(texts, n_process=2)`` against (b), on a large input: ``--large`` distinct captions
+  of all the shared COCO files (val2017, Karpathy test, SCAN; 60k by default), so that pool start-up
+  and the last, half-empty block weigh as little as they would on a real dataset. Next to it, the same
+  for bare spaCy: ``nlp.pipe(texts, n_process=2)`` against ``nlp.pipe(texts)`` (a2/a1), the scaling
+  the machine and spaCy's own multiprocessing allow;
 * (o) the same work with spaCy taken out, to split the cost of (b) without machine noise: the docs
   are made once, then ``extract`` alone and ``iccc.parse`` (whose ``nlp.pipe`` then hands back the
   ready docs) run on them; fastest of ``--repeats`` x 3 runs, in microseconds per caption. With
@@ -174,7 +178,7 @@ def summarize(results: dict[str, list[dict]], pairs: dict[str, tuple[str, str]])
 
 # ------------------------------------------------------------------------ the runs
 def run_speed(nlp, texts: list[str], repeats: int, chunk: int, n_process: int, batch_size: int,
-              processes: bool = True) -> dict:
+              processes: bool = True, large: list[str] | None = None) -> dict:
     import iccc
     from iccc.parsing import extract
 
@@ -193,19 +197,23 @@ def run_speed(nlp, texts: list[str], repeats: int, chunk: int, n_process: int, b
             "n_captions": len(texts), "chunk": chunk, "repeats": repeats,
             "throughput_per_s": one["throughput_per_s"], "ratios": one["ratios"], "runs": {"single_process": single},
         }
+    large = large or texts
     processes = interleave(
         {
             "b": lambda t: iccc.parse(t, nlp=nlp, batch_size=batch_size),
             "c": lambda t: iccc.parse(t, nlp=nlp, batch_size=batch_size, n_process=n_process),
+            "a1": lambda t: [None for _ in nlp.pipe(t, batch_size=batch_size)],
+            "a2": lambda t: [None for _ in nlp.pipe(t, batch_size=batch_size, n_process=n_process)],
         },
-        [texts], repeats, "b/c",
+        [large], repeats, "b/c/a1/a2",
     )
-    two = summarize(processes, {"c/b": ("c", "b")})
+    two = summarize(processes, {"c/b": ("c", "b"), "a2/a1": ("a2", "a1")})
     return {
-        "n_captions": len(texts), "chunk": chunk, "repeats": repeats,
+        "n_captions": len(texts), "n_captions_processes": len(large), "chunk": chunk, "repeats": repeats,
         "throughput_per_s": {
             **one["throughput_per_s"],
             "b_whole": two["throughput_per_s"]["b"], "c": two["throughput_per_s"]["c"],
+            "a_whole": two["throughput_per_s"]["a1"], "a_processes": two["throughput_per_s"]["a2"],
         },
         "ratios": {**one["ratios"], **two["ratios"]},
         "runs": {"single_process": single, "processes": processes},
@@ -373,7 +381,10 @@ def print_report(res: dict) -> None:
     print("|---|---:|---:|---:|")
     rows = [
         ("a", "(a) bare `nlp.pipe`"), ("x", "(x) `nlp.pipe` + `extract`"), ("b", "(b) `iccc.parse`"),
-        ("b_whole", "(b) `iccc.parse`, whole input"), ("c", f"(c) `iccc.parse`, n_process={cfg['n_process']}"),
+        ("b_whole", f"(b) `iccc.parse`, large input ({speed.get('n_captions_processes', '?')})"),
+        ("c", f"(c) `iccc.parse`, n_process={cfg['n_process']}, large input"),
+        ("a_whole", "(a1) bare `nlp.pipe`, large input"),
+        ("a_processes", f"(a2) bare `nlp.pipe`, n_process={cfg['n_process']}, large input"),
     ]
     for key, label in rows:
         if key not in tp:
@@ -425,8 +436,8 @@ def _previous_multi_process(path: Path) -> dict | None:
         return None
     if old.get("stream") is None:  # itself a single-process run: pass its copy on
         return old.get("previous_multi_process")
-    keep = {"c/b": old["speed"]["ratios"].get("c/b"), "c": old["speed"]["throughput_per_s"].get("c"),
-            "b_whole": old["speed"]["throughput_per_s"].get("b_whole")}
+    keep = {"c/b": old["speed"]["ratios"].get("c/b"), "a2/a1": old["speed"]["ratios"].get("a2/a1"),
+            **{k: old["speed"]["throughput_per_s"].get(k) for k in ("c", "b_whole", "a_whole", "a_processes")}}
     return {"date": old.get("date"), "parsing_code_digest": old.get("machine", {}).get("parsing_code_digest"),
             "speed": keep, "stream": {k: v for k, v in old["stream"].items() if k != "samples"},
             "targets": {k: v for k, v in old.get("targets", {}).items() if k == "c/b"}}
@@ -440,6 +451,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, help="passes (default 3; quick: 2)")
     parser.add_argument("--stream", type=int, help="captions streamed in (e) (default 200000; quick: 1000)")
     parser.add_argument("--n-process", type=int, default=2)
+    parser.add_argument("--large", type=int, default=60_000,
+                        help="distinct captions (of all shared COCO files) for (c) and the 2-process spaCy reference")
     parser.add_argument("--batch-size", type=int, help="nlp.pipe batch size everywhere (default 256; quick: 32)")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("-o", "--output", type=Path, help="JSON path (default results/parse[_quick].json)")
@@ -471,7 +484,12 @@ def main(argv=None) -> int:
     nlp = iccc.load_parser()
     iccc.parse(texts[:50], nlp=nlp)  # warm up
     print(f"{len(texts)} captions, pipeline {nlp.meta['name']} {nlp.pipe_names}", flush=True)
-    speed = run_speed(nlp, texts, repeats, chunk, args.n_process, batch_size, processes=not args.single_process)
+    large = None
+    if not args.single_process:
+        large = stream_source(args.data)[: args.large] if not args.quick else texts
+        print(f"(c) on {len(large)} distinct captions of the shared COCO files", flush=True)
+    speed = run_speed(nlp, texts, repeats, chunk, args.n_process, batch_size, processes=not args.single_process,
+                      large=large)
     print("(o) costs with spaCy taken out", flush=True)
     spacy_us = min(t["cpu_s"] / t["n"] for t in speed["runs"]["single_process"]["a"]) * 1e6
     overhead = run_overhead(nlp, texts[: min(len(texts), 3000)], spacy_us, repeats * 3)
