@@ -8,8 +8,9 @@ Usage::
 Data: every COCO 2017 val caption (``../shared/data/coco_captions/captions_val2017.json.gz``,
 25,014 captions of 5,000 images), parsed once and cached by ``bench_quality.parsed_val2017()``;
 parsing is not timed here (see ``bench_parse.py``). The concept base is built from the same captions,
-grouped by image (the sibling-caption guard is on), and corrupted with the default ``Corruptor``
-settings (replace, and swap first with p = 0.15). WordNet is used when its data is found
+grouped by image (the sibling-caption guard is on), frequency-balanced with the default
+``balance_insertions`` (as ``build_dataset`` does; not timed, see ``bench_build.py``), and corrupted
+with the default ``Corruptor`` settings (replace, and swap first with p = 0.15). WordNet is used when its data is found
 (``NLTK_DATA`` or ``../shared/data/nltk_data``), as a user with the data would run it.
 
 What is measured, ``--repeats`` times, each time on a fresh copy of the base with every cache empty
@@ -19,20 +20,21 @@ and ``iccc.base``):
 * **cold**: the first pass over all captions (epoch 0): caches fill as it goes;
 * **warm**: the second and third passes (epochs 1 and 2) over the same base: new draws (each row's
   random stream comes from ``(seed, epoch, index)``), so most rows draw a slot (a concept and its
-  contexts) whose candidate weights were never computed: ~190k distinct slots in 25k captions, and
-  the weights cache keeps the most recent 50k;
-* **hot**: epoch 0 again: every slot drawn was computed before, the floor of the per-row cost
-  (what every epoch would cost with an unbounded weights cache);
+  contexts) whose candidate weights are not cached (~190k distinct slots in 25k captions; the
+  weights cache keeps the most recent 20k): what every epoch of on-the-fly training costs. Context
+  vectors, WordNet masks and per-caption slots are cached by then;
+* **hot**: the floor of the per-row cost, what every epoch would cost if the candidate weights of
+  every slot stayed cached: each chunk of 1,000 rows (epoch 5) runs twice and only the second
+  run, whose weights the first computed, is timed;
 * **map**: ``Dataset.map(corrupt, batched=True, with_indices=True, fn_kwargs={"concepts": base,
   "seed": 0, "group_column": "image_id", "epoch": 3}, features=...)`` over a dataset holding the
   captions, their ``concepts`` and the image ids, on the same warm base, in this process
   (``num_proc=None``): Arrow decoding, ``Concept`` objects rebuilt from dicts, per-row streams,
   writing the record columns, and ``datasets``' hashing of the function and its arguments;
-* **map_hot**: the same map at epoch 0 after one map pass at epoch 0 (every slot cached): the map
-  path's floor.
 
-Every engine pass draws from the per-row streams a map uses (``iccc.corrupt.row_stream``,
-computed for 1,000 rows at a time); the cost of a stream per row is measured, next to that of a
+Every engine pass runs ``Corruptor.many`` on chunks of 1,000 rows (as a map's batches), which
+computes the candidate weights a chunk needs as one matrix per pool, and draws from the per-row
+streams a map uses (``iccc.corrupt.row_stream``, computed for 1,000 rows at a time); the cost of a stream per row is measured, next to that of a
 ``numpy.random.Generator`` per row (what the map used before). Rates are per second of CPU time of this
 process (``time.process_time``: one core, little disturbed by other load on a shared machine) and,
 for reference, per second of wall-clock time. Each figure is the median over the repeats. The warm
@@ -118,6 +120,26 @@ def one_pass(engine, parsed, groups, *, seed: int, epoch: int) -> dict:
         records = engine.many(parsed[lo:lo + 1000], streams[lo:lo + 1000], groups[lo:lo + 1000])
         made += sum(record is not None for record in records)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return {"captions": len(parsed), "corruptions": made, "cpu_s": cpu, "wall_s": wall,
+            "per_cpu_s": made / cpu, "per_wall_s": made / wall, "loadavg_1min": load}
+
+
+def floor_pass(engine, parsed, groups, *, seed: int, epoch: int) -> dict:
+    """The draw path alone: each chunk of 1,000 rows runs twice and only the second run is timed
+    (every candidate-weight vector it needs was computed by the first)."""
+    made, cpu, wall = 0, 0.0, 0.0
+    gc.collect()
+    load = os.getloadavg()[0]
+    streams = _streams(seed, epoch, len(parsed))
+    for lo in range(0, len(parsed), 1000):
+        part = slice(lo, lo + 1000)
+        engine.many(parsed[part], streams[part], groups[part])
+        for rng in streams[part]:
+            rng.restart()
+        c, w = time.process_time(), time.perf_counter()
+        records = engine.many(parsed[part], streams[part], groups[part])
+        cpu, wall = cpu + time.process_time() - c, wall + time.perf_counter() - w
+        made += sum(record is not None for record in records)
     return {"captions": len(parsed), "corruptions": made, "cpu_s": cpu, "wall_s": wall,
             "per_cpu_s": made / cpu, "per_wall_s": made / wall, "loadavg_1min": load}
 
@@ -239,7 +261,7 @@ def format_table(result: dict) -> str:
         f"≥ {TARGET:,}/s |",
         "|---|---:|---:|---:|---:|:---:|",
     ]
-    for name in ("cold", "warm", "hot", "map", "map_hot"):
+    for name in ("cold", "warm", "hot", "map"):
         row = s.get(name)
         if row is None:
             continue
@@ -279,6 +301,12 @@ def main(argv=None) -> dict:
     cpu = time.process_time()
     base = iccc.ConceptBase.from_parsed(parsed, groups=groups)
     build_cpu = time.process_time() - cpu
+    from iccc.balance import balance_insertions
+
+    cpu = time.process_time()
+    balance_insertions(base, parsed, groups=groups, seed=args.seed)
+    balance_cpu = time.process_time() - cpu
+    print(f"balanced in {balance_cpu:.1f}s CPU", file=sys.stderr)
     print(f"concept base built in {build_cpu:.1f}s CPU: {base!r}", file=sys.stderr)
     dataset = None if args.no_map else build_dataset(parsed, groups)
 
@@ -289,16 +317,14 @@ def main(argv=None) -> dict:
         engine = iccc.Corruptor(fresh)
         run = {"cold": one_pass(engine, parsed, groups, seed=args.seed, epoch=0)}
         run["warm"] = [one_pass(engine, parsed, groups, seed=args.seed, epoch=e) for e in (1, 2)]
-        run["hot"] = one_pass(engine, parsed, groups, seed=args.seed, epoch=0)
+        run["hot"] = floor_pass(engine, parsed, groups, seed=args.seed, epoch=5)
         if dataset is not None:
             run["map"] = map_pass(dataset, fresh, seed=args.seed, epoch=3)
-            map_pass(dataset, fresh, seed=args.seed, epoch=0)  # fills the caches for the map's epoch 0
-            run["map_hot"] = map_pass(dataset, fresh, seed=args.seed, epoch=0)
         runs.append(run)
         warm = _median([w["per_cpu_s"] for w in run["warm"]])
         print(f"repeat {r + 1}/{repeats}: cold {run['cold']['per_cpu_s']:,.0f}/s, warm {warm:,.0f}/s, "
               f"hot {run['hot']['per_cpu_s']:,.0f}/s"
-              + (f", map {run['map']['per_cpu_s']:,.0f}/s, map hot {run['map_hot']['per_cpu_s']:,.0f}/s"
+              + (f", map {run['map']['per_cpu_s']:,.0f}/s"
                  if "map" in run else "") + " (per CPU second)", file=sys.stderr)
 
     def summary(rows):
@@ -313,7 +339,6 @@ def main(argv=None) -> dict:
                       "hot": summary([run["hot"] for run in runs])}
     if dataset is not None:
         result_summary["map"] = summary([run["map"] for run in runs])
-        result_summary["map_hot"] = summary([run["map_hot"] for run in runs])
         result_summary["map_over_warm"] = result_summary["map"]["per_cpu_s"] / result_summary["warm"]["per_cpu_s"]
     result_summary["rng"] = rng_cost(min(len(parsed), 20_000), seed=args.seed)
     result_summary["target_per_core"] = TARGET
@@ -328,9 +353,9 @@ def main(argv=None) -> dict:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
         "data": {"captions": len(parsed), "images": len(set(groups)), "source": "COCO captions_val2017"},
-        "settings": {"corruptor": "default", "groups": True, "wordnet": wordnet, "seed": args.seed,
+        "settings": {"corruptor": "default", "groups": True, "balanced": True, "wordnet": wordnet, "seed": args.seed,
                      "repeats": repeats, "timer": "time.process_time (CPU of this process)"},
-        "base": {"build_cpu_s": round(build_cpu, 2), "repr": repr(base)},
+        "base": {"build_cpu_s": round(build_cpu, 2), "balance_cpu_s": round(balance_cpu, 2), "repr": repr(base)},
         "machine": _machine(),
         "loadavg_1min": {"before": load_before, "after": os.getloadavg()[0]},
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

@@ -448,6 +448,14 @@ class ConceptBase:
         self._masks[cache_key] = mask
         return self.unrelated_mask(kind, form, lemma)
 
+    def unrelated_indices(self, kind: str, form: str, lemma: str) -> np.ndarray:
+        """Pool positions where :meth:`unrelated_mask` is False (cached)."""
+        cache_key = ("rel-idx", kind, form, lemma)
+        found = self._masks.get(cache_key)
+        if found is None:
+            found = self._masks[cache_key] = np.flatnonzero(~self.unrelated_mask(kind, form, lemma))
+        return found
+
     def category_mask(self, kind: str, form: str, category: str | None) -> np.ndarray | None:
         """Boolean mask over the pool: True where the candidate has ``category``."""
         if category is None:

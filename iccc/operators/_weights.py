@@ -71,9 +71,8 @@ def _sparse_context(base: ConceptBase, kind: str, form: str, key: str, pool):
     """Context ``key`` as sparse log-ratios over the pool: ``(idx, delta)`` with
     ``delta = log(1 + n(c, k) / (PRIOR_STRENGTH * P(c)))``, so that
     ``log P(c | k) = log P(c) + delta + const`` (cached per context, shared by all captions)."""
-    cache = side_cache(base, "sparse-contexts", 400_000)
-    cache_key = (kind, form, key)
-    found = cache.get(cache_key, False)
+    cache = _context_cache(base, kind, form)
+    found = cache.get(key, False)
     if found is not False:
         return found
     lemmas = base.contexts[kind].get(key)
@@ -87,8 +86,25 @@ def _sparse_context(base: ConceptBase, kind: str, form: str, key: str, pool):
                 counts.append(n)
         idx_arr = np.asarray(idx, dtype=np.intp)
         found = (idx_arr, np.log1p(np.asarray(counts, dtype=np.float64) / (PRIOR_STRENGTH * pool.prob[idx_arr])))
-    cache[cache_key] = found
+    cache[key] = found
     return found
+
+
+def _context_cache(base: ConceptBase, kind: str, form: str) -> dict:
+    """Context key -> sparse log-ratios over the (kind, form) pool (see :func:`_sparse_context`)."""
+    caches = base._masks.get("sparse-contexts")
+    if caches is None:
+        caches = base._masks["sparse-contexts"] = {}
+    cache = caches.get((kind, form))
+    if cache is None:
+        cache = caches[(kind, form)] = {}
+    elif len(cache) >= CONTEXTS_CACHE:
+        evict_older_half(cache)
+    return cache
+
+
+#: Context keys remembered per pool (each a sparse vector shared by every caption that has it).
+CONTEXTS_CACHE = 200_000
 
 
 #: Pooled weight vectors remembered (the most recent ones); a map computes the weights of a whole
@@ -170,14 +186,14 @@ def _weight_rows(base: ConceptBase, kind: str, form: str, pool, requests: list, 
     m, size = len(requests), len(pool.lemmas)
     power = FIT_POWER.get(kind, 1.0) if use_context else 1.0
     pooling = POOLING.get(kind, 1.0)
-    contexts = side_cache(base, "sparse-contexts", 400_000)
+    contexts = _context_cache(base, kind, form)
     factors = _balance_tables(base, kind)
     fit, fit_rows, ctx, ctx_rows, scales = [], [], [], [], []
     for r, request in enumerate(requests):
         used = 0
         for key in request[3]:
             if use_context:
-                found = contexts.get((kind, form, key), False)
+                found = contexts.get(key, False)
                 if found is False:
                     found = _sparse_context(base, kind, form, key, pool)
                 if found is not None:
@@ -198,14 +214,12 @@ def _weight_rows(base: ConceptBase, kind: str, form: str, pool, requests: list, 
         exponent = logs if exponent is None else exponent + logs
     prior = _prior(base, kind, form, pool, power)
     w = np.broadcast_to(prior, (m, size)) if exponent is None else prior * np.exp(exponent)
-    masked = [r for r, request in enumerate(requests) if request[2] is not None]
-    if masked:
-        unrelated = np.stack([base.unrelated_mask(kind, form, requests[r][2]) for r in masked])
-        if len(masked) == m:
-            w = w * unrelated
-        else:
-            w = np.array(w)
-            w[masked] *= unrelated
+    # the lemma itself, its synonyms, hypernyms and hyponyms: zeroed (as a 0/1 mask would)
+    zeros = [base.unrelated_indices(kind, form, request[2]) + r * size
+             for r, request in enumerate(requests) if request[2] is not None]
+    if zeros:
+        w = np.array(w)
+        w.reshape(-1)[np.concatenate(zeros)] = 0.0
     if kind in CATEGORY_KINDS:
         restrict, masks = [], []
         for r, (_k, _f, lemma, _keys, same_category, _u) in enumerate(requests):

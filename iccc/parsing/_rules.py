@@ -169,12 +169,11 @@ class _Extractor:
         self.head = head = list(map(add, range(n), offsets))
         self.idx = cols[6]
         self.space = cols[7]  # 1 where a space follows the token (used as a truth value)
-        # children in order: append every token to its head's list (C-level loops), then take the
-        # roots (offset 0) out of their own lists
-        self.children = children = list(map(list, repeat((), n)))
-        deque(map(list.append, map(children.__getitem__, head), range(n)), maxlen=0)
-        for r in compress(range(n), map(not_, offsets)):
-            children[r].remove(r)
+        # children in order: every token but a root (offset 0) goes to its head's list
+        self.children = children = [[] for _ in offsets]
+        for i, off in enumerate(offsets):
+            if off:
+                children[i + off].append(i)
         self.nominal = list(map(_NOMINAL_POS.__contains__, pos))
         self.verbal = list(map("VERB".__eq__, pos))
         self.protos: list[tuple] = []
@@ -1094,9 +1093,10 @@ class _Extractor:
         new, set_ = _new, _set
         for _, kind, first, last, h, lemma, link_kind, link, subj, obj, symmetric in protos:
             start = idx[first]
+            t = tag[h]
             if first == last:
                 span = text[first]
-                tags = tag[h]
+                tags = t
             else:  # the caption's text: tokens and the single spaces spaCy records after them
                 if all(space[first:last]):
                     span = " ".join(text[first : last + 1])
@@ -1109,26 +1109,29 @@ class _Extractor:
                 head = noun_at.get(link, NO_LINK)
             else:
                 head = get_entity(link, NO_LINK)
+            if subj >= 0:  # a relation (the others hold NO_LINK, which is negative)
+                subj = get_entity(subj, NO_LINK)
+                obj = get_entity(obj, NO_LINK)
+            # the literal dict is the cheapest way to fill a concept (see _new below)
             fields = {
                 "kind": kind,
                 "text": span,
                 "start": start,
                 "end": start + len(span),
                 "lemma": lemma,
-                "tag": tag[h],
+                "tag": t,
                 "tags": tags,
                 "dep": dep[h],
                 "head": head,
-                "subj": NO_LINK if subj < 0 else get_entity(subj, NO_LINK),
-                "obj": NO_LINK if obj < 0 else get_entity(obj, NO_LINK),
+                "subj": subj,
+                "obj": obj,
                 "symmetric": symmetric,
             }
-            if _PLAIN_CONCEPT:
-                c = new(Concept)
-                set_(c, "__dict__", fields)
-                append(c)
-            else:  # pragma: no cover
-                append(Concept(**fields))
+            c = new(Concept)
+            set_(c, "__dict__", fields)
+            append(c)
+        if not _PLAIN_CONCEPT:  # pragma: no cover
+            return [Concept(**c.__dict__) for c in out]
         return out
 
 
