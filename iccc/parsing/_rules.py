@@ -79,9 +79,11 @@ _PREDICATE_DEPS = frozenset(("acomp", "oprd"))
 _REDIRECT_LEMMAS = lex.META_NOUNS | lex.QUANTIFIER_NOUNS | lex.COMPLEX_PREP_NOUNS
 _BASE_VERB_TAGS = frozenset(("VB", "VBP", "VBZ", "MD"))
 _ATTRIBUTE_BAD_POS = frozenset(("DET", "PRON", "NUM", "ADP", "CCONJ", "PART", "SCONJ", "PUNCT", "SYM"))
+_NUMBER_WORDS = lex.NUMBER_WORDS
 _MAX_WORD_CHARS = 40  # longer "words" are noise (URLs, runs of characters), never concepts
 
 
+_LEAF = ()  # the children of a token without any (never changed: _reattach replaces it)
 _ATTRS: list = []  # spaCy attribute ids read per token; filled on first use (spaCy loads lazily)
 
 # Caches shared by all docs (string hashes do not depend on the vocabulary), cleared together when
@@ -134,6 +136,14 @@ def _key(first: int, last: int, order: int) -> int:
 class _Extractor:
     """The state of one extraction: the doc's annotation as lists, and the concepts found so far."""
 
+    # Slots: an instance is made per caption and gets some twenty attributes; an instance dict
+    # that big is rebuilt and resized as they are set, which costs more than a small caption's rules.
+    __slots__ = (
+        "n", "text", "dep", "pos", "tag", "lemma", "lower", "head", "idx", "space", "children", "nominal",
+        "verbal", "protos", "entity_heads", "noun_first", "redirect", "prep_nouns", "attributes",
+        "relation_verbs", "qualities", "relation_keys", "pending_participles",
+    )
+
     def __init__(self, doc):
         # All annotation in one ``to_array`` call, mapped to strings through shared caches (C-level
         # ``map`` over dict look-ups): far cheaper than reading it token by token (``t.dep_``,
@@ -169,11 +179,16 @@ class _Extractor:
         self.head = head = list(map(add, range(n), offsets))
         self.idx = cols[6]
         self.space = cols[7]  # 1 where a space follows the token (used as a truth value)
-        # children in order: every token but a root (offset 0) goes to its head's list
-        self.children = children = [[] for _ in offsets]
+        # children in order: every token but a root (offset 0) goes to its head's list; the
+        # leaves (about half the tokens) share one empty tuple, fewer objects to make and collect
+        self.children = children = [_LEAF] * n
         for i, off in enumerate(offsets):
             if off:
-                children[i + off].append(i)
+                kids = children[i + off]
+                if kids:
+                    kids.append(i)
+                else:
+                    children[i + off] = [i]
         self.nominal = list(map(_NOMINAL_POS.__contains__, pos))
         self.verbal = list(map("VERB".__eq__, pos))
         self.protos: list[tuple] = []
@@ -238,6 +253,8 @@ class _Extractor:
 
     def entity(self, i):
         """Token index of the entity head that token ``i`` stands for, or ``None``."""
+        if i in self.entity_heads and self.dep[i] not in _NOUN_MODIFIER_DEPS and i not in self.redirect:
+            return i  # the common case, decided as below
         if i is None:
             return None
         if i in self.redirect:
@@ -543,8 +560,11 @@ class _Extractor:
         self.dep[i] = label
         if new_head != i:
             kids = self.children[new_head]
-            kids.append(i)
-            kids.sort()
+            if kids:
+                kids.append(i)
+                kids.sort()
+            else:  # a leaf (the shared empty tuple) or a list emptied by earlier moves
+                self.children[new_head] = [i]
 
     def _is_misread_noun(self, i: int, first_word: bool) -> bool:
         low, tag, dep = self.lower[i], self.tag[i], self.dep[i]
@@ -753,12 +773,10 @@ class _Extractor:
                 if head[i] != h and not self.inside(i, h):
                     ent_first = i + 1
 
-        noun_lemma = self.lemma[h] if first == h else self.words(first, h, self.lemma[h])
-        if ent_first < first:
-            sep = " " if self.space[first - 1] else ""
-            ent_lemma = self.words(ent_first, first - 1) + sep + noun_lemma
-        else:
-            ent_lemma = noun_lemma
+        lemma_h = self.lemma[h]
+        noun_lemma = lemma_h if first == h else self.words(first, h, lemma_h)
+        # the entity's words run on into the noun's: one join gives both
+        ent_lemma = self.words(ent_first, h, lemma_h) if ent_first < first else noun_lemma
         ent = ((ent_first << 35) - (h << 3), "entity", ent_first, h, h, ent_lemma, None, NO_LINK, NO_LINK, NO_LINK, False)
         protos = self.protos
         protos.append(ent)
@@ -781,8 +799,8 @@ class _Extractor:
                 d = dep[c]
                 if d in lex.ATTRIBUTE_DEPS:
                     self._add_modifier(c, h)
-                elif d in ("nummod", "det", "quantmod") and _is_count(lower[c]):
-                    self.protos.append(
+                elif d in ("nummod", "det", "quantmod") and (lower[c] in _NUMBER_WORDS or lower[c].isdigit()):
+                    protos.append(
                         ((c << 35) - (c << 3) + _COUNT, "count", c, c, c, lower[c], "noun", h, NO_LINK, NO_LINK, False)
                     )
 
@@ -814,39 +832,38 @@ class _Extractor:
         return False
 
     def add_attribute(self, a: int, noun: int):
-        low = self.lower[a]
+        lower, attributes = self.lower, self.attributes
+        low = lower[a]
         lemma = self.lemma[a]
-        if a in self.attributes or lemma in lex.ATTRIBUTE_STOP or low in lex.ATTRIBUTE_STOP:
+        if a in attributes or lemma in lex.ATTRIBUTE_STOP or low in lex.ATTRIBUTE_STOP:
             return
         if not low.isalpha() or len(low) > _MAX_WORD_CHARS or self.pos[a] in _ATTRIBUTE_BAD_POS:
             return
         if self.nominal[a] and low not in lex.NOUN_ATTRIBUTES:
             return  # nouns in adjective slots are compounds, not attributes
-        if a + 2 < self.n and self.lower[a + 1] == "-" and self._hyphen_joined(a + 1):
+        if a + 2 < self.n and lower[a + 1] == "-" and self._hyphen_joined(a + 1):
             return  # the first part of a hyphenated word ("middle" of "middle-aged")
         first = a
         # hyphenated adjectives stay whole: "short-sleeved", "multi-colored", "black-and-white"
-        while (
-            first >= 2
-            and self.lower[first - 1] == "-"
-            and self._hyphen_joined(first - 1)
-            and self.lower[first - 2].isalpha()
-        ):
+        while first >= 2 and lower[first - 1] == "-" and self._hyphen_joined(first - 1) and lower[first - 2].isalpha():
             first -= 2
         if first < a:
-            if any(i in self.attributes for i in range(first, a)):
+            if any(i in attributes for i in range(first, a)):
                 return
-            self.attributes.update(range(first, a))
-        self.attributes.add(a)
+            attributes.update(range(first, a))
+        attributes.add(a)
         if self.tag[a] in ("VBN", "VBG"):
             lemma = low  # a participle used as an adjective keeps its form: "parked", "sliding"
-        lemma = self.words(first, a, lemma if first == a else low)
+        if first < a:
+            lemma = self.words(first, a, low)
         self.protos.append(
             ((first << 35) - (a << 3) + _ATTRIBUTE, "attribute", first, a, a, lemma, "noun", noun, NO_LINK, NO_LINK, False)
         )
 
     def find_predicative_attributes(self):
         dep, pos = self.dep, self.pos
+        if not self.qualities and _PREDICATE_DEPS.isdisjoint(dep):
+            return  # the common case: no colour in a noun slot, no "is blue"
         for i in self.qualities:
             g = self.head[i]
             if dep[i] == "conj":
@@ -1017,7 +1034,7 @@ class _Extractor:
                 and self.lemma[gov] != "be"
                 and self.lemma[gov] not in lex.META_VERBS
                 and gov not in self.relation_verbs
-                and all(dep[k] == "prt" for k in range(gov + 1, first))
+                and (gov + 1 == first or all(dep[k] == "prt" for k in range(gov + 1, first)))
                 and not self.has_child(gov, ("dobj",))  # "climbing" relates the object
             ):
                 first = gov
