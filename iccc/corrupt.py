@@ -21,7 +21,7 @@ from .operators import OPERATORS, Corruption
 from .operators._base import per_caption
 from .operators._streams import RowStream, RowStreams
 from .operators._streams import row_stream as row_stream  # re-exported: the stream a map gives a row
-from .operators._weights import DEFERRED, Deferred, prepare_weights
+from .operators._weights import Deferred, deferring, prepare_weights
 
 #: Columns a corruption map adds (``caption`` is kept as it is).
 RECORD_COLUMNS = (
@@ -186,11 +186,9 @@ class Corruptor:
         elif len(groups) != n:
             raise ValueError(f"`groups` has {len(groups)} items but `parsed` has {n}.")
         out: list = [None] * n
-        masks = self.concepts._masks
         for lo in range(0, n, MANY_CHUNK):
             waiting, saved = [], {}
-            requests = masks[DEFERRED] = []
-            try:
+            with deferring(self.concepts) as requests:
                 for k in range(lo, min(n, lo + MANY_CHUNK)):
                     p = parsed[k]
                     if p is None:
@@ -202,8 +200,6 @@ class Corruptor:
                         out[k] = self.one(p, rng=rng, group=groups[k])
                     except Deferred:
                         waiting.append(k)
-            finally:
-                masks.pop(DEFERRED, None)
             if not waiting:
                 continue
             prepare_weights(self.concepts, requests)

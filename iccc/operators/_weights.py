@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any, Iterable
 
@@ -110,12 +112,30 @@ CONTEXTS_CACHE = 200_000
 #: Pooled weight vectors remembered (the most recent ones); a map computes the weights of a whole
 #: batch's slots at once (:func:`prepare_weights`), so this only has to outlive one batch.
 WEIGHTS_CACHE = 20_000
-#: Key under which :meth:`iccc.Corruptor.many` collects the weight requests it defers.
-DEFERRED = "deferred-weights"
-
-
 class Deferred(Exception):
     """Raised by :func:`candidate_weights` on a cache miss while a batch is collecting requests."""
+
+
+class _Deferral(threading.local):
+    """The base whose weight requests this thread is collecting (:func:`deferring`), if any."""
+
+    base: ConceptBase | None = None
+    requests: list | None = None
+
+
+_DEFERRAL = _Deferral()
+
+
+@contextmanager
+def deferring(base: ConceptBase):
+    """Within the block, a weights cache miss on ``base`` (in this thread) records its request in
+    the yielded list and raises :class:`Deferred` (see :meth:`iccc.Corruptor.many`)."""
+    previous = _DEFERRAL.base, _DEFERRAL.requests
+    _DEFERRAL.base, _DEFERRAL.requests = base, []
+    try:
+        yield _DEFERRAL.requests
+    finally:
+        _DEFERRAL.base, _DEFERRAL.requests = previous
 
 
 def candidate_weights(
@@ -144,9 +164,8 @@ def candidate_weights(
     cached = recent.get(cache_key, False)
     if cached is not False:
         return cached
-    pending = base._masks.get(DEFERRED)
-    if pending is not None:
-        pending.append(cache_key)
+    if _DEFERRAL.base is base:
+        _DEFERRAL.requests.append(cache_key)
         raise Deferred
     result = recent[cache_key] = compute_weights(base, [cache_key])[0]
     return result
