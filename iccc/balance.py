@@ -97,8 +97,7 @@ def balance_insertions(
         raise ValueError(f"`groups` has {len(groups)} items but `parsed` has {len(parsed)}.")
     factors: dict[str, dict[str, float]] = getattr(base, "balance", None) or {}
     for _ in range(rounds):
-        base.balance = factors
-        base._masks.clear()
+        base.balance = factors  # drops the caches that depend on the factors
         engine = Corruptor(base, **corruptor_config)
         streams = RowStreams(seed, 1_000_003, range(len(parsed)))
         inserted: Counter = Counter()
@@ -134,7 +133,6 @@ def balance_insertions(
                 table[lemma] = float(min(MAX_FACTOR, max(1.0 / MAX_FACTOR, table.get(lemma, 1.0) * ratio)))
         factors = updated
     base.balance = factors
-    base._masks.clear()
     return factors
 
 

@@ -222,7 +222,10 @@ class ConceptBase:
     @balance.setter
     def balance(self, factors: dict[str, dict[str, float]]) -> None:
         self._balance = factors
-        self._masks.clear()
+        # what depends on the balance goes; WordNet masks, context vectors and per-caption contexts stay
+        for key in list(self._masks):
+            if (key[0] if isinstance(key, tuple) else key) not in _BALANCE_FREE:
+                del self._masks[key]
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -570,6 +573,14 @@ class ConceptBase:
     def __repr__(self):
         sizes = ", ".join(f"{k}={len(self.counts[k])}" for k in KINDS if self.counts[k])
         return f"ConceptBase(n_captions={self.n_captions}, {sizes})"
+
+
+#: Caches in ``ConceptBase._masks`` that do not depend on ``balance`` (by name, the first item of a
+#: tuple key): kept when the balance changes. Anything else is dropped then.
+_BALANCE_FREE = frozenset((
+    "rel", "rel-idx", "cat", "catfb", "hypo", "sparse-contexts", "slot-context", "blocked-words",
+    "parsed-rows", "surface->lemma",
+))
 
 
 def _ranked(counts: Mapping[str, int]) -> list[tuple[str, int]]:

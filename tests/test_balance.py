@@ -89,3 +89,22 @@ def test_bad_arguments_name_the_argument(parsed, kwargs, message):
     base = iccc.ConceptBase.from_parsed(parsed)
     with pytest.raises(ValueError, match=message):
         balance_insertions(base, parsed, **kwargs)
+
+
+def test_new_factors_give_the_records_of_a_fresh_base(parsed):
+    """Assigning ``base.balance`` keeps the caches that do not depend on it (WordNet masks, context
+    vectors) and drops the rest: the records must equal those of a fresh base with the same factors."""
+    warm = iccc.ConceptBase.from_parsed(parsed, above_mean=False)
+    balance_insertions(warm, parsed, rounds=1)
+    engine = iccc.Corruptor(warm)
+    engine.many(parsed, [np.random.default_rng(i) for i in range(len(parsed))])  # fill the caches
+    factors = {k: {lemma: f * (2.0 if lemma.startswith("b") else 0.5) for lemma, f in v.items()}
+               for k, v in warm.balance.items()}
+    warm.balance = factors
+    fresh = iccc.ConceptBase.from_parsed(parsed, above_mean=False)
+    fresh.balance = factors
+    for seed in range(3):
+        def rngs(seed=seed):
+            return [np.random.default_rng([seed, i]) for i in range(len(parsed))]
+
+        assert iccc.Corruptor(warm).many(parsed, rngs()) == iccc.Corruptor(fresh).many(parsed, rngs())
