@@ -21,7 +21,7 @@ and ``iccc.base``):
 * **warm**: the second and third passes (epochs 1 and 2) over the same base: new draws (each row's
   random stream comes from ``(seed, epoch, index)``), so most rows draw a slot (a concept and its
   contexts) whose candidate weights are not cached (~190k distinct slots in 25k captions; the
-  weights cache keeps the most recent 20k): what every epoch of on-the-fly training costs. Context
+  weights cache keeps the most recent 4,096): what every epoch of on-the-fly training costs. Context
   vectors, WordNet masks and per-caption slots are cached by then;
 * **hot**: the floor of the per-row cost, what every epoch would cost if the candidate weights of
   every slot stayed cached: each chunk of 1,000 rows (epoch 5) runs twice and only the second

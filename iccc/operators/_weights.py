@@ -111,7 +111,7 @@ CONTEXTS_CACHE = 200_000
 
 #: Pooled weight vectors remembered (the most recent ones); a map computes the weights of a whole
 #: batch's slots at once (:func:`prepare_weights`), so this only has to outlive one batch.
-WEIGHTS_CACHE = 20_000
+WEIGHTS_CACHE = 4_096
 class Deferred(Exception):
     """Raised by :func:`candidate_weights` on a cache miss while a batch is collecting requests."""
 
