@@ -44,8 +44,7 @@ man's hat", "a snow covered hill").
 
 from __future__ import annotations
 
-from collections import deque
-from itertools import compress, repeat
+from itertools import compress
 from operator import add, itemgetter, not_, or_
 
 from .._schema import KINDS, NO_LINK, Concept
@@ -80,6 +79,16 @@ _REDIRECT_LEMMAS = lex.META_NOUNS | lex.QUANTIFIER_NOUNS | lex.COMPLEX_PREP_NOUN
 _BASE_VERB_TAGS = frozenset(("VB", "VBP", "VBZ", "MD"))
 _ATTRIBUTE_BAD_POS = frozenset(("DET", "PRON", "NUM", "ADP", "CCONJ", "PART", "SCONJ", "PUNCT", "SYM"))
 _NUMBER_WORDS = lex.NUMBER_WORDS
+_SYMMETRIC = lex.SYMMETRIC_RELATIONS
+_PLACE_LEMMAS = lex.SCENE_NOUNS | lex.COMPLEX_PREP_NOUNS  # the only lemmas _is_place_adverbial accepts
+# Words an adjectival modifier must be for _noun_span_first to take it into the noun (see
+# _lexical_compound): position words, purpose gerunds, and every word sequence a fixed compound
+# continues after.
+_GLUED_ADJECTIVES = (
+    lex.POSITION_WORDS
+    | lex.GERUND_MODIFIERS
+    | {pair[:k] for pair in lex.FIXED_COMPOUNDS for k, ch in enumerate(pair) if ch == " "}
+)
 _MAX_WORD_CHARS = 40  # longer "words" are noise (URLs, runs of characters), never concepts
 
 
@@ -136,8 +145,7 @@ def _key(first: int, last: int, order: int) -> int:
 class _Extractor:
     """The state of one extraction: the doc's annotation as lists, and the concepts found so far."""
 
-    # Slots: an instance is made per caption and gets some twenty attributes; an instance dict
-    # that big is rebuilt and resized as they are set, which costs more than a small caption's rules.
+    # Slots: an instance is made per caption; fixed slots make it and its attribute reads cheaper.
     __slots__ = (
         "n", "text", "dep", "pos", "tag", "lemma", "lower", "head", "idx", "space", "children", "nominal",
         "verbal", "protos", "entity_heads", "noun_first", "redirect", "prep_nouns", "attributes",
@@ -176,7 +184,7 @@ class _Extractor:
             self.tag = list(map(_STRING_OF, cols[3]))
             self.lemma = list(map(_LEMMA_OF, zip(orth, cols[4])))
         self.lower = list(map(_LOWER_OF, orth))
-        self.head = head = list(map(add, range(n), offsets))
+        self.head = list(map(add, range(n), offsets))
         self.idx = cols[6]
         self.space = cols[7]  # 1 where a space follows the token (used as a truth value)
         # children in order: every token but a root (offset 0) goes to its head's list; the
@@ -399,7 +407,12 @@ class _Extractor:
         for i in compress(range(n), map(not_, map(_NEVER_REPAIRED_POS.__contains__, pos))):
             p = pos[i]
             d, t = dep[i], tag[i]
-            if (p == "VERB" or p == "AUX") and len(children[i]) > 1 and self._reduced_relative(i):
+            if (
+                (p == "VERB" or p == "AUX")
+                and len(children[i]) > 1
+                and dep.count("nsubj") + dep.count("nsubjpass") > 1  # it needs two subjects
+                and self._reduced_relative(i)
+            ):
                 continue
             if d == "ROOT":
                 if i == first_word and (t == "VBN" or t == "VBD") and self._leading_participle(i):
@@ -670,7 +683,7 @@ class _Extractor:
                 or not (low.isalpha() or any(ch.isalpha() for ch in low))
             ):
                 continue
-            if dep[i] == "pobj" and self._is_place_adverbial(i, lemma):
+            if dep[i] == "pobj" and lemma in _PLACE_LEMMAS and self._is_place_adverbial(i, lemma):
                 continue
             self._add_entity(i)
             covered = self.noun_first[i]
@@ -743,8 +756,11 @@ class _Extractor:
 
     def _add_entity(self, h: int):
         dep, lower = self.dep, self.lower
-        if h == 0 or dep[h - 1] not in _SPAN_DEPS and lower[h - 1] != "-":
+        j = h - 1
+        if h == 0 or dep[j] not in _SPAN_DEPS and lower[j] != "-":
             first = h  # the common case: nothing glued to the head
+        elif dep[j] == "amod" and not self.nominal[j] and lower[j] not in _GLUED_ADJECTIVES and lower[j] != "-":
+            first = h  # "a red car": a plain adjective, which _noun_span_first would stop at
         else:
             first = self._noun_span_first(h)
         # colour/material words leading the compound are attributes ("metal pole")
@@ -775,8 +791,13 @@ class _Extractor:
 
         lemma_h = self.lemma[h]
         noun_lemma = lemma_h if first == h else self.words(first, h, lemma_h)
-        # the entity's words run on into the noun's: one join gives both
-        ent_lemma = self.words(ent_first, h, lemma_h) if ent_first < first else noun_lemma
+        # the entity's words run on into the noun's: one join gives both (as ``words`` does)
+        if ent_first >= first:
+            ent_lemma = noun_lemma
+        elif all(self.space[ent_first:h]):
+            ent_lemma = " ".join(lower[ent_first:h]) + " " + lemma_h
+        else:
+            ent_lemma = self.words(ent_first, h, lemma_h)
         ent = ((ent_first << 35) - (h << 3), "entity", ent_first, h, h, ent_lemma, None, NO_LINK, NO_LINK, NO_LINK, False)
         protos = self.protos
         protos.append(ent)
@@ -932,18 +953,21 @@ class _Extractor:
         return last
 
     def _verb_relations(self, v: int, lem: str):
+        dep = self.dep
+        objects = [c for c in self.children[v] if c > v and dep[c] == "dobj"]
+        if not objects:
+            return  # most verbs: no object (the lookups below have no side effects)
         subj = self.subject(v)
         if subj is None:
             return
         last = self._particles_end(v)
         rel_lemma = " ".join([lem] + self.lower[v + 1 : last + 1])
-        for c in self.children[v]:
-            if c > v and self.dep[c] == "dobj":
-                if lem == "have" and self._resumes(c):
-                    continue  # "the pot has flowers in it": the relation is "in", not "has"
-                obj = self.entity(c)
-                if obj is not None and obj != subj:
-                    self._relation(v, last, v, rel_lemma, subj, obj)
+        for c in objects:
+            if lem == "have" and self._resumes(c):
+                continue  # "the pot has flowers in it": the relation is "in", not "has"
+            obj = self.entity(c)
+            if obj is not None and obj != subj:
+                self._relation(v, last, v, rel_lemma, subj, obj)
 
     def _relative_clause_relation(self, v: int):
         """The noun a relative clause modifies is the object of its verb or of its stranded
@@ -1046,12 +1070,16 @@ class _Extractor:
             return
         if first == last and not self.verbal[p]:
             rel_lemma = prep_part = low  # a one-word preposition, the common case
+        elif first == p - 1 and last == p and self.verbal[first] and not self.verbal[p]:
+            rel_lemma = self.lemma[first] + " " + low  # a verb and its preposition: "sit on"
+            prep_part = low
         else:
             verbal = self.verbal
             rel_lemma = " ".join([self.lemma[k] if verbal[k] else lower[k] for k in range(first, last + 1)])
             prep_part = " ".join([lower[k] for k in range(first, last + 1) if not verbal[k]])
         head_tok = gov if first == gov else p
-        self._relation(first, last, head_tok, rel_lemma, subj, obj, _symmetric(rel_lemma, prep_part))
+        symmetric = rel_lemma in _SYMMETRIC or prep_part in _SYMMETRIC  # _symmetric, inlined
+        self._relation(first, last, head_tok, rel_lemma, subj, obj, symmetric)
 
     def partner(self, e: int):
         """The entity coordinated with entity ``e`` ("a cat and a dog"), if any."""
@@ -1107,7 +1135,7 @@ class _Extractor:
         get_entity = entity_at.get
         out = []
         append = out.append
-        new = _new
+        new, plain = _new, _PLAIN_CONCEPT
         for _, kind, first, last, h, lemma, link_kind, link, subj, obj, symmetric in protos:
             start = idx[first]
             t = tag[h]
@@ -1129,6 +1157,9 @@ class _Extractor:
             if subj >= 0:  # a relation (the others hold NO_LINK, which is negative)
                 subj = get_entity(subj, NO_LINK)
                 obj = get_entity(obj, NO_LINK)
+            if not plain:  # pragma: no cover
+                append(Concept(kind, span, start, start + len(span), lemma, t, tags, dep[h], head, subj, obj, symmetric))
+                continue
             # fill a bare concept's dict in field order (see _new below)
             c = new(Concept)
             fields = c.__dict__
@@ -1145,8 +1176,6 @@ class _Extractor:
             fields["obj"] = obj
             fields["symmetric"] = symmetric
             append(c)
-        if not _PLAIN_CONCEPT:  # pragma: no cover
-            return [Concept(**c.__dict__) for c in out]
         return out
 
 
@@ -1190,10 +1219,6 @@ def _gerund_lemma(word: str) -> str:
 
 def _symmetric(rel_lemma: str, prep_part: str) -> bool:
     return rel_lemma in lex.SYMMETRIC_RELATIONS or prep_part in lex.SYMMETRIC_RELATIONS
-
-
-def _is_count(lower: str) -> bool:
-    return lower in lex.NUMBER_WORDS or lower.isdigit()
 
 
 def extract(doc) -> list[Concept]:
