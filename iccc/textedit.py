@@ -59,11 +59,17 @@ def match_case(template: str, word: str) -> str:
     return word
 
 
-def _capitalise(word: str) -> str:
-    """Upper-case the first letter of a word written in lower case ("iPhone" keeps its case)."""
-    if word[:1].islower() and word.islower():
-        return word[0].upper() + word[1:]
-    return word
+def _capitalise(words: str) -> str:
+    """Upper-case the first letter when the first word is written in lower case ("iPhone" keeps
+    its case; "a TV" becomes "A TV": only the first word decides).
+
+    >>> _capitalise("a TV"), _capitalise("iPhone case"), _capitalise("the Big Ben clock tower")
+    ('A TV', 'iPhone case', 'The Big Ben clock tower')
+    """
+    first = words.split(" ", 1)[0]
+    if first[:1].islower() and first.islower():
+        return words[0].upper() + words[1:]
+    return words
 
 
 def _shouted(text: str) -> bool:

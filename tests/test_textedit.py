@@ -112,6 +112,11 @@ def test_sentence_initial_capital_is_carried_over():
     assert replace_span("dogs on a bed.", 0, 4, "cats").text == "cats on a bed."
     # mid-sentence the new word is used as given
     assert replace_span("A dog and a cat.", 12, 15, "owl").text == "A dog and an owl."
+    # only the first word decides: an entity with a proper noun or acronym later in it still
+    # starts the sentence with a capital (COCO: "A toilet sits ..." -> "A TV sits ...")
+    assert replace_span("A toilet sits in a bathroom.", 0, 8, "a TV").text == "A TV sits in a bathroom."
+    text = "A photo of two giraffes."
+    assert replace_span(text, 0, 7, "the Big Ben clock tower").text == "The Big Ben clock tower of two giraffes."
 
 
 def test_proper_nouns_and_acronyms_keep_their_case():
