@@ -154,6 +154,8 @@ class Corruptor:
         """Corrupt one parsed caption, or return ``None`` when no operation applies."""
         if not parsed.concepts:
             return None
+        if group is not None and group.__hash__ is None:
+            group = str(group)  # a list id ([1, 2]): the concept base keys groups by str() anyway
         ops = self.plan.operators
         if len(ops) == 1:
             return ops[0][1](parsed, self.concepts, rng=rng, group=group)

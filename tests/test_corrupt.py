@@ -217,6 +217,15 @@ def test_many_gives_the_records_of_one_row_by_row(engine_parsed, engine_rows):
         Corruptor(cold).many(parsed, [row_stream(0, 0, 0)])
 
 
+def test_unhashable_group_ids_work_like_their_string_form(engine_parsed):
+    # image ids may come as lists from a dataset column; the base keys groups by str()
+    parsed = list(engine_parsed[:12])
+    base = iccc.ConceptBase.from_parsed(parsed, groups=[[k // 3] for k in range(12)], above_mean=False)
+    for k, p in enumerate(parsed):
+        as_list = corrupt(p, concepts=base, seed=k, group=[k // 3])
+        assert as_list == corrupt(p, concepts=base, seed=k, group=str([k // 3]))
+
+
 def test_row_streams_do_not_depend_on_the_batch():
     from iccc.operators._streams import RowStreams
 
