@@ -7,8 +7,8 @@ import sys
 import time
 from collections import Counter
 
+from .corrupt import CORRUPTIBLE, RECORD_COLUMNS, STATUS_COLUMN
 from .corrupt import MANY_CHUNK as CHUNK
-from .corrupt import RECORD_COLUMNS, STATUS_COLUMN
 
 
 def add_arguments(p) -> None:
@@ -75,10 +75,10 @@ def run(args) -> int:
         hi = min(len(rows), lo + CHUNK)
         # the same per-row streams as Dataset.map(corrupt, ..., fn_kwargs={"seed": S}) at epoch 0
         streams = RowStreams(args.seed, 0, range(lo, hi))
-        usable = [p if p.status in ("ok", "truncated") else None for p in parsed[lo:hi]]
+        usable = [p if p.status in CORRUPTIBLE else None for p in parsed[lo:hi]]
         records = engine.many(usable, [streams[k] for k in range(hi - lo)], groups[lo:hi])
         for row, p, record in zip(rows[lo:hi], parsed[lo:hi], records):
-            if p.status in ("ok", "truncated"):
+            if p.status in CORRUPTIBLE:
                 status = "ok" if record is not None else "no_candidate"
             else:
                 status = p.status

@@ -149,21 +149,6 @@ def _lemma_of_surface(base, kind: str, surface: str) -> str | None:
     return table.get(surface.lower())
 
 
-def context_balance(base, kind: str, form: str, pool, keys) -> np.ndarray | None:
-    """Product of the per-context factors of ``base.balance`` for ``keys`` over a pool (``None``: none)."""
-    tables = _balance_tables(base, kind)
-    out = None
-    for key in keys:
-        if tables is None or key not in tables:
-            continue
-        found = _context_factors(base, tables, kind, form, pool, key)
-        if found is not None:
-            if out is None:
-                out = np.ones(len(pool.lemmas))
-            out[found[0]] *= np.exp(found[1])
-    return out
-
-
 def _balance_tables(base, kind: str) -> dict | None:
     """``{context key: {lemma: factor}}`` of ``kind`` from ``base.balance`` (cached; ``None``: none)."""
     cache_key = ("ctx-tables", kind)

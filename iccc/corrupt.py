@@ -34,6 +34,8 @@ DEFAULT_OPERATIONS = ("replace", "swap")
 DEFAULT_P_SWAP = 0.15
 #: Rows :meth:`Corruptor.many` handles per round of deferred weight computation.
 MANY_CHUNK = 1024
+#: Parse statuses of captions that can be corrupted (``None``: a concepts column without statuses).
+CORRUPTIBLE = frozenset((None, STATUS_OK, "truncated"))
 
 
 def corruption_features():
@@ -244,13 +246,11 @@ class Corruptor:
         groups = batch[group_column] if group_column else [None] * n
         out: dict[str, list] = {name: [] for name in RECORD_COLUMNS + (STATUS_COLUMN,)}
         streams = RowStreams(seed if seed is not None else np.random.SeedSequence().entropy, epoch, indices)
-        usable = [p if p is not None and statuses[k] in (None, STATUS_OK, "truncated") else None
-                  for k, p in enumerate(parsed)]
+        failed = [s if s not in CORRUPTIBLE else None for s in statuses]  # the parse's own reason
+        usable = [p if f is None else None for p, f in zip(parsed, failed)]
         records = self.many(usable, [streams[k] for k in range(n)], groups)
         for k in range(n):
-            p = parsed[k]
-            status = statuses[k] if statuses[k] not in (None, STATUS_OK, "truncated") else None
-            record = records[k]
+            p, status, record = parsed[k], failed[k], records[k]
             if record is None:
                 for name in RECORD_COLUMNS:
                     out[name].append(None)

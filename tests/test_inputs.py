@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import write
 
 from iccc.dataset._inputs import SUPPORTED, iter_caption_rows, load_captions
 
@@ -16,15 +17,6 @@ datasets = pytest.importorskip("datasets")
 
 #: Real caption data beside the repository (``../shared/data``); tests using it skip when absent.
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def write(path: Path, text: str) -> Path:
-    if path.suffix == ".gz":
-        with gzip.open(path, "wt", encoding="utf-8", newline="") as f:
-            f.write(text)
-    else:
-        path.write_text(text, encoding="utf-8", newline="")
-    return path
 
 
 COCO = {

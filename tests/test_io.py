@@ -6,21 +6,11 @@ import csv
 import gzip
 import json
 import re
-from pathlib import Path
 
 import pytest
+from helpers import write
 
 from iccc.io import group_key, read_captions
-
-
-def write(path: Path, text: str) -> Path:
-    if path.suffix == ".gz":
-        with gzip.open(path, "wt", encoding="utf-8", newline="") as f:
-            f.write(text)
-    else:
-        path.write_text(text, encoding="utf-8", newline="")
-    return path
-
 
 COCO = {
     "info": {"description": "test"},

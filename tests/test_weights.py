@@ -79,7 +79,7 @@ def _reference_weights(base, kind, form, lemma, keys, same_category, use_context
     """The weighting written out for one slot, step by step (what the batched rows must equal):
     P(c) ** power * balance(c) * exp(power * sum of context log-ratios / n ** pooling
     + sum of log per-neighbour factors), without the unrelated lemmas, in category when possible."""
-    from iccc.balance import balance_vector, context_balance
+    from iccc.balance import _balance_tables, _context_factors, balance_vector
     from iccc.operators._weights import CATEGORY_KINDS, FIT_POWER, POOLING, _sparse_context
 
     pool = base.pool(kind, form)
@@ -96,9 +96,13 @@ def _reference_weights(base, kind, form, lemma, keys, same_category, use_context
                 used += 1
         if used:
             exponent = logs * (power / used ** POOLING.get(kind, 1.0))
-    factors = context_balance(base, kind, form, pool, keys)
-    if factors is not None:
-        exponent = exponent + np.log(factors)
+    tables = _balance_tables(base, kind) or {}
+    factors = np.ones(len(pool.lemmas))
+    for key in keys:
+        found = _context_factors(base, tables, kind, form, pool, key) if key in tables else None
+        if found is not None:
+            factors[found[0]] *= np.exp(found[1])
+    exponent = exponent + np.log(factors)
     w = pool.prob ** power if power != 1.0 else pool.prob
     if balance_vector(base, kind, form, pool) is not None:
         w = w * balance_vector(base, kind, form, pool)

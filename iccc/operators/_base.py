@@ -192,7 +192,7 @@ class Operator:
         # the choice that matters, at the cost of one draw instead of a shuffle.
         for kind in _cyclic(prepared.kinds, rng):
             slots, weights, acceptance = prepared.kind_info(self, kind, base)
-            order = _cyclic(range(len(slots)), rng) if weights is None else _weighted_order(weights, rng)
+            order = _slot_order(len(slots), weights, rng)
             if acceptance is not None:
                 first = next(order, None)
                 if first is None:
@@ -206,7 +206,7 @@ class Operator:
                 return record
         for kind in declined:
             slots, weights, _ = prepared.kind_info(self, kind, base)
-            order = _cyclic(range(len(slots)), rng) if weights is None else _weighted_order(weights, rng)
+            order = _slot_order(len(slots), weights, rng)
             record = self._first_edit(prepared, slots, order, base, rng, group)
             if record is not None:
                 return record
@@ -272,6 +272,11 @@ def _cyclic(items: list, rng: np.random.Generator):
     first = int(rng.random() * n)
     for k in range(n):
         yield items[(first + k) % n]
+
+
+def _slot_order(n: int, weights: np.ndarray | None, rng: np.random.Generator):
+    """Positions of a kind's ``n`` slots in the order they are tried (uniform first choice, or by weight)."""
+    return _cyclic(range(n), rng) if weights is None else _weighted_order(weights, rng)
 
 
 def _weighted_order(weights: np.ndarray, rng: np.random.Generator):
