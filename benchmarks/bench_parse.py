@@ -20,7 +20,13 @@ What is measured:
 * (x) ``nlp.pipe`` plus ``iccc.extract(doc)`` on every doc: the least any caption-to-concepts
   pipeline must do, so ``b/x`` is the overhead of the pipeline itself and ``x/a`` the cost of the
   extraction rules;
-* (b) ``iccc.parse(texts)``, one process;
+* (b) ``iccc.parse(texts)``, one process. It runs the same components, but the two rule-based ones at
+  the end of the pipeline (``attribute_ruler``, ``lemmatizer``: about a third of ``en_core_web_sm``'s
+  time) through iccc's memo tables (``iccc/parsing/_fastrules.py``), which give the same annotations,
+  token for token (``tests/test_fastrules.py``; checked on every distinct caption of the shared COCO
+  and Flickr8k files);
+* (b0) ``iccc.parse(texts, fast_rules=False)``: spaCy's own rule components, so ``b0/a`` is the cost of
+  the extraction and of the pipeline on top of bare spaCy;
 * (c) ``iccc.parse(texts, n_process=2)`` against (b), on a large input: ``--large`` distinct captions
   of all the shared COCO files (val2017, Karpathy test, SCAN; 60k by default), so that pool start-up
   and the last, half-empty block weigh as little as they would on a real dataset. Next to it, the same
@@ -28,8 +34,9 @@ What is measured:
   the machine and spaCy's own multiprocessing allow;
 * (o) the same work with spaCy taken out, to split the cost of (b) without machine noise: the docs
   are made once, then ``extract`` alone and ``iccc.parse`` (whose ``nlp.pipe`` then hands back the
-  ready docs) run on them; fastest of ``--repeats`` x 3 runs, in microseconds per caption. With
-  the spaCy cost from (a), this gives the ratio b/a expected on an idle machine;
+  ready docs) run on them; fastest of ``--repeats`` x 3 runs, in microseconds per caption. So do
+  spaCy's rule components and iccc's memoised ones, on fresh copies of docs made without them. With
+  the spaCy cost from (a), this gives the ratios b/a and b0/a expected on an idle machine;
 * (d) a duplicate-heavy input (each caption 3 times, shuffled): how many docs spaCy really made (a
   counting component at the end of the pipeline), and the time relative to (b) on the distinct input;
 * (e) streaming: a generator of ``--stream`` captions through ``iccc.iter_parse(..., n_process=2)``:
@@ -41,7 +48,7 @@ What is measured:
   other measurements does not blur it.
 
 How: the machine may be shared and noisy, so runs are interleaved and ratios are taken between runs
-that ran next to each other. (a), (x) and (b) run on chunks of ``--chunk`` captions, all three on one
+that ran next to each other. (a), (x), (b) and (b0) run on chunks of ``--chunk`` captions, all four on one
 chunk before the next chunk, in an order that rotates; each chunk gives one paired sample, over
 ``--repeats`` passes over the data. (b) and (c) alternate on the whole input (pool start-up and
 the last block included), ``--repeats`` times. Throughput is captions per second of wall-clock time
@@ -188,10 +195,11 @@ def run_speed(nlp, texts: list[str], repeats: int, chunk: int, n_process: int, b
             "a": lambda t: [None for _ in nlp.pipe(t, batch_size=batch_size)],
             "x": lambda t: [extract(doc) for doc in nlp.pipe(t, batch_size=batch_size)],
             "b": lambda t: iccc.parse(t, nlp=nlp, batch_size=batch_size),
+            "b0": lambda t: iccc.parse(t, nlp=nlp, batch_size=batch_size, fast_rules=False),
         },
-        chunks, repeats, "a/x/b",
+        chunks, repeats, "a/x/b/b0",
     )
-    one = summarize(single, {"b/a": ("b", "a"), "b/x": ("b", "x"), "x/a": ("x", "a")})
+    one = summarize(single, {"b/a": ("b", "a"), "b0/a": ("b0", "a"), "x/a": ("x", "a"), "b0/x": ("b0", "x")})
     if not processes:  # --single-process: (c) is left out
         return {
             "n_captions": len(texts), "chunk": chunk, "repeats": repeats,
@@ -221,11 +229,16 @@ def run_speed(nlp, texts: list[str], repeats: int, chunk: int, n_process: int, b
 
 
 def run_overhead(nlp, texts: list[str], spacy_us: float, repeats: int) -> dict:
-    """Microseconds per caption of ``extract`` and of the rest of ``iccc.parse``, spaCy taken out."""
+    """Microseconds per caption of ``extract``, of the rest of ``iccc.parse``, and of the rule
+    components (spaCy's ``attribute_ruler`` + ``lemmatizer`` against iccc's memoised ones), spaCy's
+    statistical components taken out."""
     import iccc
     from iccc.parsing import extract
+    from iccc.parsing._fastrules import accelerator
 
     docs = {doc.text: doc for doc in nlp.pipe(texts)}
+    rules, names = accelerator(nlp, [])
+    bare = list(nlp.pipe(texts, disable=names))  # statistical components only
 
     def ready_docs(batch, **kwargs):
         return (docs[t] for t in batch)
@@ -239,18 +252,40 @@ def run_overhead(nlp, texts: list[str], spacy_us: float, repeats: int) -> dict:
             best = min(best, time.process_time() - start)
         return best / len(texts) * 1e6
 
+    def on_copies(apply) -> float:
+        """Fastest time of ``apply(doc)`` over fresh copies of the statistical-only docs."""
+        best = float("inf")
+        for _ in range(repeats):
+            copies = [doc.copy() for doc in bare]
+            gc.collect()
+            start = time.process_time()
+            for doc in copies:
+                apply(doc)
+            best = min(best, time.process_time() - start)
+        return best / len(texts) * 1e6
+
+    components = [nlp.get_pipe(name) for name in names]
+
+    def spacy_rules(doc):
+        for proc in components:
+            doc = proc(doc)
+
+    rules_us = on_copies(spacy_rules) if rules is not None else 0.0
+    fast_us = on_copies(rules) if rules is not None else 0.0
     extract_us = fastest(lambda: [extract(docs[t]) for t in texts])
     nlp.pipe = ready_docs  # an instance attribute: iccc.parse gets the ready docs
     try:
-        parse_us = fastest(lambda: iccc.parse(texts, nlp=nlp))
+        parse_us = fastest(lambda: iccc.parse(texts, nlp=nlp, fast_rules=False))
     finally:
         del nlp.pipe
     pipeline_us = parse_us - extract_us
     return {
         "n_captions": len(texts), "runs": repeats, "spacy_us": spacy_us, "extract_us": extract_us,
-        "pipeline_us": pipeline_us,
-        "expected_b_over_a": spacy_us / (spacy_us + parse_us),
+        "pipeline_us": pipeline_us, "rule_components": names, "spacy_rules_us": rules_us, "fast_rules_us": fast_us,
+        "expected_b_over_a": spacy_us / (spacy_us - rules_us + fast_us + parse_us),
+        "expected_b0_over_a": spacy_us / (spacy_us + parse_us),
         "extract_share_of_spacy": extract_us / spacy_us, "pipeline_share_of_spacy": pipeline_us / spacy_us,
+        "spacy_rules_share_of_spacy": rules_us / spacy_us,
     }
 
 
@@ -381,6 +416,7 @@ def print_report(res: dict) -> None:
     print("|---|---:|---:|---:|")
     rows = [
         ("a", "(a) bare `nlp.pipe`"), ("x", "(x) `nlp.pipe` + `extract`"), ("b", "(b) `iccc.parse`"),
+        ("b0", "(b0) `iccc.parse(fast_rules=False)`"),
         ("b_whole", f"(b) `iccc.parse`, large input ({speed.get('n_captions_processes', '?')})"),
         ("c", f"(c) `iccc.parse`, n_process={cfg['n_process']}, large input"),
         ("a_whole", "(a1) bare `nlp.pipe`, large input"),
@@ -404,7 +440,10 @@ def print_report(res: dict) -> None:
     print(f"\n(o) per caption (CPU, fastest of {o['runs']} runs on {o['n_captions']} captions): spaCy "
           f"{o['spacy_us']:.0f} us (fastest (a) chunk), extract {o['extract_us']:.0f} us "
           f"({o['extract_share_of_spacy']:.1%} of spaCy), rest of iccc.parse {o['pipeline_us']:.1f} us "
-          f"({o['pipeline_share_of_spacy']:.1%}); expected b/a on an idle machine {o['expected_b_over_a']:.3f}")
+          f"({o['pipeline_share_of_spacy']:.1%}); spaCy's {'+'.join(o['rule_components'])} "
+          f"{o['spacy_rules_us']:.0f} us ({o['spacy_rules_share_of_spacy']:.1%} of spaCy), iccc's memoised "
+          f"ones {o['fast_rules_us']:.0f} us; expected on an idle machine: b/a {o['expected_b_over_a']:.3f}, "
+          f"b0/a {o['expected_b0_over_a']:.3f}")
     d = res["duplicates"]
     print(f"(d) {d['n_inputs']} inputs ({d['n_distinct']} distinct x {d['copies']}, shuffled; "
           f"{d['n_distinct_to_parse']} distinct need parsing, the rest are empty/non-English): spaCy parsed "

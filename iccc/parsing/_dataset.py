@@ -138,7 +138,7 @@ class ConceptParser:
             self._planner = _Planner(limit, DEFAULT_CACHE_SIZE, "status")
         disable = [name for name in nlp.pipe_names if name in UNNEEDED]
         concepts, statuses = [], []
-        for p in _iter_parsed(self._planner, captions, nlp, self.batch_size, disable, 1):
+        for p in _iter_parsed(self._planner, captions, nlp, self.batch_size, disable, True, 1):
             concepts.append([dict(zip(_FIELDS, _FIELD_VALUES(c))) for c in p.concepts])
             statuses.append(p.status)
         return {columns.CONCEPTS: concepts, columns.PARSE_STATUS: statuses}
