@@ -310,7 +310,9 @@ def run_duplicates(nlp, texts: list[str], copies: int, batch_size: int, seed: in
     random.Random(seed).shuffle(data)
     out: list = []
     _DOCS_SEEN[0] = 0
-    nlp.add_pipe(COUNTER, last=True)
+    # Right after the parser: every doc spaCy makes passes it, and the rule components stay last,
+    # so iccc.parse takes them over as it does in (b).
+    nlp.add_pipe(COUNTER, **({"after": "parser"} if "parser" in nlp.pipe_names else {"last": True}))
     try:
         t = timed(lambda: out.extend(iccc.parse(data, nlp=nlp, batch_size=batch_size)))
     finally:

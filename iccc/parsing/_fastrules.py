@@ -17,6 +17,7 @@ lemmatizer modes) makes :func:`accelerator` return ``None``, and the pipeline ru
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any, Iterable, Iterator
 
 from functools import lru_cache
@@ -272,22 +273,25 @@ def accelerator(nlp, disable: list[str]) -> tuple[FastRules | None, list[str]]:
         return None, []
     ruler = next((nlp.get_pipe(n) for n in names if type(nlp.get_pipe(n)) is AttributeRuler), None)
     lemmatizer = next((nlp.get_pipe(n) for n in names if isinstance(nlp.get_pipe(n), Lemmatizer)), None)
-    cache = _CACHE.setdefault(id(nlp), {})
+    cache = _CACHE.get(nlp)
+    if cache is None:
+        cache = _CACHE[nlp] = {}
     key = tuple(names)
     found = cache.get(key)
-    if found is not None and found[0] is nlp and found[1].version == _version(ruler, lemmatizer):
-        return found[1], names
+    if found is not None and found.version == _version(ruler, lemmatizer):
+        return found, names
     if lemmatizer is not None and not lemmatizer._validated:
         lemmatizer._validate_tables()
     try:
         fast = FastRules(ruler, lemmatizer)
     except _Unsupported:
         return None, []
-    cache[key] = (nlp, fast)
+    cache[key] = fast
     return fast, names
 
 
-_CACHE: dict[int, dict] = {}
+#: Pipeline -> {replaced component names: FastRules}; a pipeline that is dropped takes its memos along.
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def run_pipeline(nlp, texts: list[str], batch_size: int, disable: list[str], fast: bool = True) -> Iterator:
