@@ -63,6 +63,27 @@ class Options:
         return f"Options(labels={len(self.labels)}, blocked={len(self.blocked)})"
 
 
+class Choices:
+    """A lazy sequence of ``(lemma, surface)`` over a whole pool."""
+
+    __slots__ = ("pool",)
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def __len__(self):
+        return len(self.pool.lemmas)
+
+    def __getitem__(self, k):
+        j = int(k)
+        return self.pool.lemmas[j], self.pool.surfaces[j]
+
+
+def pool_options(pool, w: np.ndarray, cumulative: np.ndarray, blocked) -> Options:
+    """Options over a whole pool: labels are ``(lemma, surface)``; ``blocked`` are never drawn."""
+    return Options(Choices(pool), w, cumulative=cumulative, blocked=blocked)
+
+
 class BlockedByWords:
     """The positions of a pool's candidates that contain any of ``words``, as a lazy set.
 

@@ -36,22 +36,6 @@ CATEGORY_MIN_SHARE = 0.1
 CATEGORY_KINDS = frozenset(("noun", "entity", "attribute", "count"))
 
 
-class Choices:
-    """A lazy sequence of ``(lemma, surface)`` over a whole pool."""
-
-    __slots__ = ("pool",)
-
-    def __init__(self, pool):
-        self.pool = pool
-
-    def __len__(self):
-        return len(self.pool.lemmas)
-
-    def __getitem__(self, k):
-        j = int(k)
-        return self.pool.lemmas[j], self.pool.surfaces[j]
-
-
 def side_cache(base: ConceptBase, name: str, limit: int) -> dict:
     """A cache dict living in ``base._masks`` (so it is dropped whenever the base changes); when
     it reaches ``limit`` entries, the older half goes (dicts keep insertion order)."""
@@ -112,6 +96,8 @@ CONTEXTS_CACHE = 200_000
 #: Pooled weight vectors remembered (the most recent ones); a map computes the weights of a whole
 #: batch's slots at once (:func:`prepare_weights`), so this only has to outlive one batch.
 WEIGHTS_CACHE = 4_096
+
+
 class Deferred(Exception):
     """Raised by :func:`candidate_weights` on a cache miss while a batch is collecting requests."""
 
@@ -321,10 +307,3 @@ def blocked_indices(pool, words: Iterable[str]) -> frozenset:
         if hits:
             out.update(hits)
     return frozenset(out)
-
-
-def pool_options(pool, w: np.ndarray, cumulative: np.ndarray, blocked: frozenset):
-    """Options over a whole pool: labels are ``(lemma, surface)``; ``blocked`` are never drawn."""
-    from ._base import Options
-
-    return Options(Choices(pool), w, cumulative=cumulative, blocked=blocked)

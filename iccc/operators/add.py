@@ -7,9 +7,9 @@ from typing import Any, Sequence
 from .._schema import ParsedCaption
 from ..base import ConceptBase, form_of
 from ..textedit import insert_before
-from ._base import BlockedByWords, Operator, Options, Slot
+from ._base import BlockedByWords, Operator, Options, Slot, pool_options
 from ._record import Corruption
-from ._weights import blocked_words, candidate_weights, pool_options, slot_context
+from ._weights import blocked_words, candidate_weights, slot_context
 
 _OBJECT_DEPS = frozenset(("pobj", "dobj"))
 

@@ -11,9 +11,9 @@ from ..balance import removal_table
 from ..base import LIGHT_VERBS, ConceptBase
 from ..parsing._lexicon import NUMBER_WORDS
 from ..textedit import replace_span
-from ._base import BlockedByWords, Operator, Options, Slot, slot
+from ._base import BlockedByWords, Operator, Options, Slot, pool_options, slot
 from ._record import Corruption
-from ._weights import Choices, blocked_words, candidate_weights, slot_context
+from ._weights import blocked_words, candidate_weights, slot_context
 
 
 def count_value(text: str) -> int | None:
@@ -118,7 +118,7 @@ class Replace(Operator):
             if not w.sum() > 0:
                 return None
             cumulative = np.cumsum(w)
-        return Options(Choices(pool), w, cumulative, blocked)
+        return pool_options(pool, w, cumulative, blocked)
 
     def apply(self, parsed: ParsedCaption, slot: Slot, label) -> Corruption | None:
         c = parsed.concepts[slot.i]

@@ -18,20 +18,18 @@ from __future__ import annotations
 
 import re
 import weakref
-from typing import Any, Iterable, Iterator
-
 from functools import lru_cache
 from types import SimpleNamespace
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-#: Token-level attributes a pattern may test (besides lexical ones, which follow from the text).
-_TOKEN_LEVEL = ("TAG", "DEP", "POS", "LEMMA")
 #: Lexical attributes a pattern may test: functions of the token's text for a given vocab.
 _LEXICAL = {"ORTH": "text", "TEXT": "text", "LOWER": "lower_", "IS_SPACE": "is_space",
             "IS_PUNCT": "is_punct", "IS_ALPHA": "is_alpha", "IS_DIGIT": "is_digit",
             "LIKE_NUM": "like_num", "IS_LOWER": "is_lower", "IS_UPPER": "is_upper",
             "IS_TITLE": "is_title"}
+#: Token-level attributes a pattern may test (they become part of a token's signature).
 _TOKEN_GETTER = {"TAG": "tag_", "DEP": "dep_", "POS": "pos_", "LEMMA": "lemma_"}
 #: Memo entries kept per table before it is cleared (a bound on memory for endless streams).
 MEMO_LIMIT = 500_000
@@ -116,7 +114,7 @@ class FastRules:
                         raise _Unsupported("empty pattern")
                     compiled = [_compile_token(tok) for tok in pattern]
                     for tok in pattern:
-                        token_attrs.update(k.upper() for k in tok if k.upper() in _TOKEN_LEVEL)
+                        token_attrs.update(k.upper() for k in tok if k.upper() in _TOKEN_GETTER)
                     if not -len(pattern) <= index < len(pattern):
                         raise _Unsupported("index outside its pattern")  # spaCy raises; let it
                     if len(pattern) == 1:
@@ -127,6 +125,7 @@ class FastRules:
         self._sig_ids = [ids.ORTH] + [getattr(ids, k) for k in sorted(token_attrs)]
         self._read = self._sig_ids + [POS, MORPH, LEMMA, TAG, DEP]
         self._col = {attr: len(self._sig_ids) + n for n, attr in enumerate((POS, MORPH, LEMMA, TAG, DEP))}
+        self._written_cols = [self._col[attr] for attr in self._written]
         self._single_memo: dict = {}
         self._lemma_memo: dict = {}
 
@@ -214,7 +213,7 @@ class FastRules:
 
     def _write(self, doc, rows: list, direct: list) -> None:
         """Write POS, MORPH and LEMMA with one ``from_array``; TAG and DEP token by token."""
-        p, m, le = (self._col[attr] for attr in self._written)
+        p, m, le = self._written_cols
         doc.from_array(self._written, np.array([(r[p], r[m], r[le]) for r in rows], dtype=np.uint64))
         for i, attr, value in direct:
             setattr(doc[i], "tag" if attr == self._ids.TAG else "dep", value)
@@ -248,31 +247,38 @@ def _version(ruler, lemmatizer) -> tuple:
             id(lemmatizer), getattr(lemmatizer, "mode", None), getattr(lemmatizer, "overwrite", None))
 
 
-def trailing_rules(nlp, disable: list[str]) -> list[str]:
-    """The names of the enabled components at the end of ``nlp`` that :class:`FastRules` can take
-    over: an ``attribute_ruler`` and/or a ``lemmatizer``, in pipeline order, with nothing else after them."""
+def _trailing(nlp, disable: list[str]) -> list[tuple[str, Any]]:
+    """``(name, component)`` of the enabled components at the end of ``nlp`` that :class:`FastRules`
+    can take over: an ``attribute_ruler``, a ``lemmatizer``, or the ruler then the lemmatizer."""
     AttributeRuler, Lemmatizer = _components()
     enabled = [(name, proc) for name, proc in nlp.pipeline if name not in disable]
-    names: list[str] = []
+    out: list = []
     for name, proc in reversed(enabled):
-        if type(proc) is AttributeRuler and not any(type(nlp.get_pipe(n)) is AttributeRuler for n in names):
-            names.insert(0, name)
-        elif isinstance(proc, Lemmatizer) and not names and getattr(proc, "mode", None) in _LEMMATIZER_MODES:
-            names.insert(0, name)
+        if type(proc) is AttributeRuler:
+            out.insert(0, (name, proc))
+            break  # nothing before the ruler is taken over
+        if isinstance(proc, Lemmatizer) and not out and getattr(proc, "mode", None) in _LEMMATIZER_MODES:
+            out.insert(0, (name, proc))
         else:
             break
-    return names
+    return out
+
+
+def trailing_rules(nlp, disable: list[str]) -> list[str]:
+    """The names of the components :class:`FastRules` takes over in ``nlp`` with ``disable`` off."""
+    return [name for name, _ in _trailing(nlp, disable)]
 
 
 def accelerator(nlp, disable: list[str]) -> tuple[FastRules | None, list[str]]:
     """``(FastRules, names it replaces)`` for ``nlp`` with ``disable`` off, or ``(None, [])`` when the
     pipeline does not end in components it can take over. Cached per pipeline object."""
-    AttributeRuler, Lemmatizer = _components()
-    names = trailing_rules(nlp, disable)
-    if not names:
+    trailing = _trailing(nlp, disable)
+    if not trailing:
         return None, []
-    ruler = next((nlp.get_pipe(n) for n in names if type(nlp.get_pipe(n)) is AttributeRuler), None)
-    lemmatizer = next((nlp.get_pipe(n) for n in names if isinstance(nlp.get_pipe(n), Lemmatizer)), None)
+    names = [name for name, _ in trailing]
+    _AttributeRuler, Lemmatizer = _components()
+    lemmatizer = trailing[-1][1] if isinstance(trailing[-1][1], Lemmatizer) else None
+    ruler = trailing[0][1] if trailing[0][1] is not lemmatizer else None
     cache = _CACHE.get(nlp)
     if cache is None:
         cache = _CACHE[nlp] = {}
