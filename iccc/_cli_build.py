@@ -9,24 +9,63 @@ Usage::
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
 import time
 from pathlib import Path
 
 
+# ---------------------------------------------------------------------------- argparse types
+# (argparse turns the ValueError into "iccc build: error: argument --seed: ...", exit 2)
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"should be an integer, got {text!r}") from None
+
+
+def non_negative_int(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"should be a non-negative integer (0, 1, 2, ...), got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"should be a positive integer (1, 2, ...), got {text!r}")
+    return value
+
+
+def probability(text: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"should be a probability in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"should be a probability in [0, 1], got {text!r}")
+    return value
+
+
+OUTPUT_KINDS = ("folder", "jsonl", "json", "parquet", "csv", "tsv")
+
+
 def add_arguments(p) -> None:
     p.add_argument("input", nargs="?",
                    help="caption file or folder (COCO captions_*.json, Karpathy/LAVIS list, .jsonl/.csv/.tsv/.txt, "
                         "a folder of images with a captions file, a save_to_disk folder); default: the built-in sample")
-    p.add_argument("-o", "--output", help="folder to write the dataset to (Dataset.save_to_disk); "
-                   "without it only the summary is printed")
+    p.add_argument("-o", "--output", help="where to write the dataset, in the format its name says: a folder name "
+                   "without a suffix (Dataset.save_to_disk: what iccc train and iccc export read), .jsonl, "
+                   ".jsonl.gz, .json, .parquet, .csv or .tsv; without it only the summary is printed")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT when it exists")
-    p.add_argument("--seed", type=int, default=0, help="same seed, same samples (default 0)")
-    p.add_argument("--epoch", type=int, default=0, help="draw the samples of this epoch (default 0)")
-    p.add_argument("--p-correction", type=float, default=0.3, help="share of correction samples (paper: 0.3)")
-    p.add_argument("--p-swap", type=float, default=0.15, help="share of corrections tried as swaps first (paper: 0.15)")
-    p.add_argument("--p-correct-caption", type=float, default=0.0,
+    p.add_argument("--seed", type=non_negative_int, default=0, help="same seed, same samples (default 0)")
+    p.add_argument("--epoch", type=non_negative_int, default=0, help="draw the samples of this epoch (default 0)")
+    p.add_argument("--p-correction", type=probability, default=0.3, help="share of correction samples (paper: 0.3)")
+    p.add_argument("--p-swap", type=probability, default=0.15,
+                   help="share of corrections tried as swaps first (paper: 0.15)")
+    p.add_argument("--p-correct-caption", type=probability, default=0.0,
                    help="share of correction prompts showing the correct caption (default 0)")
     p.add_argument("--target-format", default="statement", choices=("statement", "caption", "both"),
                    help="correction target: the paper's statement, the corrected caption, or both")
@@ -36,15 +75,22 @@ def add_arguments(p) -> None:
     p.add_argument("--image-column", default=None, help="image field of the input (default: found by name)")
     p.add_argument("--group-column", default=None,
                    help="field with the image id grouping sibling captions (default: image_id/cocoid/the image)")
-    p.add_argument("--image-root", default=None, help="folder the image paths are relative to")
-    p.add_argument("--limit", type=int, default=None, help="build from the first N rows only (a quick try)")
+    p.add_argument("--image-root", default=None, help="folder the image paths are relative to (stored as absolute "
+                   "paths, so later stages work from any folder)")
+    p.add_argument("--embed-images", action="store_true",
+                   help="store the image files themselves in the dataset (a datasets.Image column, bytes embedded on "
+                        "save; needs a folder OUTPUT and every image file present)")
+    p.add_argument("--drop-unusable", action="store_true",
+                   help="leave out rows without a usable caption (missing, empty, not a string); counted in the "
+                        "summary (iccc train skips them anyway)")
+    p.add_argument("--limit", type=positive_int, default=None, help="build from the first N rows only (a quick try)")
     p.add_argument("--base", default=None, help="use this saved ConceptBase (.json/.json.gz) instead of building one")
     p.add_argument("--save-base", default=None, help="save the ConceptBase built from the input here")
     p.add_argument("--no-balance", action="store_true", help="skip frequency balancing of inserted words")
     p.add_argument("--model", default=None, help="spaCy pipeline name or path")
-    p.add_argument("--num-proc", type=int, default=None, help="processes for parsing, building and saving")
-    p.add_argument("--batch-size", type=int, default=1000, help="rows per map batch")
-    p.add_argument("--show", type=int, default=4, help="correction examples to print")
+    p.add_argument("--num-proc", type=positive_int, default=None, help="processes for parsing, building and saving")
+    p.add_argument("--batch-size", type=positive_int, default=1000, help="rows per map batch")
+    p.add_argument("--show", type=non_negative_int, default=4, help="correction examples to print")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
@@ -75,37 +121,97 @@ def _splits(ds) -> list:
     return list(ds.values()) if isinstance(ds, DatasetDict) else [ds]
 
 
+def _rows(ds) -> int:
+    return sum(len(split) for split in _splits(ds))
+
+
+def check_output(output, overwrite: bool, kinds=OUTPUT_KINDS, what: str = "iccc build output") -> tuple:
+    """``(path, kind)`` of ``-o`` (``(None, None)`` without one), refused early when its name asks
+    for a format not in ``kinds`` or when it exists (without ``--overwrite``)."""
+    from .dataset._write import output_kind
+
+    if not output:
+        return None, None
+    kind = output_kind(output, kinds, what=what)
+    out = Path(output)
+    if out.exists():
+        if kind == "folder":
+            if not out.is_dir():
+                raise ValueError(f"Output {str(out)!r} exists and is not a folder.")
+            if any(out.iterdir()) and not overwrite:
+                raise FileExistsError(f"Output folder {str(out)!r} exists and is not empty; pass --overwrite to "
+                                      "replace it.")
+        elif out.is_dir():
+            raise ValueError(f"Output {str(out)!r} is a folder, but its name asks for a {kind} file.")
+        elif not overwrite:
+            raise FileExistsError(f"Output file {str(out)!r} exists; pass --overwrite to replace it.")
+    return out, kind
+
+
+def replace_output(out: Path, kind: str) -> None:
+    if out.exists():
+        shutil.rmtree(out) if out.is_dir() else out.unlink()
+
+
+def _embed_images(built):
+    """The ``image`` column as a ``datasets.Image()`` feature (its files embedded on save)."""
+    from datasets import DatasetDict, Image, Value
+
+    from .dataset._summary import image_check
+
+    def one(split, name):
+        where = f" in split {name!r}" if name else ""
+        if "image" not in split.column_names:
+            raise ValueError(f"--embed-images: the dataset has no 'image' column{where}.")
+        feature = split.features["image"]
+        if isinstance(feature, Image):
+            return split
+        if not (isinstance(feature, Value) and feature.dtype in ("string", "large_string")):
+            raise ValueError(f"--embed-images: the 'image' column{where} holds {feature}, not image paths.")
+        found = image_check(split)
+        if found["missing"] or found["none"]:
+            raise ValueError(
+                f"--embed-images needs every image file{where}: {found['missing']} of {found['rows']} are missing "
+                f"(first: {found['first_missing']!r}) and {found['none']} rows have no image. Check --image-root, "
+                "or build without --embed-images (paths are kept and counted)."
+            )
+        return split.cast_column("image", Image())
+
+    if isinstance(built, DatasetDict):
+        return DatasetDict({name: one(split, name) for name, split in built.items()})
+    return one(built, None)
+
+
 def run(args) -> int:
     import datasets
 
     from . import columns
     from .base import ConceptBase
-    from .dataset import build_dataset, build_summary, concept_base, format_summary
+    from .dataset import build_dataset, build_summary, concept_base
+    from .dataset._write import write_dataset
     from .parsing import add_concepts
 
-    for name in ("limit", "num_proc"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ValueError(f"`--{name.replace('_', '-')}` should be a positive integer, got {value!r}.")
     if args.base and args.save_base:
         raise ValueError("--save-base saves the base built from the input; it cannot be combined with --base.")
-    out = Path(args.output) if args.output else None
-    if out is not None and out.exists():
-        if not out.is_dir():
-            raise ValueError(f"Output {str(out)!r} exists and is not a folder.")
-        if any(out.iterdir()) and not args.overwrite:
-            raise FileExistsError(f"Output folder {str(out)!r} exists and is not empty; pass --overwrite to replace it.")
+    out, kind = check_output(args.output, args.overwrite)
+    if args.embed_images and kind not in (None, "folder"):
+        raise ValueError(f"--embed-images stores image bytes in a save_to_disk folder; `-o` {args.output!r} names a "
+                         f"{kind} file. Name a folder (no suffix), or drop --embed-images.")
     if args.quiet:
         datasets.disable_progress_bars()
     start = time.perf_counter()
     ds = _load(args)
+    if _rows(ds) == 0:
+        raise ValueError(f"{args.input!r}: the input has no rows (no captions to build from).")
     if args.limit is not None:
         ds = _first(ds, args.limit)
+    n_rows = _rows(ds)
     operations = [o for o in args.operations.split(",") if o]
     kinds = [k for k in args.kinds.split(",") if k] if args.kinds else None
     group = "image_id"
     # Parse and build the base here (what build_dataset does inside) so that --save-base can save it.
-    ds = add_concepts(ds, column="caption", nlp=args.model, batch_size=args.batch_size, num_proc=args.num_proc)
+    ds = add_concepts(ds, caption_column="caption", nlp=args.model, batch_size=args.batch_size,
+                      num_proc=args.num_proc)
     if args.base:
         concepts = ConceptBase.load(args.base)
     else:
@@ -118,19 +224,31 @@ def run(args) -> int:
         ds, caption_column="caption", image_column="image", group_column=group, concepts=concepts,
         seed=args.seed, epoch=args.epoch, p_correction=args.p_correction, p_swap=args.p_swap,
         p_correct_caption=args.p_correct_caption, target_format=args.target_format, operations=operations,
-        kinds=kinds, num_proc=args.num_proc, batch_size=args.batch_size,
+        kinds=kinds, num_proc=args.num_proc, batch_size=args.batch_size, drop_unusable=args.drop_unusable,
     ).remove_columns([columns.CONCEPTS, columns.PARSE_STATUS])
+    if args.embed_images:
+        built = _embed_images(built)
     seconds = time.perf_counter() - start
     if out is not None:
-        if out.exists() and args.overwrite:
-            shutil.rmtree(out)
-        built.save_to_disk(str(out), num_proc=args.num_proc)
+        if args.overwrite:
+            replace_output(out, kind)
+        if isinstance(built, datasets.DatasetDict) and kind != "folder":
+            raise ValueError(f"The input has several splits {sorted(built)}; write them to a folder (a name without "
+                             "a suffix), not one {kind} file.")
+        write_dataset(built, out, kind, num_proc=args.num_proc)
     print(f"Built ICCC samples from {args.input or 'the built-in sample'} in {seconds:.1f}s "
           f"(concept base: {concepts.n_captions} captions, {len(concepts.groups)} images).")
-    print(format_summary(build_summary(built, examples=args.show)))
+    summary = build_summary(built, examples=args.show)
+    if args.drop_unusable:
+        summary["dropped"] = n_rows - _rows(built)
+    print(summary)
+    if args.drop_unusable and "splits" in summary and summary["dropped"]:
+        print(f"Rows dropped without a usable caption (--drop-unusable): {summary['dropped']}")
     if out is not None:
-        size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-        print(f"Wrote {out} ({size / 1e6:.1f} MB); load it with datasets.load_from_disk({str(out)!r}).")
+        size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) if out.is_dir() else out.stat().st_size
+        how = (f"load it with datasets.load_from_disk({str(out)!r})" if kind == "folder" else
+               "iccc train and iccc export read it")
+        print(f"Wrote {out} ({size / 1e6:.1f} MB); {how}.")
     if args.save_base:
         print(f"Saved the concept base to {args.save_base}")
     sys.stdout.flush()

@@ -1,11 +1,16 @@
-"""``iccc export``: the same corruptions for other training recipes (DPO pairs, NegCLIP, SugarCrepe).
+"""``iccc export``: the same corruptions for other training recipes (DPO pairs, SFT, NegCLIP, SugarCrepe).
 
 Usage::
 
-    iccc export dpo captions_val2017.json -o dpo_val2017            # a save_to_disk folder (or .jsonl/.parquet)
+    iccc export dpo captions_val2017.json -o dpo_val2017            # a save_to_disk folder (or .jsonl/.json/.parquet)
+    iccc export sft iccc_val2017 -o sft.jsonl --sft-format messages  # TRL SFT rows from `iccc build` output
     iccc export negclip coco_karpathy_test.json -o neg.tsv --n-negatives 3
     iccc export sugarcrepe captions_val2017.json -o my_sugarcrepe/ --operations replace,swap,add --p-add 0.1
     iccc export dpo iccc_val2017 -o dpo                               # a dataset written by `iccc build`
+
+``-o`` is written in the format its name says, or refused with the accepted names: dpo and sft
+take a folder name without a suffix (save_to_disk), ``.jsonl``, ``.jsonl.gz``, ``.json`` or
+``.parquet``; negclip ``.tsv``/``.csv`` (optionally ``.gz``); sugarcrepe a folder.
 
 INPUT is anything :func:`iccc.dataset.load_captions` reads. Captions are parsed, a concept base
 is built from them and every caption is corrupted with ``--seed``, unless the input already has
@@ -19,41 +24,57 @@ import time
 from collections import Counter
 from pathlib import Path
 
-FORMATS = ("dpo", "negclip", "sugarcrepe")
+FORMATS = ("dpo", "sft", "negclip", "sugarcrepe")
+#: What ``-o`` may name, per format (see iccc.dataset._write).
+OUTPUTS = {"dpo": ("folder", "jsonl", "json", "parquet"), "sft": ("folder", "jsonl", "json", "parquet"),
+           "negclip": ("tsv", "csv"), "sugarcrepe": ("folder",)}
 #: Columns a corruption map adds; dropped with --recorrupt before corrupting again.
 _RECORD_COLUMNS = ("corrupted_caption", "operation", "concept_kind", "original", "replacement", "start", "end",
                    "new_start", "new_end", "other_start", "other_end", "target", "corrupt_status")
 
 
 def add_arguments(p) -> None:
-    p.add_argument("format", choices=FORMATS, help="dpo: TRL preference pairs; negclip: hard-negative TSV; "
-                   "sugarcrepe: one JSON per negative type")
+    from ._cli_build import non_negative_int, positive_int, probability
+
+    p.add_argument("format", choices=FORMATS, help="dpo: TRL preference pairs; sft: TRL supervised rows "
+                   "(prompt/completion or messages); negclip: hard-negative TSV; sugarcrepe: one JSON per negative type")
     p.add_argument("input", help="caption file or folder (COCO, Karpathy/LAVIS, .jsonl/.csv/.tsv/.txt, a folder with "
                    "a captions file, a save_to_disk folder such as `iccc build` output)")
     p.add_argument("-o", "--output", required=True,
-                   help="dpo: a folder (save_to_disk) or a .jsonl/.parquet file; negclip: a .tsv/.csv(.gz) file; "
-                        "sugarcrepe: a folder")
-    p.add_argument("--seed", type=int, default=0, help="same seed, same negatives (default 0)")
+                   help="dpo, sft: a folder (save_to_disk, no suffix) or a .jsonl/.jsonl.gz/.json/.parquet file; "
+                        "negclip: a .tsv/.csv(.gz) file; sugarcrepe: a folder")
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT when it exists")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="same seed, same negatives (default 0)")
     p.add_argument("--split", default=None, help="split of a DatasetDict input, or rows of a 'split' field")
     p.add_argument("--caption-column", default="caption")
     p.add_argument("--image-column", default=None, help="image field of the input (default: found by name)")
     p.add_argument("--image-root", default=None, help="folder the image paths are relative to")
     p.add_argument("--group-column", default=None, help="field with the image id (default: image_id or the image)")
-    p.add_argument("--limit", type=int, default=None, help="export from the first N rows only")
+    p.add_argument("--limit", type=positive_int, default=None, help="export from the first N rows only")
     p.add_argument("--recorrupt", action="store_true",
                    help="ignore corruptions already in the input and corrupt every caption anew")
     p.add_argument("--operations", default="replace,swap", help="comma-separated: replace,swap,add")
     p.add_argument("--kinds", default=None, help="comma-separated concept kinds (default: all)")
-    p.add_argument("--p-swap", type=float, default=0.15, help="share of corrections tried as swaps first")
-    p.add_argument("--p-add", type=float, default=0.0, help="share of corrections tried as additions first")
+    p.add_argument("--p-swap", type=probability, default=0.15, help="share of corrections tried as swaps first")
+    p.add_argument("--p-add", type=probability, default=0.0, help="share of corrections tried as additions first")
+    p.add_argument("--p-correction", type=probability, default=0.3,
+                   help="sft from captions: share of correction samples of the build made on the fly (paper: 0.3)")
     p.add_argument("--base", default=None, help="use this saved ConceptBase (.json/.json.gz) instead of building one")
     p.add_argument("--no-balance", action="store_true", help="skip frequency balancing of inserted words")
     p.add_argument("--model", default=None, help="spaCy pipeline name or path")
-    p.add_argument("--num-proc", type=int, default=None, help="processes for parsing and corrupting")
+    p.add_argument("--num-proc", type=positive_int, default=None, help="processes for parsing and corrupting")
     p.add_argument("--prompt", default=None, help="dpo: the captioning instruction")
-    p.add_argument("--standard", action="store_true", help="dpo: plain strings instead of conversational messages")
-    p.add_argument("--n-negatives", type=int, default=1, help="negclip: negatives per caption (default 1)")
-    p.add_argument("--n-negative-images", type=int, default=3, help="negclip: hard-negative image rows per row")
+    p.add_argument("--standard", action="store_true",
+                   help="dpo, sft: plain strings instead of conversational messages (with images the prompt starts "
+                        "with --image-token)")
+    p.add_argument("--image-token", default=None,
+                   help="dpo, sft with --standard: the processor's image placeholder put in front of prompts with an "
+                        "image (default '<image>'; e.g. '<|image_pad|>' for Qwen2-VL)")
+    p.add_argument("--sft-format", default="prompt_completion", choices=("prompt_completion", "messages"),
+                   help="sft: prompt/completion columns or one conversational 'messages' column (TRL's formats)")
+    p.add_argument("--n-negatives", type=positive_int, default=1, help="negclip: negatives per caption (default 1)")
+    p.add_argument("--n-negative-images", type=non_negative_int, default=3,
+                   help="negclip: hard-negative image rows per row")
     p.add_argument("--relative-to", default=None, help="negclip/sugarcrepe: write image paths relative to this folder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -120,43 +141,87 @@ def _images_exist(ds) -> bool:
     return first is not None and Path(first).is_file()
 
 
+def _sft(ds, args, out, kind):
+    """``iccc export sft``: TRL SFT rows from a build, or from captions built on the fly."""
+    from .dataset._sft import to_sft
+
+    options = {}
+    if not {"prompt", "target"} <= set(ds.column_names):
+        from .columns import CONCEPTS, PARSE_STATUS
+
+        if args.recorrupt:
+            ds = ds.remove_columns([c for c in _RECORD_COLUMNS if c in ds.column_names])
+        concepts = None
+        if args.base:
+            from .base import ConceptBase
+
+            concepts = ConceptBase.load(args.base)
+        o = _corrupt_options(args)
+        options = dict(seed=args.seed, p_correction=args.p_correction, operations=o["operations"], kinds=o["kinds"],
+                       p_swap=o["p_swap"], p_add=o["p_add"], concepts=concepts, balance=not args.no_balance,
+                       nlp=args.model, num_proc=args.num_proc,
+                       group_column="image_id" if "image_id" in ds.column_names else "auto")
+        clash = [c for c in ("corrupted_caption", "operation", "concept_kind", "original", "replacement", "target",
+                             "task", "build_status") if c in ds.column_names]
+        if clash:
+            ds = ds.remove_columns(clash)
+        if (CONCEPTS in ds.column_names) != (PARSE_STATUS in ds.column_names):
+            ds = ds.remove_columns([c for c in (CONCEPTS, PARSE_STATUS) if c in ds.column_names])
+    elif args.recorrupt:
+        raise ValueError(f"{args.input!r} is a build (prompt and target columns): --recorrupt does not apply; build "
+                         "again with another --seed (iccc build) or export from the captions.")
+    image_features = kind == "folder" and _images_exist(ds)
+    rows, counts = to_sft(ds, format=args.sft_format, conversational=not args.standard,
+                          image_features=image_features, image_token=args.image_token, return_counts=True,
+                          **options)
+    return rows, counts, image_features
+
+
 def run(args) -> int:
     import datasets
 
+    from ._cli_build import check_output, replace_output
     from .dataset._export import to_dpo, to_negclip, to_sugarcrepe
     from .dataset._inputs import load_captions
+    from .dataset._write import write_dataset
 
+    out, kind = check_output(args.output, args.overwrite, OUTPUTS[args.format], what=f"`iccc export {args.format}`")
     if args.quiet:
         datasets.disable_progress_bars()
-    if args.n_negatives < 1:
-        raise ValueError(f"`--n-negatives` should be at least 1, got {args.n_negatives}.")
     start = time.perf_counter()
     ds = load_captions(args.input, caption_column=args.caption_column, image_column=args.image_column,
                        image_root=args.image_root, group_column=args.group_column, split=args.split)
     if isinstance(ds, datasets.DatasetDict):
         raise ValueError(f"{args.input!r} holds several splits {sorted(ds)}; pick one with --split.")
+    if len(ds) == 0:
+        raise ValueError(f"{args.input!r}: the input has no rows (no captions to export).")
     if args.limit is not None:
         ds = ds.select(range(min(args.limit, len(ds))))
+    if args.overwrite:
+        replace_output(out, kind)
+    if args.format == "sft":
+        rows, counts, image_features = _sft(ds, args, out, kind)
+        write_dataset(rows, out, kind)
+        what = ("SFT rows (" + ", ".join(rows.column_names) + ")")
+        _print_counts(counts, len(ds), what)
+        if "images" in rows.column_names and not image_features and kind == "folder":
+            print("  images kept as path strings (the first image file was not found; see --image-root)")
+        print(f"Wrote {out} in {time.perf_counter() - start:.1f}s")
+        return 0
     need_base = args.format == "negclip" and (args.n_negatives > 1 or "corrupted_caption" not in ds.column_names
                                                or args.recorrupt)
     reuse = "corrupted_caption" in ds.column_names and not args.recorrupt
     ds, base = prepare(ds, args, need_base=need_base or not reuse)
     if reuse:
         print(f"Using the corruptions in {args.input} (--recorrupt draws new ones with --seed).")
-    out = Path(args.output)
     if args.format == "dpo":
         kwargs = {"prompt": args.prompt} if args.prompt else {}
-        as_file = out.suffix.lower() in (".jsonl", ".json", ".parquet")
+        as_file = kind != "folder"
         # an Image feature is saved from its files: keep path strings when they are not here
         image_features = not as_file and _images_exist(ds)
         pairs, counts = to_dpo(ds, conversational=not args.standard, image_features=image_features,
-                               return_counts=True, **kwargs)
-        if out.suffix.lower() in (".jsonl", ".json"):
-            pairs.to_json(str(out), lines=True, force_ascii=False)
-        elif out.suffix.lower() == ".parquet":
-            pairs.to_parquet(str(out))
-        else:
-            pairs.save_to_disk(str(out))
+                               return_counts=True, image_token=args.image_token, **kwargs)
+        write_dataset(pairs, out, kind)
         _print_counts(counts, len(ds), "DPO pairs (prompt, chosen, rejected" + (", images" if "images" in
                                                                                pairs.column_names else "") + ")")
         if "images" in pairs.column_names and not image_features and not as_file:

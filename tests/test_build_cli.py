@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 import pytest
 
@@ -40,11 +41,15 @@ def test_without_output_only_prints(capsys, nlp):
     assert "Rows: 120 (correction" in text and "[correction]" in text and "Wrote" not in text
 
 
-def test_bad_options(tmp_path):
-    with pytest.raises(ValueError, match="--num-proc"):
-        _run("--num-proc", "0")
-    with pytest.raises(ValueError, match=r"`p_correction` should be a probability in \[0, 1\], got 2.0"):
-        _run("--p-correction", "2", "-q")
+def test_bad_options(tmp_path, capsys):
+    # numbers are checked by argparse: "iccc build: error: argument --num-proc: ...", exit 2
+    for argv, message in ((("--num-proc", "0"), "argument --num-proc: should be a positive integer"),
+                          (("--p-correction", "2", "-q"), r"argument --p-correction: should be a probability in \[0, 1\]"),
+                          (("--seed", "-1"), "argument --seed: should be a non-negative integer")):
+        with pytest.raises(SystemExit) as err:
+            _run(*argv)
+        assert err.value.code == 2
+        assert re.search(message, capsys.readouterr().err)
     with pytest.raises(ValueError, match="cannot be combined with --base"):
         _run("--base", tmp_path / "b.json", "--save-base", tmp_path / "c.json")
 

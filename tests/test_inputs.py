@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 import re
 from pathlib import Path
 
@@ -302,7 +303,8 @@ def test_real_coco_val2017():
     assert len(set(ds["image_id"])) == 5_000
     row = ds[0]
     assert row["caption"] == "A black Honda motorcycle parked in front of a garage."
-    assert row["image"] == "val2017/000000179765.jpg" and row["image_id"] == 179765
+    # a relative image_root is resolved when loading: the paths work from any working directory
+    assert row["image"] == os.path.abspath("val2017/000000179765.jpg") and row["image_id"] == 179765
     grouped = load_captions(path, explode=False)
     assert len(grouped) == 5_000 and sum(len(c) for c in grouped["caption"]) == 25_014
 

@@ -3,16 +3,39 @@
 ``datasets`` is imported only when a function here runs.
 """
 
-from ._builder import build_dataset, concept_base
+from ._builder import build_dataset, concept_base, detect_group_column
 from ._epochs import set_epoch
-from ._export import read_negclip, to_dpo, to_negclip, to_sugarcrepe, write_negclip, write_sugarcrepe
+from ._export import (
+    DEFAULT_IMAGE_TOKEN,
+    read_negclip,
+    to_dpo,
+    to_negclip,
+    to_sugarcrepe,
+    write_negclip,
+    write_sugarcrepe,
+)
 from ._inputs import iter_caption_rows, load_captions
 from ._prompts import CAPTION_PROMPTS, CORRECTION_PROMPTS, NO_ERROR_TARGET, TARGET_FORMATS
 from ._samples import BUILD_STATUS, TASKS, SampleBuilder
-from ._summary import build_summary, format_summary
+from ._sft import SFT_FORMATS, to_sft
+from ._summary import BuildSummary, build_summary, format_summary, image_check
+
+
+def __getattr__(name):
+    # OnTheFlyDataset subclasses datasets.Dataset: imported on first use, so that importing
+    # iccc.dataset stays free of ``datasets``.
+    if name == "OnTheFlyDataset":
+        from ._view import OnTheFlyDataset
+
+        return OnTheFlyDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "BUILD_STATUS",
+    "BuildSummary",
+    "DEFAULT_IMAGE_TOKEN",
+    "OnTheFlyDataset",
+    "SFT_FORMATS",
     "CAPTION_PROMPTS",
     "CORRECTION_PROMPTS",
     "NO_ERROR_TARGET",
@@ -22,13 +45,16 @@ __all__ = [
     "build_dataset",
     "build_summary",
     "concept_base",
+    "detect_group_column",
     "format_summary",
+    "image_check",
     "iter_caption_rows",
     "load_captions",
     "read_negclip",
     "set_epoch",
     "to_dpo",
     "to_negclip",
+    "to_sft",
     "to_sugarcrepe",
     "write_negclip",
     "write_sugarcrepe",

@@ -21,6 +21,10 @@ from ._samples import OUTPUT_COLUMNS, ROW_COLUMN, SampleBuilder, _check_count, _
 
 MODES = ("materialize", "transform")
 IMAGE = "image"
+#: ``group_column`` default: the first of :data:`GROUP_COLUMNS` the data has (what ``iccc build`` does).
+AUTO = "auto"
+#: Columns taken as the image id when ``group_column="auto"`` (``image`` only when it holds path strings).
+GROUP_COLUMNS = ("image_id", "cocoid", "image")
 #: Rows of an ``IterableDataset`` read to build the concept base when ``base_rows`` is None.
 STREAM_BASE_ROWS = 100_000
 #: Captions the frequency balancing simulates on (an even sample of the rows read for the base).
@@ -32,7 +36,7 @@ def build_dataset(
     *,
     caption_column: str = columns.CAPTION,
     image_column: str | None = IMAGE,
-    group_column: str | None = None,
+    group_column: str | None = AUTO,
     concepts: ConceptBase | None = None,
     balance: bool = True,
     seed: int = 0,
@@ -53,6 +57,7 @@ def build_dataset(
     base_rows: int | None = None,
     keep_concepts: bool = False,
     load_from_cache_file: bool | None = None,
+    drop_unusable: bool = False,
 ):
     """Turn a dataset of captions (and images) into ICCC training samples.
 
@@ -71,8 +76,10 @@ def build_dataset(
     ``replacement`` and ``build_status``: ``ok``, or why the row is not what its draw asked for —
     a caption that cannot be corrupted gives a captioning sample (``no_concepts``,
     ``no_candidate``, ``non_english``); a row without a usable caption keeps ``target=None``
-    (``missing``, ``empty``, ``not_string``). No row and no column is dropped; the image column is
-    renamed ``image`` (when it has another name) and passed through untouched, never decoded.
+    (``missing``, ``empty``, ``not_string``), unless ``drop_unusable=True`` leaves those rows out
+    (``iccc train`` skips them either way). No other row and no column is dropped; the image column
+    is renamed ``image`` (when it has another name) and passed through untouched, never decoded.
+    An empty ``Dataset`` gives an empty build with every output column.
 
     Args:
         ds: a ``datasets.Dataset``, ``IterableDataset``, ``DatasetDict`` or ``IterableDatasetDict``
@@ -81,7 +88,9 @@ def build_dataset(
         image_column: the image column (any feature type), or ``None``; a dataset without an
             ``image`` column is fine (text-only builds, e.g. to inspect the samples).
         group_column: the image id shared by captions of one image: corruptions never insert a word
-            of a sibling caption (which may be true of the image). Recommended.
+            of a sibling caption (which may be true of the image). ``"auto"`` (the default, as in
+            ``iccc build``): the first of ``image_id``, ``cocoid`` and ``image`` (path strings only)
+            that the data has, else none; ``None``: no sibling guard.
         concepts: the :class:`iccc.ConceptBase` to draw replacements from; by default built from
             the captions of ``ds`` (all splits) and frequency-balanced
             (:func:`iccc.balance.balance_insertions`) unless ``balance=False``.
@@ -102,6 +111,15 @@ def build_dataset(
             100,000 of an ``IterableDataset``).
         keep_concepts: keep the ``concepts`` and ``parse_status`` columns the parse added.
         load_from_cache_file: passed to ``Dataset.map``.
+        drop_unusable: leave out the rows without a usable caption (``target`` None; statuses
+            ``missing``, ``empty``, ``not_string``); the other rows are exactly those of the full
+            build. ``len(ds) - len(out)`` rows were dropped (an ``IterableDataset`` filters lazily).
+
+    With ``mode="transform"`` the result is an :class:`iccc.dataset.OnTheFlyDataset` (a
+    ``datasets.Dataset``) whose ``features``, ``column_names`` and ``print`` show the columns its
+    rows have (``prompt``, ``target``, ``task``, ...), not the ``concepts`` and row ids stored for
+    the transform. An ``IterableDataset`` build returns at once: its concept base (when not given)
+    is built from the first ``base_rows`` rows when the first row is read.
 
     >>> import iccc
     >>> from datasets import Dataset
@@ -135,14 +153,17 @@ def build_dataset(
         raise ValueError(f"`batch_size` should be a positive integer, got {batch_size!r}.")
     if base_rows is not None and (isinstance(base_rows, bool) or not isinstance(base_rows, int) or base_rows < 1):
         raise ValueError(f"`base_rows` should be a positive integer or None, got {base_rows!r}.")
-    for name, value in (("balance", balance), ("keep_concepts", keep_concepts)):
+    for name, value in (("balance", balance), ("keep_concepts", keep_concepts), ("drop_unusable", drop_unusable)):
         if not isinstance(value, bool):
             raise TypeError(f"`{name}` should be True or False, got {value!r}.")
     if not isinstance(caption_column, str) or not caption_column:
         raise TypeError(f"`caption_column` should be a non-empty string, got {caption_column!r}.")
     for name, value in (("image_column", image_column), ("group_column", group_column)):
         if value is not None and (not isinstance(value, str) or not value):
-            raise TypeError(f"`{name}` should be a non-empty string or None, got {value!r}.")
+            extra = ', "auto"' if name == "group_column" else ""
+            raise TypeError(f"`{name}` should be a column name (a non-empty string){extra} or None, got {value!r}.")
+    if group_column == AUTO:
+        group_column = detect_group_column(list(splits.values()), image_column)
     _check_count("seed", seed)
     _check_count("epoch", epoch)
     # A builder with a stand-in base validates the sampling arguments before any parsing.
@@ -176,29 +197,64 @@ def build_dataset(
         concepts = concept_base(list(parsed.values()), caption_column=caption_column, group_column=group_column,
                                 base_rows=base_rows, balance=balance and p_correction > 0, seed=seed,
                                 corrupt_config=dict(operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add))
-    if p_correction > 0 and not concepts.kinds():
+    empty = all(isinstance(split, Dataset) and len(split) == 0 for split in parsed.values())
+    if p_correction > 0 and not concepts.kinds() and not empty:
         raise ValueError(
             f"No caption in column {caption_column!r} has concepts to corrupt, so no correction sample can be made. "
             "Check `caption_column` (one English caption per row), pass a built `concepts` base, or pass "
             "p_correction=0 for captioning samples only."
         )
+    if empty and not concepts.kinds():  # no row to corrupt: a builder that needs no base
+        config = {**config, "p_correction": 0.0}
     builder = SampleBuilder(concepts, **config)
     builder.hidden = (columns.CONCEPTS, columns.PARSE_STATUS) if added and not keep_concepts else ()
 
     out = {}
     for name, split in parsed.items():
         if isinstance(split, IterableDataset):
-            out[name] = _build_iterable(split, builder, batch_size, recast[name])
+            out[name] = _build_iterable(split, builder, batch_size, recast[name], drop_unusable)
+        elif len(split) == 0:
+            out[name] = _empty(split, builder, mode)
         elif mode == "materialize":
-            out[name] = _materialize(split, builder, batch_size, num_proc, load_from_cache_file)
+            out[name] = _materialize(split, builder, batch_size, num_proc, load_from_cache_file, drop_unusable)
         else:
-            out[name] = _on_the_fly(split, builder, batch_size, num_proc, load_from_cache_file)
+            out[name] = _on_the_fly(split, builder, batch_size, num_proc, load_from_cache_file, drop_unusable)
     if None in out:
         return out[None]
     return type(ds)(out)
 
 
 # ------------------------------------------------------------------------------------ checks
+def detect_group_column(splits: Sequence, image_column: str | None = IMAGE) -> str | None:
+    """The image-id column ``group_column="auto"`` picks: the first of :data:`GROUP_COLUMNS` that
+    every split has (``image``, or the ``image_column``, only when it holds path strings), else
+    ``None``. The same choice as ``iccc build``, whose loader writes ``image_id``.
+
+    >>> from datasets import Dataset
+    >>> detect_group_column([Dataset.from_dict({"caption": ["A dog."], "cocoid": [1], "image": ["1.jpg"]})])
+    'cocoid'
+    >>> detect_group_column([Dataset.from_dict({"caption": ["A dog."]})]) is None
+    True
+    """
+    from datasets import Value
+
+    names = [_column_names(split) for split in splits]
+    if not names or any(n is None for n in names):
+        return None  # an iterable dataset of unknown columns: nothing to go by
+    candidates = list(GROUP_COLUMNS[:-1])
+    if image_column is not None:
+        candidates.append(image_column)
+    for name in dict.fromkeys(candidates):
+        if not all(name in n for n in names):
+            continue
+        if name in GROUP_COLUMNS[:-1]:
+            return name
+        features = [split.features[name] for split in splits if split.features is not None]
+        if all(isinstance(f, Value) and f.dtype in ("string", "large_string") for f in features):
+            return name
+    return None
+
+
 def _column_names(ds) -> list[str] | None:
     features = ds.features
     if features is not None:
@@ -278,7 +334,7 @@ def _add_concepts(ds, caption_column, nlp, batch_size, num_proc, load_from_cache
     kwargs = {}
     if load_from_cache_file is not None and hasattr(ds, "cache_files"):
         kwargs["load_from_cache_file"] = load_from_cache_file
-    return add_concepts(ds, column=caption_column, nlp=nlp, batch_size=batch_size, num_proc=num_proc, **kwargs)
+    return add_concepts(ds, caption_column=caption_column, nlp=nlp, batch_size=batch_size, num_proc=num_proc, **kwargs)
 
 
 def _undecoded(ds):
@@ -361,43 +417,73 @@ def _map_kwargs(load_from_cache_file) -> dict:
     return {} if load_from_cache_file is None else {"load_from_cache_file": load_from_cache_file}
 
 
-def _materialize(ds, builder: SampleBuilder, batch_size, num_proc, load_from_cache_file):
+def _usable(caption) -> bool:
+    """Whether a caption gives a sample (the builder's own test: a non-blank string)."""
+    return isinstance(caption, str) and bool(caption.strip())
+
+
+def _usable_targets(targets) -> list[bool]:
+    return [t is not None for t in targets]
+
+
+def _output_features(ds_features, builder: SampleBuilder):
     from datasets import Features
 
-    features = {**ds.features, **builder.features()}
+    features = {**ds_features, **builder.features()}
     for name in builder.hidden:
         features.pop(name, None)
-    return ds.map(builder, batched=True, batch_size=batch_size, with_indices=True,
-                  input_columns=builder.input_columns, remove_columns=list(builder.hidden) or None,
-                  features=Features(features), num_proc=num_proc, desc="Building ICCC samples",
-                  **_map_kwargs(load_from_cache_file))
+    return Features(features)
+
+
+def _empty(ds, builder: SampleBuilder, mode: str):
+    """The build of an empty ``Dataset``: no rows, every output column."""
+    from datasets import Dataset
+
+    features = _output_features(ds.features, builder)
+    return Dataset.from_dict({name: [] for name in features}, features=features)
+
+
+def _materialize(ds, builder: SampleBuilder, batch_size, num_proc, load_from_cache_file, drop_unusable=False):
+    out = ds.map(builder, batched=True, batch_size=batch_size, with_indices=True,
+                 input_columns=builder.input_columns, remove_columns=list(builder.hidden) or None,
+                 features=_output_features(ds.features, builder), num_proc=num_proc, desc="Building ICCC samples",
+                 **_map_kwargs(load_from_cache_file))
+    if drop_unusable:
+        out = out.filter(_usable_targets, input_columns=["target"], batched=True, batch_size=batch_size,
+                         num_proc=num_proc, desc="Dropping rows without a usable caption",
+                         **_map_kwargs(load_from_cache_file))
+    return out
 
 
 def _row_ids(captions, indices):
     return {ROW_COLUMN: list(indices)}
 
 
-def _on_the_fly(ds, builder: SampleBuilder, batch_size, num_proc, load_from_cache_file):
+def _on_the_fly(ds, builder: SampleBuilder, batch_size, num_proc, load_from_cache_file, drop_unusable=False):
     from datasets import Features, Value
+
+    from ._view import on_the_fly
 
     ds = ds.map(_row_ids, batched=True, batch_size=batch_size, with_indices=True,
                 input_columns=[builder.caption_column], features=Features({**ds.features, ROW_COLUMN: Value("int64")}),
                 num_proc=num_proc, desc="Indexing rows", **_map_kwargs(load_from_cache_file))
-    return ds.with_transform(builder.transform, columns=builder.input_columns + [ROW_COLUMN],
-                             output_all_columns=True)
+    if drop_unusable:  # the rows keep their ids, so the others draw what the full build draws
+        keep = [i for i, caption in enumerate(ds.select_columns([builder.caption_column])[builder.caption_column])
+                if _usable(caption)]
+        if len(keep) < len(ds):
+            ds = ds.select(keep)
+    return on_the_fly(ds.with_transform(builder.transform, columns=builder.input_columns + [ROW_COLUMN],
+                                        output_all_columns=True))
 
 
-def _build_iterable(ds, builder: SampleBuilder, batch_size, recast):
+def _build_iterable(ds, builder: SampleBuilder, batch_size, recast, drop_unusable=False):
     from datasets import Features
 
     from ._epochs import hook_iterable
 
     features = None
     if ds.features is not None:
-        features = {**ds.features, **builder.features()}
-        for name in builder.hidden:
-            features.pop(name, None)
-        features = Features(features)
+        features = _output_features(ds.features, builder)
     out = ds.map(builder, batched=True, batch_size=batch_size, with_indices=True, input_columns=builder.input_columns,
                  remove_columns=list(builder.hidden) or None, features=features)
     if not hook_iterable(out, builder):
@@ -408,4 +494,6 @@ def _build_iterable(ds, builder: SampleBuilder, batch_size, recast):
         feats = dict(out.features)
         feats.update({k: v for k, v in recast.items() if k in feats})
         out = out.cast(Features(feats))
+    if drop_unusable:
+        out = out.filter(_usable_targets, input_columns=["target"], batched=True, batch_size=batch_size)
     return out

@@ -157,6 +157,8 @@ def to_dpo(
     image_features: bool = True,
     keep_columns: Sequence[str] = (),
     return_counts: bool = False,
+    image_token: str | None = None,
+    processor: Any = None,
 ):
     """Preference pairs in TRL's DPO format: the real caption chosen, the corrupted one rejected.
 
@@ -167,8 +169,11 @@ def to_dpo(
         chosen   = [{"role": "assistant", "content": [{"type": "text", "text": caption}]}]
         rejected = [{"role": "assistant", "content": [{"type": "text", "text": corrupted}]}]
 
-    ``conversational=False`` writes plain strings (``prompt`` as given: add the model's image token
-    yourself if its processor needs one). Rows without a usable negative are skipped and counted;
+    ``conversational=False`` writes plain strings. With images, a standard prompt starts with the
+    processor's image token and a newline (``"<image>\\nWrite a short caption for this image."``):
+    TRL hands the text to the processor as it is, and a processor such as LLaVA's counts one token
+    per image. The token is ``image_token``, else ``processor.image_token``, else ``"<image>"``.
+    Rows without a usable negative are skipped and counted;
     so are rows without an image when other rows have one (an image-less dataset gives text-only
     pairs without ``images``).
 
@@ -185,16 +190,20 @@ def to_dpo(
             is read, so TRL gets PIL images); ``False`` keeps the path strings.
         keep_columns: other columns of ``ds`` to carry over (e.g. ``["image_id", "operation"]``).
         return_counts: also return a ``Counter`` of exported rows and skip reasons.
+        image_token: the image placeholder of standard prompts with images (default: the
+            processor's, else ``"<image>"``); ignored for conversational or text-only pairs.
+        processor: a ``transformers`` processor to read ``image_token`` from.
 
     >>> from datasets import Dataset
     >>> ds = Dataset.from_dict({"caption": ["A red bus.", "A dog."], "corrupted_caption": ["A blue bus.", None],
     ...                         "image": ["1.jpg", "2.jpg"]})
     >>> pairs, counts = to_dpo(ds, conversational=False, image_features=False, return_counts=True)
     >>> pairs[0], dict(counts)
-    ({'prompt': 'Write a short caption for this image.', 'chosen': 'A red bus.', 'rejected': 'A blue bus.', \
+    ({'prompt': '<image>\\nWrite a short caption for this image.', 'chosen': 'A red bus.', 'rejected': 'A blue bus.', \
 'images': ['1.jpg']}, {'exported': 1, 'not_corrupted': 1})
     """
     _check_dataset(ds, caption_column, corrupted_column, *keep_columns)
+    token = resolve_image_token(image_token, processor)
     prompts = (prompt,) if isinstance(prompt, str) else tuple(prompt) if isinstance(prompt, Sequence) else ()
     if not prompts or not all(isinstance(p, str) and p.strip() for p in prompts):
         raise ValueError(f"`prompt` should be a non-empty string or a sequence of them, got {prompt!r}.")
@@ -231,6 +240,8 @@ def to_dpo(
                 "chosen": [[{"role": "assistant", "content": [{"type": "text", "text": c}]}] for c in captions],
                 "rejected": [[{"role": "assistant", "content": [{"type": "text", "text": n}]}] for n in negatives],
             }
+        if has_images:
+            chosen_prompts = [with_image_token(p, token) for p in chosen_prompts]
         return {"prompt": chosen_prompts, "chosen": list(captions), "rejected": list(negatives)}
 
     out = rows.map(texts, input_columns=[caption_column, corrupted_column], batched=True, with_indices=True,
@@ -241,6 +252,36 @@ def to_dpo(
         names.append("images")
     out = out.select_columns(names + [c for c in keep_columns if c not in names])
     return _finish(out, counts, return_counts)
+
+
+#: The image placeholder of standard (non-conversational) prompts when no processor says otherwise.
+DEFAULT_IMAGE_TOKEN = "<image>"
+
+
+def resolve_image_token(image_token: str | None = None, processor: Any = None) -> str:
+    """``image_token``, else the ``image_token`` of ``processor`` (or of its tokenizer), else ``"<image>"``.
+
+    >>> resolve_image_token(), resolve_image_token("<|image_pad|>")
+    ('<image>', '<|image_pad|>')
+    """
+    if image_token is not None:
+        if not isinstance(image_token, str) or not image_token.strip():
+            raise ValueError(f"`image_token` should be a non-empty string (the processor's image placeholder, e.g. "
+                             f"'<image>'), got {image_token!r}.")
+        return image_token
+    if processor is not None:
+        for source in (processor, getattr(processor, "tokenizer", None)):
+            token = getattr(source, "image_token", None)
+            if isinstance(token, str) and token.strip():
+                return token
+        raise ValueError(f"`processor` ({type(processor).__name__}) has no `image_token`; pass image_token= "
+                         "(the placeholder its processor expects in the text).")
+    return DEFAULT_IMAGE_TOKEN
+
+
+def with_image_token(prompt: str, token: str) -> str:
+    """``prompt`` with the image placeholder in front (once: a prompt that has it stays as it is)."""
+    return prompt if token in prompt else f"{token}\n{prompt}"
 
 
 def _is_image_feature(ds, column) -> bool:
@@ -399,7 +440,7 @@ def _negatives(ds, *, n_negatives, concepts, seed, max_draws, caption_column, co
         if columns.CONCEPTS not in view.column_names and pending:
             from ..parsing import add_concepts
 
-            view = add_concepts(view, column=caption_column, nlp=nlp)  # once, not once per epoch
+            view = add_concepts(view, caption_column=caption_column, nlp=nlp)  # once, not once per epoch
         for epoch in range(max_draws):
             if not pending:
                 break

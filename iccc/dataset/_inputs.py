@@ -51,7 +51,7 @@ SUPPORTED = (
 
 _FLICKR_TOKEN = re.compile(r"^([^\t#]+)#(\d+)\t")
 #: Bumped when the rows produced for a file change (part of the on-disk cache key).
-_READER_VERSION = "1"
+_READER_VERSION = "2"
 
 
 # --------------------------------------------------------------------------------------- public
@@ -112,7 +112,7 @@ def load_captions(
     for name, value in (("explode", explode), ("streaming", streaming)):
         if not isinstance(value, bool):
             raise TypeError(f"`{name}` should be True or False, got {value!r}.")
-    root = os.fspath(image_root) if image_root is not None else None
+    root = _absolute_root(image_root)
     config = dict(caption_column=caption_column, image_column=image_column, image_root=root,
                   group_column=group_column, explode=explode, split=split)
 
@@ -161,7 +161,7 @@ def iter_caption_rows(source, *, caption_column: str = CAPTION, image_column: st
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(f"`source` {str(path)!r} does not exist.")
-    root = os.fspath(image_root) if image_root is not None else None
+    root = _absolute_root(image_root)
     if path.is_dir():
         path, default_root = _folder_caption_file(path)
         root = default_root if root is None else root
@@ -212,7 +212,7 @@ def _folder_caption_file(folder: Path) -> tuple[Path, str]:
         if (folder / sub).is_dir():
             images = folder / sub
             break
-    return found, str(images)
+    return found, os.path.abspath(images)
 
 
 def _format_of(path: Path, caption_column: str) -> str:
@@ -458,6 +458,12 @@ def _standard_rows(row: dict, caption_column, image_column, image_root, group_co
     yield {CAPTION: value if explode else [value], IMAGE: image, IMAGE_ID: group, **rest}
 
 
+def _absolute_root(image_root) -> str | None:
+    """``image_root`` as an absolute path (resolved against the working directory now, so that the
+    stored image paths do not depend on where a later stage runs)."""
+    return os.path.abspath(os.fspath(image_root)) if image_root is not None else None
+
+
 def _join(root: str | None, ref):
     if root is None or not isinstance(ref, str) or not ref or "://" in ref:
         return ref
@@ -479,24 +485,29 @@ def _cached_file_dataset(path: Path, fmt: str, config: dict):
     cache_dir = Path(ds_config.HF_DATASETS_CACHE) / "iccc_captions"
     target = cache_dir / f"{fingerprint}.arrow"
     if not target.is_file():
-        tables, chunk = [], []
+        tables, encoded, chunk, json_columns, offset = [], [], [], set(), 0
         for row in _generate(str(path), fmt, **config):
             chunk.append(row)
             if len(chunk) >= 50_000:
-                tables.append(_table(chunk, path))
+                tables.append(_table(chunk, path, offset, json_columns))
+                encoded.append(set(json_columns))
+                offset += len(chunk)
                 chunk = []
         if chunk or not tables:
-            tables.append(_table(chunk, path))
-        try:
-            table = pa.concat_tables(tables, promote_options="permissive")
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-            raise ValueError(f"{str(path)!r}: a field has values of different types in different rows ({err}).") from None
+            tables.append(_table(chunk, path, offset, json_columns))
+            encoded.append(set(json_columns))
+        table, json_columns = _concat(tables, encoded, path, json_columns)
         table = _standard_order(table)
+        from datasets import Features
+
+        features = Features.from_arrow_schema(table.schema)
+        for name in json_columns:
+            features[name] = _json_feature()
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = cache_dir / f"{fingerprint}.{os.getpid()}.tmp"
         from datasets.arrow_writer import ArrowWriter
 
-        with ArrowWriter(path=str(tmp)) as writer:
+        with ArrowWriter(path=str(tmp), features=features) as writer:
             writer.write_table(table)
             writer.finalize()
         os.replace(tmp, target)
@@ -504,16 +515,118 @@ def _cached_file_dataset(path: Path, fmt: str, config: dict):
     return ds
 
 
-def _table(rows: list[dict], path: Path):
+# A field whose values have different types in different rows (an int caption among strings, ids
+# that are numbers on some lines and strings on others) is kept, not refused: ``image_id`` becomes
+# strings (it is only compared for equality), any other field a ``datasets.Json`` column, which
+# gives every value back as it was (so an int caption still reads as an int and gets the status
+# ``not_string``). With a ``datasets`` too old for ``Json`` the message names the field and rows.
+def _json_feature():
+    from datasets import Json
+
+    return Json()
+
+
+def _has_json() -> bool:
+    try:
+        import datasets
+
+        return hasattr(datasets, "Json")
+    except ImportError:  # pragma: no cover - datasets is a dependency here
+        return False
+
+
+def _type_mix(name: str, values: list, offset: int) -> str:
+    """Which rows of a field hold which types: "row 1 holds str, row 2 holds int"."""
+    seen: dict[str, int] = {}
+    for k, v in enumerate(values):
+        if v is not None:
+            seen.setdefault(type(v).__name__, offset + k + 1)
+    return ", ".join(f"row {row} holds {kind}" for kind, row in sorted(seen.items(), key=lambda kv: kv[1])[:4])
+
+
+def _as_text(value):
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _as_json(value):
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _mixed_array(name: str, values: list, path: Path, offset: int, json_columns: set):
     import pyarrow as pa
 
+    if name == IMAGE_ID:
+        return pa.array([_as_text(v) for v in values], pa.string())
+    if not _has_json():
+        raise ValueError(
+            f"{str(path)!r}: field {name!r} has values of different types ({_type_mix(name, values, offset)}; rows "
+            "counted from 1 in file order); make them one type, or install datasets>=4 to keep them as JSON."
+        )
+    json_columns.add(name)
+    return pa.array([_as_json(v) for v in values], pa.string())
+
+
+def _table(rows: list[dict], path: Path, offset: int = 0, json_columns: set | None = None):
+    import pyarrow as pa
+
+    json_columns = set() if json_columns is None else json_columns
     if not rows:
         return pa.table({CAPTION: pa.array([], pa.string()), IMAGE: pa.array([], pa.string()),
                          IMAGE_ID: pa.array([], pa.string())})
     names = list(dict.fromkeys(name for row in rows for name in row))
+    arrays = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        if name in json_columns:
+            arrays[name] = pa.array([_as_json(v) for v in values], pa.string())
+            continue
+        try:
+            arrays[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            arrays[name] = _mixed_array(name, values, path, offset, json_columns)
+    return pa.Table.from_pydict(arrays)
+
+
+def _concat(tables: list, encoded: list[set], path: Path, json_columns: set):
+    """One table from the chunks (``encoded[k]``: the JSON columns of chunk ``k``); a field typed
+    differently in different chunks is made uniform as within a chunk (strings for ``image_id``,
+    JSON otherwise)."""
+    import pyarrow as pa
+
+    def convert(table, name, to_json: bool):
+        values = table.column(name).to_pylist()
+        array = pa.array([_as_json(v) if to_json else _as_text(v) for v in values], pa.string())
+        return table.set_column(table.column_names.index(name), name, array)
+
+    names = list(dict.fromkeys(n for t in tables for n in t.column_names))
+    for name in names:
+        parts = [k for k, t in enumerate(tables) if name in t.column_names]
+        if name not in json_columns:
+            try:
+                pa.concat_tables([tables[k].select([name]) for k in parts], promote_options="permissive")
+                continue
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                pass
+            if name != IMAGE_ID and not _has_json():
+                values = [v for k in parts for v in tables[k].column(name).to_pylist()]
+                raise ValueError(
+                    f"{str(path)!r}: field {name!r} has values of different types ({_type_mix(name, values, 0)}; "
+                    "rows counted from 1 in file order); make them one type, or install datasets>=4 to keep "
+                    "them as JSON."
+                ) from None
+            if name != IMAGE_ID:
+                json_columns.add(name)
+        to_json = name != IMAGE_ID
+        for k in parts:
+            if not (to_json and name in encoded[k]):
+                tables[k] = convert(tables[k], name, to_json)
     try:
-        return pa.Table.from_pydict({n: [r.get(n) for r in rows] for n in names})
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        return pa.concat_tables(tables, promote_options="permissive"), json_columns
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:  # pragma: no cover - every field is made uniform above
         raise ValueError(f"{str(path)!r}: a field has values of different types in different rows ({err}).") from None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import Any
 
@@ -18,9 +19,31 @@ from ._samples import (
 _READ = ("task", "operation", "concept_kind", BUILD_STATUS, "prompt", "target")
 #: Rows read from an ``IterableDataset`` when ``limit`` is None (a stream may not end).
 STREAM_LIMIT = 10_000
+#: Characters of a prompt or target shown in a summary's examples (longer ones end in "…").
+EXAMPLE_CHARS = 200
+IMAGE = "image"
 
 
-def build_summary(ds, *, examples: int = 3, limit: int | None = None) -> dict[str, Any]:
+class BuildSummary(dict):
+    """What :func:`build_summary` returns: a plain ``dict`` of counts that prints as text
+    (``str(summary)`` is :func:`format_summary`), so ``print(build_summary(ds))`` reads well."""
+
+    def __str__(self) -> str:
+        return format_summary(self)
+
+
+def shorten(text, limit: int = EXAMPLE_CHARS):
+    """``text`` cut to ``limit`` characters, ending in "…" when cut (non-strings unchanged).
+
+    >>> shorten("a" * 300)[-3:], len(shorten("a" * 300))
+    ('aa…', 201)
+    """
+    if not isinstance(text, str) or len(text) <= limit:
+        return text
+    return text[:limit].rstrip() + "…"
+
+
+def build_summary(ds, *, examples: int = 3, limit: int | None = None) -> BuildSummary:
     """Counts and examples of a build made by :func:`iccc.build_dataset`.
 
     Returns a dict: ``rows``; ``tasks`` (``correction``/``caption`` counts); ``correction_share``;
@@ -28,9 +51,14 @@ def build_summary(ds, *, examples: int = 3, limit: int | None = None) -> dict[st
     for correction that became captioning samples, by status); ``unusable`` (rows without a
     target); ``statuses``; ``operations``; ``kinds``; ``edits`` (``"replace noun"``: count);
     ``swap_share`` (of the corruptions); ``examples`` (a few correction samples, then one captioning
-    sample, as ``{"task", "prompt", "target"}``). For a ``DatasetDict``: ``{"splits": {name: ...}}``.
-    Only the text columns are read (images are not decoded); an on-the-fly build is summarised at
-    its current epoch; an ``IterableDataset`` over its first ``limit`` rows (default 10,000).
+    sample, as ``{"task", "prompt", "target"}``, each text cut to 200 characters ending in "…");
+    ``images`` (when there is an ``image`` column: ``{"rows", "none", "missing", "first_missing"}``,
+    image paths checked for an existing file, embedded images count as present). For a
+    ``DatasetDict``: ``{"splits": {name: ...}}``. Only the text columns and the image paths are
+    read (images are not decoded); an on-the-fly build is summarised at its current epoch; an
+    ``IterableDataset`` over its first ``limit`` rows (default 10,000).
+
+    The result is a :class:`BuildSummary`, a ``dict`` whose ``str()`` is :func:`format_summary`.
 
     >>> import iccc
     >>> from datasets import Dataset
@@ -47,10 +75,56 @@ def build_summary(ds, *, examples: int = 3, limit: int | None = None) -> dict[st
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ValueError(f"`limit` should be a positive integer or None, got {limit!r}.")
     if isinstance(ds, (DatasetDict, IterableDatasetDict)):
-        return {"splits": {name: build_summary(split, examples=examples, limit=limit) for name, split in ds.items()}}
+        return BuildSummary(splits={name: build_summary(split, examples=examples, limit=limit)
+                                    for name, split in ds.items()})
     if not isinstance(ds, (Dataset, IterableDataset)):
         raise TypeError(f"`ds` should be a dataset made by iccc.build_dataset, got {type(ds).__name__}: {ds!r:.80}.")
-    return _summarise(_batches(ds, limit), examples)
+    summary = BuildSummary(_summarise(_batches(ds, limit), examples))
+    images = image_check(ds, limit)
+    if images is not None:
+        summary["images"] = images
+    return summary
+
+
+def image_check(ds, limit: int | None = None) -> dict[str, Any] | None:
+    """Image files of a dataset: ``{"rows", "none", "missing", "first_missing"}`` (``None`` when it
+    has no ``image`` column). Paths (strings, or the path of an ``Image`` feature without bytes)
+    are checked for an existing file; nothing is decoded. An ``IterableDataset`` is checked over
+    its first ``limit`` rows (default 10,000)."""
+    from dataclasses import replace
+
+    from datasets import Dataset, Image, IterableDataset, Value
+
+    features = ds.features
+    if features is None or IMAGE not in features:
+        return None
+    feature = features[IMAGE]
+    is_path = isinstance(feature, Value) and feature.dtype in ("string", "large_string")
+    if not is_path and not isinstance(feature, Image):
+        return None
+    view = Dataset.with_format(ds, None) if isinstance(ds, Dataset) else ds
+    view = view.select_columns([IMAGE])
+    if isinstance(feature, Image):
+        view = view.cast_column(IMAGE, replace(feature, decode=False))
+    if isinstance(ds, IterableDataset):
+        view = view.take(limit or STREAM_LIMIT)
+    elif limit is not None:
+        view = view.select(range(min(limit, len(view))))
+    rows = none = missing = 0
+    first = None
+    for batch in view.iter(batch_size=2000):
+        for value in batch[IMAGE]:
+            rows += 1
+            if isinstance(value, dict):
+                if value.get("bytes"):
+                    continue
+                value = value.get("path")
+            if not isinstance(value, str) or not value:
+                none += 1
+            elif "://" not in value and not os.path.isfile(value):
+                missing += 1
+                first = first or value
+    return {"rows": rows, "none": none, "missing": missing, "first_missing": first}
 
 
 def _batches(ds, limit):
@@ -98,7 +172,7 @@ def _summarise(batches, n_examples: int) -> dict[str, Any]:
                 operations[op] += 1
                 kinds[kind] += 1
                 edits[f"{op} {kind}"] += 1
-            example = {"task": task, "prompt": prompt, "target": target}
+            example = {"task": task, "prompt": shorten(prompt), "target": shorten(target)}
             if task == TASK_CORRECTION and len(shown) < n_examples:
                 shown.append(example)
             elif task == TASK_CAPTION and caption_example is None and target is not None:
@@ -121,7 +195,10 @@ def _summarise(batches, n_examples: int) -> dict[str, Any]:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """The summary as text (what ``iccc build`` prints).
+    """The summary as text (what ``iccc build`` prints, and ``str(build_summary(ds))``).
+
+    Example texts are cut to 200 characters (ending in "…") and shown on one line each. Optional
+    keys a caller may add: ``dropped`` (rows left out by ``drop_unusable``).
 
     >>> print(format_summary({"rows": 0, "tasks": {}, "correction_share": 0.0, "correct_captions": 0,
     ...                       "fallbacks": {}, "unusable": 0, "statuses": {}, "operations": {}, "kinds": {},
@@ -143,10 +220,25 @@ def format_summary(summary: dict[str, Any]) -> str:
         bad = {k: v for k, v in summary["statuses"].items() if k in UNUSABLE}
         lines.append(f"Rows without a usable caption (target None): {summary['unusable']} ("
                      + ", ".join(f"{k} {v}" for k, v in bad.items()) + ")")
+    if summary.get("dropped"):
+        lines.append(f"Rows dropped without a usable caption (--drop-unusable): {summary['dropped']}")
+    images = summary.get("images")
+    if images:
+        line = f"Images: {images['rows'] - images['none'] - images['missing']} of {images['rows']} rows found"
+        if images["missing"]:
+            line += (f"; {images['missing']} image files missing (first: {shorten(images['first_missing'], 120)}; "
+                     "see --image-root)")
+        if images["none"]:
+            line += f"; {images['none']} rows without an image"
+        lines.append(line)
     if summary["edits"]:
         lines.append(f"Corruptions (swap share {summary['swap_share']:.1%}): "
                      + ", ".join(f"{k} {v}" for k, v in summary["edits"].items()))
     for ex in summary["examples"]:
-        prompt = ex["prompt"].replace("\n", " | ")
-        lines.append(f"  [{ex['task']}] {prompt}\n      -> {ex['target']}")
+        prompt = _one_line(ex["prompt"])
+        lines.append(f"  [{ex['task']}] {prompt}\n      -> {_one_line(ex['target'])}")
     return "\n".join(lines)
+
+
+def _one_line(text) -> str:
+    return str(shorten(text)).replace("\r", " ").replace("\n", " | ")

@@ -147,10 +147,11 @@ class ConceptParser:
 def add_concepts(
     dataset,
     *,
-    column: str = columns.CAPTION,
+    caption_column: str | None = None,
     nlp: Any = None,
     batch_size: int = 1000,
     num_proc: int | None = None,
+    column: str | None = None,
     **map_kwargs,
 ):
     """Add ``concepts`` and ``parse_status`` columns to a ``datasets.Dataset``, ``IterableDataset``,
@@ -162,12 +163,16 @@ def add_concepts(
 
     Args:
         dataset: the dataset (or dict of splits).
-        column: the caption column.
+        caption_column: the caption column (default ``"caption"``), as everywhere else in iccc.
         nlp: pipeline name, path or ``spacy.Language`` (``None`` for the default).
         batch_size: rows per ``map`` batch.
         num_proc: processes for ``Dataset.map`` (ignored for iterable datasets, which are mapped
             lazily while iterating).
+        column: the old name of ``caption_column`` (deprecated: still works, with a
+            ``DeprecationWarning``).
         **map_kwargs: passed on to ``map`` (e.g. ``load_from_cache_file``, ``desc``).
+
+    An empty ``Dataset`` gets the two columns, empty.
 
     >>> from datasets import Dataset
     >>> ds = add_concepts(Dataset.from_dict({"caption": ["A red bus.", ""]}))
@@ -181,7 +186,20 @@ def add_concepts(
             "`dataset` must be a datasets.Dataset, IterableDataset, DatasetDict or IterableDatasetDict, "
             f"got {type(dataset).__name__}."
         )
-    fn = ConceptParser(nlp, column=column)
+    if column is not None:
+        import warnings
+
+        if caption_column is not None and caption_column != column:
+            raise TypeError(f"Pass the caption column once: `caption_column`={caption_column!r} and the deprecated "
+                            f"`column`={column!r} disagree.")
+        warnings.warn("add_concepts(column=...) is deprecated; pass caption_column=... (the name used everywhere "
+                      "else in iccc).", DeprecationWarning, stacklevel=2)
+        caption_column = column
+    if caption_column is None:
+        caption_column = columns.CAPTION
+    if not isinstance(caption_column, str) or not caption_column:
+        raise TypeError(f"`caption_column` should be a non-empty string (a column name), got {caption_column!r}.")
+    fn = ConceptParser(nlp, column=caption_column)
     if isinstance(dataset, (DatasetDict, IterableDatasetDict)):
         return type(dataset)(
             {split: _map(d, fn, batch_size, num_proc, map_kwargs) for split, d in dataset.items()}
@@ -203,6 +221,9 @@ def _map(dataset, fn: ConceptParser, batch_size: int, num_proc, map_kwargs: dict
     if column not in features:
         raise KeyError(f"Caption column {column!r} not found. Available: {sorted(features)}.")
     added = {columns.CONCEPTS: concept_features(), columns.PARSE_STATUS: Value("string")}
+    if isinstance(dataset, Dataset) and len(dataset) == 0:  # Dataset.map returns an empty dataset unchanged
+        features = Features({**features, **added})
+        return Dataset.from_dict({name: [] for name in features}, features=features)
     if isinstance(dataset, Dataset):
         # ``input_columns`` makes Dataset.map format (and so decode) the caption column only.
         return dataset.map(fn, features=Features({**features, **added}), **kwargs)

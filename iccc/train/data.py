@@ -50,18 +50,94 @@ def open_image(value, base_dir=None):
     return image.convert("RGB") if image.mode != "RGB" else image
 
 
-def load_splits(cfg):
-    """``(train, eval_or_None, base_dir)`` from ``cfg.data`` following the split options of ``cfg``."""
+#: Data files ``load_splits`` reads besides save_to_disk folders (what ``iccc build -o`` writes).
+DATA_FILES = (".jsonl", ".jsonl.gz", ".ndjson", ".json", ".parquet", ".csv", ".tsv")
+
+
+def _load_data(path: str):
+    """A save_to_disk folder, or a data file written by ``iccc build -o NAME.jsonl`` (and the like)."""
+    import datasets
+
+    if os.path.isdir(path):
+        return datasets.load_from_disk(path)
+    name = path.lower()
+    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json")):
+        return datasets.Dataset.from_json(path)
+    if name.endswith(".parquet"):
+        return datasets.Dataset.from_parquet(path)
+    if name.endswith((".csv", ".tsv")):
+        return datasets.Dataset.from_csv(path, sep="\t" if name.endswith(".tsv") else ",")
+    raise ValueError(f"`data` {path!r} is neither a datasets save_to_disk directory nor a data file "
+                     f"({', '.join(DATA_FILES)}).")
+
+
+def usable_rows(ds, *, prompt_column="prompt", target_column="target") -> tuple[list[int], int]:
+    """Indices of the rows with a usable prompt and target (non-blank strings), and how many are not.
+
+    A build keeps rows whose caption is missing, empty or not a string (``target`` None) as data;
+    training skips them. Only the text columns are read (images are not decoded); for an on-the-fly
+    build the caption decides (its target is None exactly when the caption is not a non-blank
+    string, in every epoch), so nothing is corrupted to find out.
+
+    >>> from datasets import Dataset
+    >>> usable_rows(Dataset.from_dict({"prompt": ["p", "p", ""], "target": ["t", None, "t"]}))
+    ([0], 2)
+    """
+    from ..dataset._samples import find_builder
+
+    builder = find_builder(ds)
+    if builder is not None and prompt_column == "prompt" and target_column == "target":
+        import datasets
+
+        column = builder.caption_column
+        raw = datasets.Dataset.with_format(ds, None).select_columns([column])
+        keep, i = [], 0
+        for batch in raw.iter(batch_size=2000):
+            for caption in batch[column]:
+                if isinstance(caption, str) and caption.strip():
+                    keep.append(i)
+                i += 1
+        return keep, i - len(keep)
+    if prompt_column in ds.column_names and target_column in ds.column_names:
+        batches = ds.select_columns([prompt_column, target_column]).iter(batch_size=2000)
+    else:  # another transform: read its rows
+        batches = (ds[i:i + 500] for i in range(0, len(ds), 500))
+    keep, skipped, i = [], 0, 0
+    for batch in batches:
+        for prompt, target in zip(batch[prompt_column], batch[target_column]):
+            if isinstance(prompt, str) and prompt.strip() and isinstance(target, str) and target.strip():
+                keep.append(i)
+            else:
+                skipped += 1
+            i += 1
+    return keep, skipped
+
+
+def drop_unusable(ds, *, prompt_column="prompt", target_column="target"):
+    """``(ds without the rows usable_rows rejects, how many it left out)``; ``ds`` itself when none."""
+    keep, skipped = usable_rows(ds, prompt_column=prompt_column, target_column=target_column)
+    return (ds.select(keep) if skipped else ds), skipped
+
+
+def load_splits(cfg, *, skipped: dict | None = None):
+    """``(train, eval_or_None, base_dir)`` from ``cfg.data`` following the split options of ``cfg``.
+
+    ``cfg.data`` is a ``Dataset``/``DatasetDict``, a save_to_disk directory or a data file
+    (:data:`DATA_FILES`). Rows without a usable prompt or target (a build's rows whose caption is
+    missing, empty or not a string) are skipped: a line says how many, and ``skipped`` (a dict,
+    when given) gets ``{"train": n, "eval": m}``.
+    """
     import datasets
 
     base_dir = None
     data = cfg.data
-    if isinstance(data, str):
+    if isinstance(data, (str, os.PathLike)):
+        data = os.fspath(data)
         if not os.path.exists(data):
             raise FileNotFoundError(f"`data` directory not found: {data!r} (expected a datasets save_to_disk "
-                                    "directory).")
-        base_dir = data
-        data = datasets.load_from_disk(data)
+                                    f"directory, or a data file: {', '.join(DATA_FILES)}).")
+        base_dir = data if os.path.isdir(data) else os.path.dirname(os.path.abspath(data))
+        data = _load_data(data)
     evaluation = None
     if isinstance(data, datasets.DatasetDict):
         if cfg.train_split not in data:
@@ -74,15 +150,29 @@ def load_splits(cfg):
     else:
         raise TypeError(f"`data` should hold a datasets.Dataset or DatasetDict, got {type(data).__name__}.")
     check_columns(train, cfg)
+    text = dict(prompt_column=cfg.prompt_column, target_column=cfg.target_column)
+    counts = {"train": 0, "eval": 0}
+    total = len(train)
+    train, counts["train"] = drop_unusable(train, **text)
+    if counts["train"] and len(train) == 0:
+        raise ValueError(f"The training split has no usable rows: all {total} lack a prompt or target (a build's rows "
+                         "whose caption is missing, empty or not a string).")
     if evaluation is None and cfg.eval_fraction > 0:
         if len(train) < 2:
             raise ValueError(f"`eval_fraction` {cfg.eval_fraction} needs at least 2 training rows, got {len(train)}.")
         parts = train.train_test_split(test_size=cfg.eval_fraction, seed=cfg.seed, shuffle=True)
         train, evaluation = parts["train"], parts["test"]
-    if evaluation is not None:
+    elif evaluation is not None:
         check_columns(evaluation, cfg)
+        evaluation, counts["eval"] = drop_unusable(evaluation, **text)
     if len(train) == 0:
         raise ValueError("The training split has no rows.")
+    if counts["train"] or counts["eval"]:
+        where = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
+        if os.environ.get("RANK", "0") == "0" and os.environ.get("LOCAL_RANK", "0") == "0":
+            print(f"Skipped rows without a usable prompt or target (missing, empty or non-string caption): {where}.")
+    if skipped is not None:
+        skipped.update(counts)
     return train, evaluation, base_dir
 
 

@@ -161,6 +161,23 @@ def generate_texts(model, processor, rows, *, batch_size=8, max_new_tokens=32) -
     return texts
 
 
+def _column(ds, name) -> list:
+    """The values of column ``name``: from the stored table when it is there (nothing decoded),
+    else from the rows (a transform that writes it, e.g. an on-the-fly build's ``task``)."""
+    import datasets
+
+    stored = datasets.Dataset.column_names.fget(ds) if isinstance(ds, datasets.Dataset) else ds.column_names
+    if name in stored and ds.format.get("type") != "custom":
+        return list(ds.select_columns([name])[name])
+    from ..dataset._samples import ROW_COLUMN, find_builder
+
+    builder = find_builder(ds)
+    if builder is not None and name in builder.output_columns:
+        raw = datasets.Dataset.with_format(ds, None).select_columns(builder.input_columns + [ROW_COLUMN])
+        return [v for batch in raw.iter(batch_size=1000) for v in builder.build(batch, batch[ROW_COLUMN])[name]]
+    return [v for i in range(0, len(ds), 256) for v in ds[i:i + 256][name]]
+
+
 def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tokens=32, max_samples=None,
              max_length=512, image_column="image", prompt_column="prompt", target_column="target",
              task_column="task", n_examples=5, base_dir=None) -> dict:
@@ -178,11 +195,16 @@ def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tok
 
     Returns:
         ``{"correction_exact", "span_identified", "n_correction", "n_span", "caption_loss", "n_caption",
-        "examples"}`` (metrics are None when there are no rows of that task).
+        "n_skipped", "examples"}`` (metrics are None when there are no rows of that task;
+        ``n_skipped``: rows left out for want of a usable prompt or target, e.g. a build's rows
+        whose caption is missing, empty or not a string).
+
+    The columns may be ones a transform writes (an on-the-fly build, also after
+    ``train_test_split``): they are read from the rows, not only from the stored table.
     """
     import os
 
-    from .data import check_columns, has_column, open_image
+    from .data import check_columns, has_column, open_image, usable_rows
 
     if isinstance(model_or_dir, (str, os.PathLike)):
         from .inference import load_trained
@@ -196,8 +218,11 @@ def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tok
     if isinstance(dataset, (str, os.PathLike)):
         import datasets
 
-        base_dir = base_dir or os.fspath(dataset)
-        dataset = datasets.load_from_disk(os.fspath(dataset))
+        from .data import _load_data
+
+        path = os.fspath(dataset)
+        base_dir = base_dir or (path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path)))
+        dataset = _load_data(path)
         if isinstance(dataset, datasets.DatasetDict):
             raise ValueError(f"`dataset` should be one split, got a DatasetDict with {sorted(dataset)}.")
     for name, value in (("batch_size", batch_size), ("max_new_tokens", max_new_tokens)):
@@ -207,10 +232,12 @@ def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tok
                                     or max_samples < 1):
         raise ValueError(f"`max_samples` should be a positive int or None, got {max_samples!r}.")
     check_columns(dataset, image_column=image_column, prompt_column=prompt_column, target_column=target_column)
-    tasks = dataset[task_column] if has_column(dataset, task_column) else ["caption"] * len(dataset)
+    usable, skipped = usable_rows(dataset, prompt_column=prompt_column, target_column=target_column)
+    tasks = _column(dataset, task_column) if has_column(dataset, task_column) else ["caption"] * len(dataset)
     limit = math.inf if max_samples is None else max_samples
     corr_idx, cap_idx = [], []
-    for i, task in enumerate(tasks):
+    for i in usable:
+        task = tasks[i]
         if task == "correction" and len(corr_idx) < limit:
             corr_idx.append(i)
         elif task != "correction" and len(cap_idx) < limit:
@@ -231,6 +258,7 @@ def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tok
     result["caption_loss"] = caption_loss(model, processor, rows(cap_idx), batch_size=batch_size,
                                           max_length=max_length)
     result["n_caption"] = len(cap_idx)
+    result["n_skipped"] = skipped
     result["examples"] = [{"prompt": r["prompt"], "target": r["target"], "prediction": p}
                           for r, p in list(zip(correction_rows, predictions))[:n_examples]]
     return result
