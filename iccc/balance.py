@@ -82,8 +82,9 @@ def balance_insertions(
     True
     """
     from .corrupt import Corruptor
-    from .operators._streams import RowStreams
+    from .operators._streams import RowStreams, check_non_negative
 
+    seed = check_non_negative("seed", seed)  # refused before any work (a negative seed used to hang)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"`rounds` should be a positive integer, got {rounds!r}.")
     if not 0.0 < strength <= 1.0:

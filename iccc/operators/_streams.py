@@ -48,8 +48,21 @@ def _mix_array(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+def check_non_negative(name: str, value) -> int:
+    """``value`` as a Python int when it is a non-negative integer (``int`` or ``numpy`` integer, not
+    a bool); else ``ValueError`` naming ``name``. Seeds, epochs and row indices go through this."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"`{name}` should be a non-negative integer, got {value!r}.")
+    return int(value)
+
+
 def _fold(value: int) -> int:
-    """Any non-negative integer (a seed may be 128-bit entropy) hashed to 64 bits."""
+    """Any non-negative integer (a seed may be 128-bit entropy) hashed to 64 bits.
+
+    The loop shifts ``value`` right by 64 bits until it is 0, so it ends for a non-negative
+    integer only (a negative one stays -1 forever): anything else is refused.
+    """
+    value = check_non_negative("seed", value)
     h = _mix(0x5851F42D4C957F2D)
     while True:
         h = _mix((h ^ (value & _MASK)) + _GAMMA)
@@ -96,8 +109,14 @@ class RowStreams:
     """The streams of a batch of rows: ``RowStreams(seed, epoch, indices)[k]`` is row ``k``'s."""
 
     def __init__(self, seed: int, epoch: int, indices: Sequence[int]):
-        self.batch_key = _batch_key(seed, epoch)
-        idx = np.asarray(indices, dtype=np.int64).astype(np.uint64)
+        self.batch_key = _batch_key(check_non_negative("seed", seed), check_non_negative("epoch", epoch))
+        try:
+            idx = np.asarray(indices, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"`indices` should be a sequence of non-negative integers, got {indices!r:.80}.") from None
+        if idx.ndim != 1 or (idx.size and int(idx.min()) < 0):
+            raise ValueError(f"`indices` should be a sequence of non-negative integers, got {indices!r:.80}.")
+        idx = idx.astype(np.uint64)
         with np.errstate(over="ignore"):
             keys = _mix_array(np.uint64(self.batch_key) ^ _mix_array(idx * np.uint64(_GAMMA)))
             steps = np.arange(1, PRECOMPUTED + 1, dtype=np.uint64) * np.uint64(_GAMMA)
@@ -114,7 +133,5 @@ class RowStreams:
 
 def row_stream(seed: int, epoch: int, index: int) -> RowStream:
     """The stream row ``index`` gets in a map with ``seed`` and ``epoch`` (see :func:`iccc.corrupt`)."""
-    for name, value in (("seed", seed), ("epoch", epoch), ("index", index)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"`{name}` should be a non-negative integer, got {value!r}.")
-    return RowStream(_row_key(_batch_key(int(seed), int(epoch)), int(index)))
+    seed, epoch, index = (check_non_negative(n, v) for n, v in (("seed", seed), ("epoch", epoch), ("index", index)))
+    return RowStream(_row_key(_batch_key(seed, epoch), index))
