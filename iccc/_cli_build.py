@@ -9,45 +9,13 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import time
 from pathlib import Path
 
-
-# ---------------------------------------------------------------------------- argparse types
-# (argparse turns the ValueError into "iccc build: error: argument --seed: ...", exit 2)
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"should be an integer, got {text!r}") from None
-
-
-def non_negative_int(text: str) -> int:
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"should be a non-negative integer (0, 1, 2, ...), got {text!r}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"should be a positive integer (1, 2, ...), got {text!r}")
-    return value
-
-
-def probability(text: str) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"should be a probability in [0, 1], got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"should be a probability in [0, 1], got {text!r}")
-    return value
-
+# argparse types: argparse answers "iccc build: error: argument --seed: ...", exit 2, before any work
+from ._cli_args import non_negative_int, positive_int, probability
 
 OUTPUT_KINDS = ("folder", "jsonl", "json", "parquet", "csv", "tsv")
 

@@ -34,7 +34,7 @@ _RECORD_COLUMNS = ("corrupted_caption", "operation", "concept_kind", "original",
 
 
 def add_arguments(p) -> None:
-    from ._cli_build import non_negative_int, positive_int, probability
+    from ._cli_args import non_negative_int, positive_int, probability
 
     p.add_argument("format", choices=FORMATS, help="dpo: TRL preference pairs; sft: TRL supervised rows "
                    "(prompt/completion or messages); negclip: hard-negative TSV; sugarcrepe: one JSON per negative type")

@@ -44,7 +44,7 @@ def test_without_output_only_prints(capsys, nlp):
 def test_bad_options(tmp_path, capsys):
     # numbers are checked by argparse: "iccc build: error: argument --num-proc: ...", exit 2
     for argv, message in ((("--num-proc", "0"), "argument --num-proc: should be a positive integer"),
-                          (("--p-correction", "2", "-q"), r"argument --p-correction: should be a probability in \[0, 1\]"),
+                          (("--p-correction", "2", "-q"), r"argument --p-correction: should be a number in \[0, 1\]"),
                           (("--seed", "-1"), "argument --seed: should be a non-negative integer")):
         with pytest.raises(SystemExit) as err:
             _run(*argv)

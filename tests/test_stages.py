@@ -385,3 +385,28 @@ def test_add_concepts_takes_caption_column_and_the_old_name_warns(nlp):
         iccc.add_concepts(ds, caption_column="text", nlp=nlp)
     with pytest.raises(TypeError, match="disagree"):
         iccc.add_concepts(ds, caption_column="caption", column="text", nlp=nlp)
+
+
+READ = {"rows": 0}
+
+
+def _counted_rows():
+    for row in iccc.sample_captions()[:40]:
+        READ["rows"] += 1
+        yield row
+
+
+def test_streaming_build_returns_before_parsing(nlp):
+    stream = datasets.IterableDataset.from_generator(_counted_rows)
+    READ["rows"] = 0
+    built = build_dataset(stream, p_correction=1.0, nlp=nlp, group_column="image_id")
+    assert READ["rows"] == 0  # nothing read, nothing parsed yet
+    rows = list(built)
+    assert READ["rows"] > 0 and len(rows) == 40
+    plain = build_dataset(datasets.Dataset.from_list(iccc.sample_captions()[:40]), p_correction=1.0, nlp=nlp,
+                          group_column="image_id")
+    assert [r["prompt"] for r in rows] == plain["prompt"][:]  # the same base, built later
+    text_only = datasets.IterableDataset.from_generator(lambda: iter([{"caption": "Okay.", "image_id": 1}] * 5))
+    lazy = build_dataset(text_only, p_correction=1.0, nlp=nlp)  # returns; the problem shows on reading
+    with pytest.raises(Exception, match="has concepts to corrupt"):
+        list(lazy)

@@ -10,6 +10,7 @@ either written out with ``Dataset.map`` (``mode="materialize"``) or drawn when r
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from math import ceil
 from typing import Any, Sequence
 
@@ -17,7 +18,7 @@ from .. import columns
 from .._schema import ParsedCaption
 from ..base import ConceptBase
 from ..corrupt import DEFAULT_OPERATIONS, DEFAULT_P_SWAP
-from ._samples import OUTPUT_COLUMNS, ROW_COLUMN, SampleBuilder, _check_count, _check_p
+from ._samples import OUTPUT_COLUMNS, ROW_COLUMN, LazyBase, SampleBuilder, _check_count, _check_p
 
 MODES = ("materialize", "transform")
 IMAGE = "image"
@@ -193,19 +194,20 @@ def build_dataset(
             added = True
             parsed[name] = _add_concepts(split, caption_column, nlp, batch_size, num_proc, load_from_cache_file)
 
+    streamed = any(isinstance(split, IterableDataset) for split in parsed.values())
     if concepts is None:
-        concepts = concept_base(list(parsed.values()), caption_column=caption_column, group_column=group_column,
-                                base_rows=base_rows, balance=balance and p_correction > 0, seed=seed,
-                                corrupt_config=dict(operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add))
+        make = partial(_checked_base, list(parsed.values()), caption_column=caption_column,
+                       group_column=group_column, base_rows=base_rows, balance=balance and p_correction > 0, seed=seed,
+                       corrupt_config=dict(operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add),
+                       needed=p_correction > 0)
+        # a stream's base is read from its first rows when the first row is read, not now
+        concepts = LazyBase(make) if streamed else make(needed=False)
     empty = all(isinstance(split, Dataset) and len(split) == 0 for split in parsed.values())
-    if p_correction > 0 and not concepts.kinds() and not empty:
-        raise ValueError(
-            f"No caption in column {caption_column!r} has concepts to corrupt, so no correction sample can be made. "
-            "Check `caption_column` (one English caption per row), pass a built `concepts` base, or pass "
-            "p_correction=0 for captioning samples only."
-        )
-    if empty and not concepts.kinds():  # no row to corrupt: a builder that needs no base
-        config = {**config, "p_correction": 0.0}
+    if isinstance(concepts, ConceptBase):
+        if p_correction > 0 and not concepts.kinds() and not empty:
+            raise ValueError(_NO_CONCEPTS.format(caption_column=caption_column))
+        if empty and not concepts.kinds():  # no row to corrupt: a builder that needs no base
+            config = {**config, "p_correction": 0.0}
     builder = SampleBuilder(concepts, **config)
     builder.hidden = (columns.CONCEPTS, columns.PARSE_STATUS) if added and not keep_concepts else ()
 
@@ -352,6 +354,20 @@ def _undecoded(ds):
     if not undecoded:
         return ds, None
     return ds.cast(Features({**features, **undecoded})), dict(features)
+
+
+_NO_CONCEPTS = (
+    "No caption in column {caption_column!r} has concepts to corrupt, so no correction sample can be made. "
+    "Check `caption_column` (one English caption per row), pass a built `concepts` base, or pass "
+    "p_correction=0 for captioning samples only."
+)
+
+
+def _checked_base(parsed, *, needed: bool, caption_column, **kwargs) -> ConceptBase:
+    base = concept_base(parsed, caption_column=caption_column, **kwargs)
+    if needed and not base.kinds():
+        raise ValueError(_NO_CONCEPTS.format(caption_column=caption_column))
+    return base
 
 
 def concept_base(

@@ -116,7 +116,7 @@ class SampleBuilder:
         caption_column: str = columns.CAPTION,
         group_column: str | None = None,
     ):
-        if not isinstance(concepts, ConceptBase):
+        if not isinstance(concepts, (ConceptBase, LazyBase)):
             raise TypeError(f"`concepts` should be an iccc.ConceptBase, got {type(concepts).__name__}: {concepts!r:.80}.")
         self.seed = _check_count("seed", seed)
         self.epoch = _check_count("epoch", epoch)
@@ -140,9 +140,9 @@ class SampleBuilder:
         self.corrupt_config = dict(operations=tuple(operations), kinds=tuple(kinds) if kinds is not None else None,
                                    p_swap=_check_p("p_swap", p_swap), p_add=_check_p("p_add", p_add),
                                    same_category=bool(same_category))
-        if self.p_correction > 0:
+        if self.p_correction > 0 and isinstance(concepts, ConceptBase):
             Corruptor(concepts, **self.corrupt_config)  # fails early, with its message, on a bad configuration
-        self.concepts = concepts
+        self._concepts = concepts
         self.caption_column = _check_name("caption_column", caption_column)
         self.group_column = _check_name("group_column", group_column, optional=True)
         #: The training epoch set by :meth:`set_epoch` (added to ``epoch``).
@@ -154,6 +154,20 @@ class SampleBuilder:
         self.index_scale, self.index_shift = 1, 0
 
     # ------------------------------------------------------------------ configuration
+    @property
+    def concepts(self) -> ConceptBase:
+        """The concept base (a :class:`LazyBase` is built here, on first use)."""
+        if isinstance(self._concepts, LazyBase):
+            base = self._concepts.get()
+            if self.p_correction > 0:
+                Corruptor(base, **self.corrupt_config)
+            return base
+        return self._concepts
+
+    @concepts.setter
+    def concepts(self, value) -> None:
+        self._concepts = value
+
     @property
     def input_columns(self) -> list[str]:
         """The columns a map reads, in the order :meth:`__call__` takes them."""
@@ -287,6 +301,27 @@ class SampleBuilder:
     @staticmethod
     def _pick(templates: tuple[str, ...], u: float) -> str:
         return templates[min(int(u * len(templates)), len(templates) - 1)]
+
+
+class LazyBase:
+    """A concept base made by ``make()`` when first needed (and then kept): a streaming build
+    returns at once and reads the rows its base comes from only when its first row is read.
+    ``make`` must be picklable (a ``functools.partial`` of a module-level function); a copy sent
+    to another process before the base was made makes it there (from the same rows: the same base).
+    """
+
+    def __init__(self, make):
+        self._make = make
+        self._base = None
+
+    def get(self) -> ConceptBase:
+        if self._base is None:
+            self._base = self._make()
+        return self._base
+
+    @property
+    def ready(self) -> bool:
+        return self._base is not None
 
 
 def find_builder(obj: Any) -> SampleBuilder | None:

@@ -18,8 +18,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Sequence
 
-from ._export import EXPORTED, _check_bool, _finish, _image_refs, _is_image_feature, _wrap_images
-from ._export import resolve_image_token, with_image_token
+from ._export import (
+    EXPORTED,
+    _check_bool,
+    _finish,
+    _image_refs,
+    _is_image_feature,
+    _wrap_images,
+    resolve_image_token,
+    with_image_token,
+)
 from ._inputs import IMAGE
 
 SFT_FORMATS = ("prompt_completion", "messages")
