@@ -53,6 +53,11 @@ def probability(text: str) -> float:
     return value
 
 
+def no_rows_error(source) -> ValueError:
+    """The error of a command given an input without a single row (an empty, blank or header-only file)."""
+    return ValueError(f"the input {str(source)!r} has no rows: no captions to work on (is it the right file?).")
+
+
 def shorten(text, width: int = SUMMARY_WIDTH) -> str:
     """``text`` on one line (whitespace runs collapsed) and at most ``width`` characters, cut with an
     ellipsis: for printing captions of any length in a summary. Non-strings are shown with ``repr``."""

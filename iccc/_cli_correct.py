@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._cli_args import positive_int
+
 
 def add_arguments(p) -> None:
     p.add_argument("image", help="image file")
@@ -9,15 +11,14 @@ def add_arguments(p) -> None:
     p.add_argument("--model", required=True, help="output directory of `iccc train` (or a merged checkpoint)")
     p.add_argument("--template", default=None,
                    help="prompt with {caption} (default: the correction template saved with the model)")
-    p.add_argument("--max-new-tokens", type=int, default=32)
+    p.add_argument("--max-new-tokens", type=positive_int, default=32,
+                   help="longest answer, in tokens (default 32)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
 
 
 def run(args) -> int:
     from .train import correct, load_trained
 
-    if args.max_new_tokens < 1:
-        raise ValueError(f"`--max-new-tokens` should be a positive int, got {args.max_new_tokens!r}.")
     model, processor = load_trained(args.model, device=args.device)
     print(correct(model, processor, args.image, args.caption, template=args.template,
                   max_new_tokens=args.max_new_tokens))

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections import Counter
 
+from ._cli_args import no_rows_error, non_negative_int, positive_int, probability, shorten
 from .corrupt import CORRUPTIBLE, RECORD_COLUMNS, STATUS_COLUMN
 from .corrupt import MANY_CHUNK as CHUNK
 
 
 def add_arguments(p) -> None:
-    p.add_argument("input", nargs="?", help=".txt/.jsonl/.csv/.tsv/.json (COCO or list) file, optionally .gz "
-                   "(default: the built-in sample)")
-    p.add_argument("-o", "--output", help="JSONL output: every input row plus the corruption columns")
-    p.add_argument("--seed", type=int, default=0, help="same seed, same corruptions (default 0)")
+    p.add_argument("input", nargs="?", help=".txt/.jsonl/.csv/.tsv/.json (COCO or list) file, optionally .gz, "
+                   "or .parquet (default: the built-in sample)")
+    p.add_argument("-o", "--output", help="every input row plus the corruption columns and corrupt_status; the "
+                   "format follows the name: .jsonl, .csv, .tsv (each optionally .gz) or .parquet")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="same seed, same corruptions (default 0)")
     p.add_argument("--operations", default="replace,swap", help="comma-separated: replace,swap,add")
     p.add_argument("--kinds", default=None, help="comma-separated concept kinds (default: all)")
-    p.add_argument("--p-swap", type=float, default=0.15, help="share of corrections tried as swaps first")
-    p.add_argument("--p-add", type=float, default=0.0, help="share of corrections tried as additions first")
-    p.add_argument("--caption-column", default="caption")
+    p.add_argument("--p-swap", type=probability, default=0.15, help="share of corrections tried as swaps first")
+    p.add_argument("--p-add", type=probability, default=0.0, help="share of corrections tried as additions first")
+    p.add_argument("--caption-column", default="caption", help="field of the input holding the caption")
     p.add_argument("--group-column", default=None,
                    help="column with the image id (default: image_id/image/filename when present)")
     p.add_argument("--base", default=None, help="use this saved ConceptBase (.json/.json.gz) instead of building one")
@@ -28,12 +29,35 @@ def add_arguments(p) -> None:
     p.add_argument("--no-balance", action="store_true",
                    help="skip frequency balancing of inserted words (faster, easier to detect blind)")
     p.add_argument("--model", default=None, help="spaCy pipeline name or path")
-    p.add_argument("--n-process", type=int, default=1)
-    p.add_argument("--show", type=int, default=8, help="examples to print")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--n-process", type=positive_int, default=1, help="parser processes (default 1)")
+    p.add_argument("--show", type=non_negative_int, default=8, help="examples to print (default 8)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def _no_usable_captions(n: int, statuses: Counter) -> ValueError:
+    found = ", ".join(f"{k} {v}" for k, v in statuses.most_common())
+    return ValueError(f"the input has no usable captions: none of its {n} rows has an English caption with "
+                      f"concepts ({found}), so there is no concept base to draw replacements from. Pass "
+                      "--base FILE (a ConceptBase saved with --save-base) to give every row a status anyway.")
 
 
 def run(args) -> int:
+    from .io import open_writer
+
+    out = open_writer(args.output) if args.output else None  # a bad name is refused before any work
+    try:
+        summary = _corrupt(args, out)
+    except BaseException:
+        if out is not None:
+            out.abort()
+        raise
+    if out is not None:
+        out.close()
+    _print_summary(args, *summary)
+    return 0
+
+
+def _corrupt(args, out):
     from tqdm import tqdm
 
     from .balance import balance_insertions
@@ -45,16 +69,17 @@ def run(args) -> int:
     from .samples import sample_captions
 
     rows = list(sample_captions() if args.input is None else read_captions(args.input, caption_column=args.caption_column))
+    if not rows:
+        raise no_rows_error(args.input)
     if args.group_column is not None:
-        missing = [i for i, r in enumerate(rows[:1]) if args.group_column not in r]
-        if missing:
-            raise KeyError(f"Group column {args.group_column!r} not found. Fields: {sorted(rows[0])}.")
+        if args.group_column not in rows[0]:
+            raise KeyError(f"`--group-column` {args.group_column!r} not found. Fields: {sorted(rows[0])}.")
         groups = [r.get(args.group_column) for r in rows]
     else:
         groups = [group_key(r) for r in rows]
     nlp = load_parser(args.model)
     start = time.perf_counter()
-    quiet = args.quiet or args.output is None
+    quiet = args.quiet
     parsed = list(tqdm(iter_parse((r.get("caption") for r in rows), nlp=nlp, n_process=args.n_process,
                                   on_invalid="status"),
                        total=len(rows), desc="Parsing", unit=" captions", disable=quiet, file=sys.stderr))
@@ -62,13 +87,14 @@ def run(args) -> int:
         base = ConceptBase.load(args.base)
     else:
         base = ConceptBase.from_parsed(parsed, groups=groups)
+        if base.n_captions == 0 or not base.kinds():
+            raise _no_usable_captions(len(rows), Counter(p.status for p in parsed))
         if not args.no_balance:
             balance_insertions(base, parsed, groups=groups, seed=args.seed)
         if args.save_base:
             base.save(args.save_base)
     engine = Corruptor(base, operations=[o for o in args.operations.split(",") if o],
                        kinds=args.kinds.split(",") if args.kinds else None, p_swap=args.p_swap, p_add=args.p_add)
-    out = open(args.output, "w", encoding="utf-8") if args.output else None
     ops, statuses, examples = Counter(), Counter(), []
     progress = tqdm(total=len(rows), desc="Corrupting", unit=" captions", disable=quiet, file=sys.stderr)
     for lo in range(0, len(rows), CHUNK):
@@ -89,21 +115,19 @@ def run(args) -> int:
                 if len(examples) < args.show:
                     examples.append(record)
             if out is not None:
-                line = {**row, **{name: values.get(name) for name in RECORD_COLUMNS}, STATUS_COLUMN: status}
-                out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+                out.write({**row, **{name: values.get(name) for name in RECORD_COLUMNS}, STATUS_COLUMN: status})
         progress.update(hi - lo)
     progress.close()
-    if out is not None:
-        out.close()
-    seconds = time.perf_counter() - start
-    n = len(rows)
+    return len(rows), base, statuses, ops, examples, time.perf_counter() - start
+
+
+def _print_summary(args, n, base, statuses, ops, examples, seconds) -> None:
     done = statuses.get("ok", 0)
     print(f"Corrupted {done} of {n} captions ({done / max(n, 1):.1%} coverage) in {seconds:.1f}s; "
           f"concept base from {base.n_captions} captions, {len(base.groups)} images.")
     print("Status: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()))
-    print("Operations: " + ", ".join(f"{k} {v}" for k, v in ops.most_common()))
+    print("Operations: " + (", ".join(f"{k} {v}" for k, v in ops.most_common()) or "none"))
     for r in examples:
-        print(f"  {r.caption.strip()}\n    -> {r.corrupted_caption.strip()}\n       {r.target}")
+        print(f"  {shorten(r.caption)}\n    -> {shorten(r.corrupted_caption)}\n       {shorten(r.target)}")
     if args.output:
         print(f"Wrote {args.output}")
-    return 0

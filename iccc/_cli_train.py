@@ -8,6 +8,9 @@ Usage::
 Every ``TrainConfig`` field is an option (``--lora-r``, ``--precision`` ...) with the field's help text;
 ``--config FILE.json`` reads fields from a JSON file (e.g. a saved ``iccc_train_config.json``) and
 options given on the command line override it.
+
+Like ``iccc build``, a non-empty output folder is refused unless ``--resume`` continues the run in it
+or ``--overwrite`` replaces it (only a folder an earlier ``iccc train`` wrote is removed).
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import shutil
 
-from .train.config import TrainConfig
+from .train.config import CONFIG_FILE, TrainConfig
 
 _ALIASES = {"output_dir": ("--output", "--output-dir", "-o")}
 _REQUIRED = ("model", "data", "output_dir")
@@ -36,6 +41,9 @@ def _comma_list(text):
 
 def add_arguments(p) -> None:
     p.add_argument("--config", default=None, help="JSON file with TrainConfig fields; command-line options override it")
+    p.add_argument("--overwrite", action="store_true", default=False,
+                   help="replace the output folder of an earlier run (without it, or --resume, a non-empty "
+                        "output folder is refused)")
     for f in dataclasses.fields(TrainConfig):
         flags = _ALIASES.get(f.name, (f"--{f.name.replace('_', '-')}",))
         kwargs = {"dest": f.name, "default": argparse.SUPPRESS}
@@ -83,16 +91,48 @@ def config_from_args(args) -> TrainConfig:
     return TrainConfig(**values)
 
 
+def _is_main_process() -> bool:
+    """Whether this is the launch's first process (``accelerate launch``/``torchrun`` set ``RANK``)."""
+    return os.environ.get("RANK", "0") in ("", "0")
+
+
+def check_output_dir(cfg: TrainConfig, overwrite: bool) -> None:
+    """Refuse a non-empty ``cfg.output_dir`` unless ``cfg.resume`` or ``overwrite``; with ``overwrite``
+    remove it (only when an earlier run wrote it: it holds ``iccc_train_config.json``)."""
+    out = cfg.output_dir
+    if not os.path.exists(out):
+        return
+    if not os.path.isdir(out):
+        raise FileExistsError(f"`--output` {out!r} exists and is not a folder.")
+    if not os.listdir(out) or cfg.resume:
+        return
+    if not overwrite:
+        raise FileExistsError(f"Output folder {out!r} exists and is not empty; pass --resume latest to continue "
+                              "the run in it, --overwrite to replace it, or choose another --output.")
+    if not os.path.isfile(os.path.join(out, CONFIG_FILE)):
+        raise FileExistsError(f"--overwrite refused: {out!r} is not the output folder of an earlier `iccc train` "
+                              f"(no {CONFIG_FILE}); remove it yourself or choose another --output.")
+    if _is_main_process():  # every process of a launch runs this; one removes
+        shutil.rmtree(out)
+
+
+def summary_line(result) -> str:
+    """What a run did, from this run's steps only (a resumed run's earlier losses are not its own)."""
+    losses = result.run_losses
+    if not losses:
+        return f"Nothing to train: already at step {result.global_step} of {result.total_steps}."
+    resumed = f"Resumed at step {result.first_step}; t" if result.first_step else "T"
+    return (f"{resumed}rained steps {result.first_step + 1}-{result.global_step} of {result.total_steps} in "
+            f"{result.seconds:.1f}s; loss {losses[0]:.4f} -> {losses[-1]:.4f}.")
+
+
 def run(args) -> int:
     from .train import train
 
-    result = train(config_from_args(args))
-    steps = len(result.losses)
-    if steps:
-        print(f"Trained steps {result.first_step + 1}-{result.global_step} of {result.total_steps} in "
-              f"{result.seconds:.1f}s; loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}.")
-    else:
-        print(f"Nothing to train: already at step {result.global_step} of {result.total_steps}.")
+    cfg = config_from_args(args)
+    check_output_dir(cfg, getattr(args, "overwrite", False))
+    result = train(cfg)
+    print(summary_line(result))
     if result.eval:
         shown = {k: v for k, v in result.eval.items() if k != "examples"}
         print("Evaluation: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"

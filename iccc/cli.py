@@ -1,14 +1,17 @@
-"""The ``iccc`` command line: ``iccc parse`` and ``iccc corrupt`` (more subcommands as the library grows)."""
+"""The ``iccc`` command line: ``iccc parse`` here, the other subcommands in ``iccc/_cli_*.py`` (:data:`_SUBCOMMANDS`)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
 from importlib import import_module
 from itertools import tee
+from pathlib import Path
+
+from . import __version__
+from ._cli_args import no_rows_error, non_negative_int, positive_int, shorten
 
 
 def _rows(input_path, caption_column):
@@ -37,38 +40,48 @@ def _highlight(parsed, kinds=("attribute", "noun", "count", "verb", "relation"))
 def cmd_parse(args) -> int:
     from tqdm import tqdm
 
+    from .io import open_writer
     from .parsing import iter_parse, load_parser
 
-    nlp = load_parser(args.model)
-    rows_for_text, rows_for_out = tee(_rows(args.input, args.caption_column))
-    texts = (row.get("caption") for row in rows_for_text)
-    out = open(args.output, "w", encoding="utf-8") if args.output else None
-    kinds, statuses, examples = Counter(), Counter(), []
-    start = time.perf_counter()
-    n = 0
-    progress = tqdm(desc="Parsing", unit=" captions", disable=args.quiet or out is None, file=sys.stderr)
-    for row, parsed in zip(
-        rows_for_out,
-        iter_parse(texts, nlp=nlp, batch_size=args.batch_size, n_process=args.n_process, on_invalid="status"),
-    ):
-        n += 1
-        statuses[parsed.status] += 1
-        kinds.update(c.kind for c in parsed.concepts)
-        if len(examples) < args.show:
-            examples.append(parsed)
+    out = open_writer(args.output) if args.output else None  # a bad name is refused before any work
+    try:
+        # a first pass counts the rows (cheap next to parsing): the progress bar's total, and an
+        # empty input is refused before the parser is loaded
+        total = sum(1 for _ in _rows(args.input, args.caption_column))
+        if total == 0:
+            raise no_rows_error(args.input)
+        nlp = load_parser(args.model)
+        rows_for_text, rows_for_out = tee(_rows(args.input, args.caption_column))
+        texts = (row.get("caption") for row in rows_for_text)
+        kinds, statuses, examples = Counter(), Counter(), []
+        start = time.perf_counter()
+        n = 0
+        progress = tqdm(total=total, desc="Parsing", unit=" captions", disable=args.quiet, file=sys.stderr)
+        for row, parsed in zip(
+            rows_for_out,
+            iter_parse(texts, nlp=nlp, batch_size=args.batch_size, n_process=args.n_process, on_invalid="status"),
+        ):
+            n += 1
+            statuses[parsed.status] += 1
+            kinds.update(c.kind for c in parsed.concepts)
+            if len(examples) < args.show:
+                examples.append(parsed)
+            if out is not None:
+                out.write({**row, "concepts": [c.to_dict() for c in parsed.concepts], "parse_status": parsed.status})
+            progress.update(1)
+        progress.close()
+        seconds = time.perf_counter() - start
+    except BaseException:
         if out is not None:
-            record = {**row, "concepts": [c.to_dict() for c in parsed.concepts], "parse_status": parsed.status}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        progress.update(1)
-    progress.close()
-    seconds = time.perf_counter() - start
+            out.abort()
+        raise
     if out is not None:
         out.close()
     print(f"Parsed {n} captions in {seconds:.1f}s ({n / max(seconds, 1e-9):.0f}/s) with {nlp.meta['name']}.")
     print("Status: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()))
-    print("Concepts: " + ", ".join(f"{k} {v}" for k, v in kinds.most_common()))
+    print("Concepts: " + (", ".join(f"{k} {v}" for k, v in kinds.most_common()) or "none"))
     for parsed in examples:
-        print("  " + _highlight(parsed))
+        print("  " + shorten(_highlight(parsed)))
     if args.output:
         print(f"Wrote {args.output}")
     return 0
@@ -82,22 +95,27 @@ _SUBCOMMANDS = (
     ("export", "_cli_export", "export corruptions as TRL DPO pairs, NegCLIP hard negatives or SugarCrepe-style files"),
     ("train", "_cli_train", "fine-tune a vision-language model on an ICCC dataset (LoRA; needs the train extra)"),
     ("correct", "_cli_correct", "print a trained model's correction of a caption for an image"),
+    ("evaluate", "_cli_evaluate", "score a trained model on an ICCC dataset (correction accuracy, caption loss)"),
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="iccc", description="Image-Conditioned Caption Correction data tools.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"iccc {__version__}",
+                        help="print the version of iccc and exit")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("parse", help="extract concepts from captions (default: the built-in sample)")
-    p.add_argument("input", nargs="?", help=".txt/.jsonl/.csv/.json (COCO or list) file, optionally .gz")
-    p.add_argument("-o", "--output", help="write one JSON line per input row, with concepts")
-    p.add_argument("--caption-column", default="caption")
+    p.add_argument("input", nargs="?", help=".txt/.jsonl/.csv/.tsv/.json (COCO or list) file, optionally .gz, "
+                   "or .parquet (default: the built-in sample)")
+    p.add_argument("-o", "--output", help="write every input row with its concepts and parse_status; the format "
+                   "follows the name: .jsonl, .csv, .tsv (each optionally .gz) or .parquet")
+    p.add_argument("--caption-column", default="caption", help="field of the input holding the caption")
     p.add_argument("--model", default=None, help="spaCy pipeline name or path (default: en_core_web_sm)")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--n-process", type=int, default=1)
-    p.add_argument("--show", type=int, default=5, help="examples to print")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--batch-size", type=positive_int, default=256, help="captions per spaCy batch (default 256)")
+    p.add_argument("--n-process", type=positive_int, default=1, help="parser processes (default 1)")
+    p.add_argument("--show", type=non_negative_int, default=5, help="examples to print (default 5)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_parse)
 
     for name, module, help_text in _SUBCOMMANDS:
@@ -108,33 +126,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Optional libraries and how to install them (the extras of setup.cfg).
-_INSTALL_HINTS = {
-    "datasets": 'pip install "iccc[datasets]"',
-    "pyarrow": 'pip install "iccc[datasets]"',
-    "nltk": 'pip install "iccc[wordnet]"',
-    "torch": 'pip install torch  (on a CPU-only machine: pip install torch==2.13.0), then pip install "iccc[train]"',
-    "transformers": 'pip install "iccc[train]"',
-    "peft": 'pip install "iccc[train]"',
-    "accelerate": 'pip install "iccc[train]"',
-    "PIL": 'pip install "iccc[train]"',
-}
+#: Optional libraries and the extra of setup.cfg that installs each.
+_EXTRAS = {"datasets": "datasets", "pyarrow": "datasets", "nltk": "wordnet", "torch": "train",
+           "transformers": "train", "peft": "train", "accelerate": "train", "PIL": "train"}
+
+
+def _source_root() -> Path | None:
+    """The checkout iccc runs from when it is a source install (``pip install -e .``, or the clone on
+    ``PYTHONPATH``): the folder above the package holding iccc's ``setup.cfg``; None for an installed wheel."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return root if "name = iccc" in (root / "setup.cfg").read_text(encoding="utf-8") else None
+    except OSError:
+        return None
+
+
+def install_hint(package: str) -> str | None:
+    """How to install the optional ``package``: from the checkout for a source install (iccc is not
+    on PyPI there), else the PyPI form; None for a package that is no optional dependency."""
+    extra = _EXTRAS.get(package)
+    if extra is None:
+        return None
+    root = _source_root()
+    command = f'pip install -e "{root}[{extra}]"' if root is not None else f'pip install "iccc[{extra}]"'
+    if package == "torch":
+        return f"pip install torch  (on a CPU-only machine: pip install torch==2.13.0), then {command}"
+    return command
 
 
 def main(argv=None) -> int:
+    """Run ``iccc`` with ``argv`` (default: the command line); the exit code.
+
+    Errors the user can fix (a missing file, a bad value, a missing optional package) are one line
+    ``iccc <command>: error: ...`` on stderr and exit code 2, without a traceback.
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ModuleNotFoundError as err:
         missing = (err.name or "").split(".")[0]
-        if missing not in _INSTALL_HINTS:
+        hint = install_hint(missing)
+        if hint is None:
             raise
         print(f"iccc {args.command}: error: this command needs the optional package {missing!r}, which is "
-              f"not installed. Install it with: {_INSTALL_HINTS[missing]}", file=sys.stderr)
+              f"not installed. Install it with: {hint}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError, KeyError, TypeError, OSError) as err:
-        print(f"iccc {args.command}: error: {err}", file=sys.stderr)
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err  # no repr quotes
+        print(f"iccc {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"iccc {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -84,10 +84,11 @@ def test_caption_column(tmp_path):
     "make_args, message",
     [
         (lambda d: [str(d / "missing.jsonl")], "is not a file"),
-        (lambda d: [str(write_jsonl(d / "in.parquet", ROWS))], "Unknown caption file format '.parquet'"),
+        (lambda d: [str(write_jsonl(d / "in.xlsx", ROWS))], "Unknown caption file format '.xlsx'"),
+        (lambda d: [str(write_jsonl(d / "in.parquet", ROWS))], "is not a readable Parquet file"),
         (lambda d: [str(write_jsonl(d / "in.jsonl", [{"text": "A dog."}]))], "no 'caption' field"),
         (lambda d: ["--model", "xx_no_such_pipeline"], "No spaCy pipeline found"),
-        (lambda d: ["--batch-size", "0"], "`batch_size` must be an integer >= 1, got 0."),
+        (lambda d: ["-o", str(d / "out.txt")], "Accepted endings: .jsonl, .jsonl.gz, .csv"),
     ],
 )
 def test_errors_exit_2_with_a_message(tmp_path, capsys, make_args, message):
@@ -100,7 +101,11 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["parse", "--batch-size", "many"])
     assert info.value.code == 2
-    assert "invalid int value: 'many'" in capsys.readouterr().err
+    assert "argument --batch-size: should be a positive integer (1, 2, 3, ...), got 'many'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["parse", "--batch-size", "0"])
+    assert info.value.code == 2
+    assert "argument --batch-size: should be a positive integer (1, 2, 3, ...), got '0'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2
@@ -136,4 +141,10 @@ def test_a_missing_optional_package_gives_an_install_hint(monkeypatch, capsys):
     monkeypatch.setattr(builtins, "__import__", no_datasets)
     assert cli.main(["build", "-o", "unused-dir"]) == 2
     err = capsys.readouterr().err
-    assert "'datasets'" in err and 'pip install "iccc[datasets]"' in err
+    assert "'datasets'" in err and cli.install_hint("datasets") in err
+    # from this clone iccc is not on PyPI: the hint installs the extra from the checkout
+    root = Path(cli.__file__).resolve().parents[1]
+    assert cli.install_hint("datasets") == f'pip install -e "{root}[datasets]"'
+    monkeypatch.setattr(cli, "_source_root", lambda: None)  # an installed wheel
+    assert cli.install_hint("datasets") == 'pip install "iccc[datasets]"'
+    assert cli.install_hint("no_such_package") is None

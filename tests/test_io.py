@@ -1,4 +1,5 @@
-"""iccc.io.read_captions: every supported format, .gz variants, errors, and the real COCO files."""
+"""iccc.io: read_captions (every supported format, .gz variants, errors, the real COCO files) and the
+row writers (write_rows / open_writer: every output suffix reads back)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 import pytest
 from helpers import write
 
-from iccc.io import group_key, read_captions
+from iccc.io import OUTPUT_SUFFIXES, group_key, open_writer, output_format, read_captions, write_rows
 
 COCO = {
     "info": {"description": "test"},
@@ -112,7 +113,7 @@ def test_missing_file_names_the_path(tmp_path):
         list(read_captions(tmp_path))  # a directory
 
 
-@pytest.mark.parametrize("name", ["c.parquet", "c", "c.gz", "c.xml.gz"])
+@pytest.mark.parametrize("name", ["c.xlsx", "c", "c.gz", "c.xml.gz", "c.parquet.gz"])
 def test_unknown_format_lists_the_formats(tmp_path, name):
     path = write(tmp_path / name, "A dog.")
     with pytest.raises(ValueError, match=r"Unknown caption file format .* Available: \.txt, \.jsonl, \.csv, \.tsv, \.json"):
@@ -173,3 +174,98 @@ def test_bad_jsonl_line_names_the_file_and_line(tmp_path):
     path.write_text('{"caption": "A cat."}\n{not json\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"rows\.jsonl:2: not valid JSON"):
         list(read_captions(path))
+
+
+# ------------------------------------------------------------------ writing
+#: Rows as a parse/corrupt output holds them: nested concepts, odd captions, mixed types in a column.
+WRITTEN = [
+    {"image_id": 1, "caption": "A dog, brown, on a bed.", "concepts": [{"kind": "noun", "text": "dog", "start": 2}],
+     "parse_status": "ok"},
+    {"image_id": 2, "caption": 'A "quoted"\tcaption\nover two lines.', "concepts": [], "parse_status": "ok"},
+    {"image_id": "3", "caption": None, "concepts": [], "parse_status": "missing", "extra": True},
+    {"image_id": 4, "caption": 42, "concepts": [], "parse_status": "not_string"},
+    {"image_id": 5, "caption": "猫がソファの上で寝ている。", "concepts": [], "parse_status": "non_english"},
+]
+
+
+def _cell_text(value):
+    """What a CSV/TSV (or a Parquet column of mixed types) reads back for ``value``: text."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("suffix", list(OUTPUT_SUFFIXES))
+def test_every_output_suffix_reads_back(tmp_path, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    path = tmp_path / f"rows{suffix}"
+    assert write_rows(path, WRITTEN) == len(WRITTEN)
+    if suffix.endswith(".gz"):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            f.read()  # really gzipped
+    back = list(read_captions(path))
+    assert len(back) == len(WRITTEN)
+    fmt = output_format(path)
+    if fmt == "jsonl":
+        assert back == WRITTEN
+    elif fmt in ("csv", "tsv"):
+        columns = ["image_id", "caption", "concepts", "parse_status", "extra"]  # union, in order of appearance
+        assert all(list(r) == columns for r in back)
+        assert [r["caption"] for r in back] == [_cell_text(r["caption"]) for r in WRITTEN]
+        assert [json.loads(r["concepts"]) for r in back] == [r["concepts"] for r in WRITTEN]
+        assert [r["extra"] for r in back] == ["", "", "true", "", ""]
+    else:  # parquet: typed columns where arrow can, text for a column of mixed types
+        assert [r["concepts"] for r in back] == [r["concepts"] for r in WRITTEN]
+        assert [r["parse_status"] for r in back] == [r["parse_status"] for r in WRITTEN]
+        assert [r["caption"] for r in back] == [None if r["caption"] is None else _cell_text(r["caption"])
+                                               for r in WRITTEN]
+        assert [r["extra"] for r in back] == [None, None, True, None, None]
+
+
+def test_csv_output_of_no_rows_reads_back_as_no_rows(tmp_path):
+    assert write_rows(tmp_path / "none.csv", []) == 0
+    assert list(read_captions(tmp_path / "none.csv", caption_column="caption")) == []
+
+
+@pytest.mark.parametrize("name", ["out.txt", "out.json", "out", "out.gz", "out.parquet.gz", ".jsonl"])
+def test_unknown_output_suffix_lists_the_accepted_ones(tmp_path, name):
+    with pytest.raises(ValueError, match=r"Cannot tell the output format of .* Accepted endings: \.jsonl, \.jsonl\.gz, "
+                                         r"\.csv, \.csv\.gz, \.tsv, \.tsv\.gz, \.parquet\."):
+        open_writer(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writer_refuses_a_missing_folder_and_a_bad_row(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        open_writer(tmp_path / "no" / "such" / "out.jsonl")
+    with pytest.raises(TypeError, match="A row should be a dict, got list"):
+        write_rows(tmp_path / "out.jsonl", [["not", "a", "dict"]])
+    with pytest.raises(TypeError, match="`path` should be a file path, got int"):
+        open_writer(3)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_failed_write_leaves_no_file_and_keeps_an_old_one(tmp_path, suffix):
+    path = tmp_path / f"out{suffix}"
+    with pytest.raises(RuntimeError):
+        with open_writer(path) as out:
+            out.write({"caption": "A dog."})
+            raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+    write_rows(path, [{"caption": "Old."}])
+    with pytest.raises(RuntimeError):
+        with open_writer(path) as out:
+            out.write({"caption": "New."})
+            raise RuntimeError("interrupted")
+    assert [r["caption"] for r in read_captions(path)] == ["Old."]
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_parquet_without_pyarrow_names_the_package(tmp_path, monkeypatch):
+    import iccc.io
+
+    monkeypatch.setattr(iccc.io, "find_spec", lambda name: None)
+    with pytest.raises(ModuleNotFoundError) as info:
+        open_writer(tmp_path / "out.parquet")
+    assert info.value.name == "pyarrow"

@@ -26,7 +26,8 @@ _SCHEDULER_NAMES = {"linear": "linear", "cosine": "cosine", "constant": "constan
 
 @dataclass
 class TrainResult:
-    """What ``train`` did: final step, per-step losses, evaluation and where things were written."""
+    """What ``train`` did: final step, per-step losses (from step 1, a resumed checkpoint's included; this
+    call's own: ``run_losses``), evaluation and where things were written."""
 
     output_dir: str
     global_step: int
@@ -42,6 +43,12 @@ class TrainResult:
     world_size: int = 1
     model: object = field(default=None, repr=False, compare=False)
     processor: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def run_losses(self) -> list:
+        """The losses of the steps this call ran: ``losses`` also holds a resumed checkpoint's earlier ones."""
+        ran = self.global_step - self.first_step
+        return self.losses[max(len(self.losses) - ran, 0):] if ran > 0 else []
 
 
 def find_checkpoint(output_dir, resume):
