@@ -426,14 +426,38 @@ def _standardize(rows: Iterable[dict], *, where: str, caption_column, image_colu
     _check_columns(fields, where, caption_column, image_column, group_column, rename="")
     if split is not None and "split" not in first:
         raise ValueError(f"{where}: `split`={split!r} given, but the rows have no 'split' field. Available: {fields}.")
+    # A file of caption lists (Karpathy/LAVIS) is exploded; in a file of single captions a stray
+    # list is an oddly typed caption, kept whole (status ``not_string`` later, as `iccc parse` says).
+    # The first row with a caption decides.
+    lists = None
     for row in itertools.chain([first], rows):
         if split is not None and row.get("split") != split:
+            continue
+        value = row.get(caption_column)
+        if lists is None and value is not None:
+            lists = isinstance(value, (list, tuple))
+        if explode and lists is False and isinstance(value, (list, tuple)):
+            yield from _standard_rows({**row, caption_column: _Whole(value)}, caption_column, image_column,
+                                      image_root, group_column, explode)
             continue
         yield from _standard_rows(row, caption_column, image_column, image_root, group_column, explode)
 
 
+class _Whole:
+    """A list caption not to explode (see :func:`_standardize`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = list(value)
+
+
 def _standard_rows(row: dict, caption_column, image_column, image_root, group_column, explode) -> Iterator[dict]:
     value = row.get(caption_column)
+    whole = isinstance(value, _Whole)
+    if whole:
+        value = value.value
+        row = {**row, caption_column: value}
     if image_column is not None:
         ref = row.get(image_column)
     else:
@@ -446,6 +470,9 @@ def _standard_rows(row: dict, caption_column, image_column, image_root, group_co
     else:
         group = ref
     rest = {k: v for k, v in row.items() if k not in STANDARD_COLUMNS}
+    if whole:
+        yield {CAPTION: value, IMAGE: image, IMAGE_ID: group, **rest}
+        return
     if isinstance(value, (list, tuple)):
         if not explode:
             yield {CAPTION: list(value), IMAGE: image, IMAGE_ID: group, **rest}
@@ -474,7 +501,6 @@ def _join(root: str | None, ref):
 def _cached_file_dataset(path: Path, fmt: str, config: dict):
     """Read a caption file once into an Arrow file in the ``datasets`` cache (memory-mapped), keyed
     by the file's path, size and modification time, the options and this module's code."""
-    import pyarrow as pa
     from datasets import Dataset
     from datasets import config as ds_config
 
