@@ -223,7 +223,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary.get("dropped"):
         lines.append(f"Rows dropped without a usable caption (--drop-unusable): {summary['dropped']}")
     images = summary.get("images")
-    if images:
+    if images and images["rows"] and images["none"] == images["rows"]:
+        lines.append("Images: none (text-only rows)")
+    elif images:
         line = f"Images: {images['rows'] - images['none'] - images['missing']} of {images['rows']} rows found"
         if images["missing"]:
             line += (f"; {images['missing']} image files missing (first: {shorten(images['first_missing'], 120)}; "
