@@ -856,3 +856,104 @@ def test_noun_misread_as_adjective_of_the_noun_before_it_is_the_head_of_a_compou
     assert kinds(cs, "noun") == ["fire hydrant", "street"]
     assert kinds(cs, "attribute") == ["red"]
     assert relations(cs) == [("A red fire hydrant", "on", "a street")]
+
+
+# -- parser slips that made nonsense negatives (issue 12) -------------------------------------
+
+
+def test_noun_tagged_adjective_with_an_adjective_ending_is_a_predicative_attribute():
+    # the small model: "stands motionless/NN/dobj" (a replacement made it "stands London")
+    cs = concepts("""
+        An          DT   det    1
+        airplane    NN   nsubj  2
+        stands      VBZ  ROOT   2  stand
+        motionless  NN   dobj   2
+        on          IN   prep   2
+        the         DT   det    6
+        tarmac      NN   pobj   4
+    """)
+    assert kinds(cs, "noun") == ["airplane", "tarmac"]
+    attribute = one(cs, "attribute", "motionless")
+    assert cs[cs[attribute.head].head].text == "An airplane"
+    assert relations(cs) == [("An airplane", "on", "the tarmac")]
+
+
+def test_determined_root_participle_is_a_noun():
+    # "moped" read as the past participle of "mope": "a small moped parked on the sidewalk"
+    cs = concepts("""
+        A         DT   det    2
+        small     JJ   amod   2
+        moped     VBN  ROOT   2  mop
+        parked    VBN  acl    2  park
+        on        IN   prep   3
+        the       DT   det    6
+        sidewalk  NN   pobj   4
+    """)
+    assert kinds(cs, "entity") == ["A small moped", "the sidewalk"]
+    assert kinds(cs, "attribute") == ["small"]
+    assert one(cs, "noun", "moped").lemma == "moped"
+    assert kinds(cs, "verb") == ["parked"]
+
+
+def test_participle_of_a_linking_verb_forms_one_attribute_with_the_adjective_before_it():
+    # "an odd looking toilet": "looking" alone is no attribute ("a closed toilet" -> "a looking toilet")
+    cs = concepts("""
+        an       DT   det    3
+        odd      JJ   amod   3
+        looking  VBG  amod   3  look
+        toilet   NN   nsubj  4
+        is       VBZ  ROOT   4  be
+        against  IN   prep   4
+        a        DT   det    7
+        wall     NN   pobj   5
+    """)
+    attribute = one(cs, "attribute")
+    assert (attribute.text, attribute.lemma) == ("odd looking", "odd looking")
+    # the parser may hang the adjective on the participle instead
+    cs = concepts("""
+        a        DT   det     3
+        funny    JJ   advmod  2
+        looking  VBG  amod    3  look
+        dog      NN   ROOT    3
+    """)
+    assert kinds(cs, "attribute") == ["funny looking"]
+    cs = concepts("""
+        a        DT   det    2
+        looking  VBG  amod   2  look
+        glass    NN   ROOT   2
+    """)
+    assert kinds(cs, "attribute") == []
+
+
+def test_inside_of_gives_way_to_its_complement():
+    # "The inside of a room ... CD's" was swapped into "The CD of a room ... inside's"
+    cs = concepts("""
+        The     DT   det    1
+        inside  NN   ROOT   1
+        of      IN   prep   1
+        a       DT   det    4
+        room    NN   pobj   2
+    """)
+    assert kinds(cs, "noun") == ["room"]
+
+
+def test_apostrophe_plural_is_one_plural_noun():
+    cs = concepts("""
+        a           DT   det    1
+        collection  NN   ROOT   1
+        of          IN   prep   1
+        CD+         NNP  pobj   2  cd
+        's          POS  case   3
+    """)
+    noun = one(cs, "noun")
+    assert (noun.text, noun.lemma, noun.tag) == ("CD's", "cd", "NNS")
+    assert kinds(cs, "entity") == ["CD's"]
+    # a real possessive keeps its nested entities
+    cs = concepts("""
+        the   DT   det   1
+        man+  NN   poss  3
+        's    POS  case  1
+        hat   NN   ROOT  3
+    """)
+    assert kinds(cs, "noun") == ["man", "hat"]
+    assert kinds(cs, "entity") == ["the man's hat", "the man"]

@@ -12,25 +12,37 @@ from iccc.operators._weights import CATEGORY_MIN_SHARE, candidate_weights
 from iccc.semantics import category
 
 
-def _attribute_weights(captions):
+def _weights(captions, kind="attribute", form="ATTR", lemma="red"):
     parsed = iccc.parse(captions)
     base = iccc.ConceptBase.from_parsed(parsed, above_mean=False)
-    found = candidate_weights(base, "attribute", "ATTR", lemma="red", keys=(), same_category=True,
-                              use_context=False)
+    found = candidate_weights(base, kind, form, lemma=lemma, keys=(), same_category=True, use_context=False)
+    if found is None:
+        return None
     pool, w, _ = found
     return {lemma: float(x) for lemma, x in zip(pool.lemmas, w)}
 
 
-def test_category_restriction_gives_way_when_the_category_holds_almost_no_weight():
+def test_attribute_replacements_stay_in_their_category_however_little_weight_it_holds():
     if category("red", "attribute") is None or category("red", "attribute") == category("big", "attribute"):
         pytest.skip("needs colour and size categories")
-    # colours hold a fair share of the weight: only colours are drawn
-    rich = _attribute_weights(["A red car."] * 3 + ["A blue car."] * 3 + ["A big car."] * 3)
+    rich = _weights(["A red car."] * 3 + ["A blue car."] * 3 + ["A big car."] * 3)
     assert rich["blue"] > 0 and rich["big"] == 0
-    # one blue among many big/small: the colour category holds < CATEGORY_MIN_SHARE, so it is not forced
-    poor = _attribute_weights(["A red car.", "A blue car."] + ["A big car.", "A small car."] * 12)
-    assert poor["blue"] / sum(poor.values()) < CATEGORY_MIN_SHARE
-    assert poor["big"] > 0 and poor["blue"] > 0
+    # one blue among many big/small: still only the colour ("a small dog" never becomes "a red dog")
+    poor = _weights(["A red car.", "A blue car."] + ["A big car.", "A small car."] * 12)
+    assert poor["blue"] > 0 and poor["big"] == 0 and poor["small"] == 0
+    # no other colour at all: nothing to draw (the operator edits another concept)
+    assert _weights(["A red car."] + ["A big car.", "A small car."] * 12) is None
+
+
+def test_noun_category_restriction_gives_way_when_the_category_holds_almost_no_weight():
+    if category("dog", "noun") != category("cat", "noun") or category("dog", "noun") == category("car", "noun"):
+        pytest.skip("needs WordNet noun categories")
+    rich = _weights(["A dog."] * 3 + ["A cat."] * 3 + ["A car."] * 3, "noun", "NN", "dog")
+    assert rich["cat"] > 0 and rich["car"] == 0
+    # one cat among many cars: the animal category holds < CATEGORY_MIN_SHARE, so it is not forced
+    poor = _weights(["A dog.", "A cat."] + ["A car.", "A bus."] * 12, "noun", "NN", "dog")
+    assert poor["cat"] / sum(poor.values()) < CATEGORY_MIN_SHARE
+    assert poor["car"] > 0 and poor["cat"] > 0
 
 
 CAPTIONS = [
@@ -78,9 +90,12 @@ def test_context_factors_change_the_weights_only_next_to_their_word():
 def _reference_weights(base, kind, form, lemma, keys, same_category, use_context):
     """The weighting written out for one slot, step by step (what the batched rows must equal):
     P(c) ** power * balance(c) * exp(power * sum of context log-ratios / n ** pooling
-    + sum of log per-neighbour factors), without the unrelated lemmas, in category when possible."""
+    + sum of log per-neighbour factors), without the unrelated lemmas and (for a lemma that is no
+    name) the names, in category (always for the strict kinds, else when possible)."""
     from iccc.balance import _balance_tables, _context_factors, balance_vector
-    from iccc.operators._weights import CATEGORY_KINDS, FIT_POWER, POOLING, _sparse_context
+    from iccc.operators._weights import (
+        CATEGORY_KINDS, FIT_POWER, NAME_KINDS, POOLING, STRICT_CATEGORY_KINDS, _sparse_context, is_name,
+    )
 
     pool = base.pool(kind, form)
     if pool is None:
@@ -109,9 +124,15 @@ def _reference_weights(base, kind, form, lemma, keys, same_category, use_context
     w = w * np.exp(exponent)
     if lemma is not None:
         w = w * base.unrelated_mask(kind, form, lemma)
+    if lemma is not None and kind in NAME_KINDS:  # names replace only names
+        names = np.array([is_name(s) for s in pool.surfaces])
+        if not (lemma in pool.index and names[pool.index[lemma]]):
+            w = w * ~names
     if same_category and lemma is not None and kind in CATEGORY_KINDS:
-        mask = base.category_mask(kind, form, base.category(kind, lemma))
-        if mask is not None and (w * mask).sum() > CATEGORY_MIN_SHARE * w.sum():
+        cat = base.category(kind, lemma)
+        mask = base.category_mask(kind, form, cat)
+        strict = kind in STRICT_CATEGORY_KINDS and cat is not None and not cat.startswith("ctx:")
+        if mask is not None and (strict or (w * mask).sum() > CATEGORY_MIN_SHARE * w.sum()):
             w = w * mask
     return w if np.cumsum(w)[-1] > 0 else None
 

@@ -26,14 +26,24 @@ FIT_POWER = {"entity": 1.0, "noun": 1.5, "attribute": 2.0, "relation": 2.0, "ver
 #: object of "eating"); averaging over all of them lets a frequent verb that never occurs in one of
 #: them ("a jet sitting through the sky") through, so their evidence is pooled more strongly.
 POOLING = {"verb": 0.5, "relation": 0.5}
-#: The semantic-category restriction applies only when the candidates in the category hold at
-#: least this share of the context-fit weight: "people" (WordNet noun.group) would otherwise become
-#: "teams", "rows" or "branches" in "people standing near...", which no real caption says.
-CATEGORY_MIN_SHARE = 0.1
 #: Kinds whose replacements stay in their semantic category. Verb and relation categories
 #: (WordNet lexicographer files of a verb's first sense) are too coarse and noisy; their
 #: contexts (subject, object, neighbours) say more.
 CATEGORY_KINDS = frozenset(("noun", "entity", "attribute", "count"))
+#: Of those, the kinds whose semantic category is a hard rule: a replacement comes from the
+#: original's category (WordNet anchor or lexicographer file, built-in attribute group) or not
+#: at all ("a small dog" never becomes "a red dog"; when no candidate of the category is left,
+#: the concept is skipped and the operator edits another one).
+STRICT_CATEGORY_KINDS = frozenset(("attribute", "count"))
+#: For the other kinds, and for categories that are only a guess from the data (``ctx:...``,
+#: the lemma's most frequent context, see :meth:`iccc.ConceptBase.category`), the restriction
+#: applies only when the candidates in the category hold at least this share of the context-fit
+#: weight: "people" (WordNet noun.group) would otherwise become "teams", "rows" or "branches" in
+#: "people standing near...", which no real caption says.
+CATEGORY_MIN_SHARE = 0.1
+#: Kinds whose candidates may be names ("Big Ben", "London", "the Wii", "Asian"): a name replaces only a
+#: name (see :func:`name_positions`).
+NAME_KINDS = frozenset(("noun", "entity", "attribute"))
 
 
 def side_cache(base: ConceptBase, name: str, limit: int) -> dict:
@@ -137,8 +147,11 @@ def candidate_weights(
     """Weights over the (kind, form) pool for replacing ``lemma`` (``None`` when inserting).
 
     Weight = how typical the candidate is in the concept's contexts (see :data:`FIT_POWER`),
-    zeroed for the lemma itself, its synonyms, hypernyms and hyponyms, and, when
-    ``same_category`` and possible, for other semantic categories. Each context is cached once
+    zeroed for the lemma itself, its synonyms, hypernyms and hyponyms, for names when ``lemma``
+    is not one (:func:`name_positions`), and, when ``same_category``, for other semantic
+    categories: always for :data:`STRICT_CATEGORY_KINDS` with a semantic category (``None``
+    when the category has no candidate left), else only when the category keeps
+    :data:`CATEGORY_MIN_SHARE` of the weight. Each context is cached once
     as a sparse vector shared by every caption that has it; the pooled weights of the most
     recent (lemma, contexts) combinations are cached too. While :meth:`iccc.Corruptor.many`
     collects a batch's requests, a miss is recorded and :class:`Deferred` raised instead, so that
@@ -225,19 +238,29 @@ def _weight_rows(base: ConceptBase, kind: str, form: str, pool, requests: list, 
     if zeros:
         w = np.array(w)
         w.reshape(-1)[np.concatenate(zeros)] = 0.0
+    if kind in NAME_KINDS:
+        names = name_positions(base, kind, form, pool)
+        if len(names):
+            name_set = _name_lemmas(base, kind, form, pool)
+            rows = [r for r, request in enumerate(requests) if request[2] is not None and request[2] not in name_set]
+            if rows:
+                w = np.array(w)
+                w[np.ix_(rows, names)] = 0.0
     if kind in CATEGORY_KINDS:
-        restrict, masks = [], []
+        restrict, masks, strict = [], [], []
         for r, (_k, _f, lemma, _keys, same_category, _u) in enumerate(requests):
             if same_category and lemma is not None:
-                mask = base.category_mask(kind, form, base.category(kind, lemma))
+                category = base.category(kind, lemma)
+                mask = base.category_mask(kind, form, category)
                 if mask is not None:
                     restrict.append(r)
                     masks.append(mask)
+                    strict.append(kind in STRICT_CATEGORY_KINDS and not category.startswith("ctx:"))
         if restrict:
             w = np.array(w)
             current = w[restrict]
             restricted = current * np.stack(masks)
-            keep = restricted.sum(axis=1) > CATEGORY_MIN_SHARE * current.sum(axis=1)
+            keep = np.asarray(strict) | (restricted.sum(axis=1) > CATEGORY_MIN_SHARE * current.sum(axis=1))
             chosen = [r for r, k in zip(restrict, keep) if k]
             if chosen:
                 w[chosen] = restricted[keep]
@@ -245,6 +268,43 @@ def _weight_rows(base: ConceptBase, kind: str, form: str, pool, requests: list, 
     cumulative = np.cumsum(w, axis=1)
     positive = (cumulative[:, -1] > 0).tolist()
     return [(pool, w[r], cumulative[r]) if positive[r] else None for r in range(m)]
+
+
+def is_name(surface: str) -> bool:
+    """Whether a candidate's mid-sentence form names one particular thing: it has a word with a
+    capital that is not an acronym ("Big Ben", "London", "the Wii", "a Christmas tree",
+    "an iPhone"). Acronyms ("TV", "a flat screen TV") and one-letter parts ("T-shirt") are
+    common nouns.
+
+    >>> [is_name(s) for s in ("Big Ben", "the Wii", "an iPhone", "a TV", "T-shirt", "a dog")]
+    [True, True, True, False, False, False]
+    """
+    if surface.islower():
+        return False
+    for word in surface.replace("-", " ").split():
+        if len(word) > 1 and not word.islower() and not word.isupper():
+            return True
+    return False
+
+
+def name_positions(base: ConceptBase, kind: str, form: str, pool) -> np.ndarray:
+    """Pool positions of names (:func:`is_name` of the surface), cached. A name is never put in
+    place of a common noun ("laying in bed" -> "laying in Big Ben", "a stop sign" -> "a Wii
+    game"): mid-sentence it is a capitalised word no caption has there, and as a replacement of
+    a thing it rarely makes sense. Names still replace names."""
+    key = ("names", kind, form)
+    found = base._masks.get(key)
+    if found is None:
+        found = base._masks[key] = np.flatnonzero([is_name(s) for s in pool.surfaces])
+    return found
+
+
+def _name_lemmas(base: ConceptBase, kind: str, form: str, pool) -> frozenset:
+    key = ("name-lemmas", kind, form)
+    found = base._masks.get(key)
+    if found is None:
+        found = base._masks[key] = frozenset(pool.lemmas[j] for j in name_positions(base, kind, form, pool))
+    return found
 
 
 def _scatter(found: list, rows: list, m: int, size: int) -> np.ndarray:

@@ -16,6 +16,10 @@ from ._record import Corruption
 from ._weights import blocked_words, candidate_weights, slot_context
 
 
+#: Comparative and superlative adjectives: their lemma's surface would drop the degree.
+_GRADED_TAGS = frozenset(("JJR", "JJS", "RBR", "RBS"))
+
+
 def count_value(text: str) -> int | None:
     """Numeric value of a count word or digits ("two" -> 2, "12" -> 12), else ``None``.
 
@@ -34,12 +38,16 @@ class Replace(Operator):
     The replacement has the same grammatical form (singular/plural noun, verb tag and
     transitivity, relation with or without a verb, count agreeing with its noun), is never the
     same lemma, a synonym, hypernym or hyponym, nor a word used by a sibling caption of the same
-    image; it is drawn by corpus frequency times fit to the concept's context, in the same
-    semantic category when one exists.
+    image, nor a name ("Big Ben", "the Wii") in place of a common noun; it is drawn by corpus
+    frequency times fit to the concept's context, in the same semantic category: attributes and
+    counts with a semantic category are replaced within it or not at all (another concept is
+    edited then), nouns and entities keep to it when it holds a fair share of the weight (see
+    :mod:`iccc.operators._weights`). Comparative and superlative attributes ("smaller") are not
+    replaced: the base knows their lemma's form only.
 
     Args:
         kinds: concept kinds to replace (default: all six).
-        same_category: keep replacements in the original's semantic category when possible.
+        same_category: keep replacements in the original's semantic category (see above).
         use_context: weight candidates by how well they fit the concept's context.
 
     >>> import iccc, numpy as np
@@ -66,6 +74,8 @@ class Replace(Operator):
                 continue  # "and" in "a cat and a dog" has no meaningful replacement
             if c.kind == "verb" and c.lemma in LIGHT_VERBS:
                 continue  # "has", "is": no action to get wrong
+            if c.kind == "attribute" and c.tag in _GRADED_TAGS:
+                continue  # "a much smaller truck": the base holds lemmas ("small"), not this form
             if c.kind == "count":
                 value = count_value(c.text)
                 if value is None or value == 1:

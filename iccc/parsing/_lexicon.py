@@ -49,6 +49,19 @@ COMPLEX_PREP_NOUNS = frozenset(
     "top front middle side back edge corner center centre bottom end rear inside outside left right".split()
 )
 
+# Nouns that name the inside or outside of their "of" complement: "the inside of a room" shows
+# the room. Wherever they are not part of a complex preposition ("standing inside of a truck"),
+# the complement takes their place, as for meta nouns.
+INTERIOR_NOUNS = frozenset("inside outside interior exterior".split())
+
+# Endings of adjectives the tagger sometimes calls nouns ("stands motionless/NN", "is
+# shirtless/NN", "laying unconscious/NN"); a bare word with one of them is an adjective.
+ADJECTIVE_ENDINGS = ("less", "ous")
+
+# Participles that form one adjective with the adjective before them: "an odd looking toilet",
+# "a funny looking dog" (as "odd-looking" does); on their own they are no attribute.
+LINKING_PARTICIPLES = frozenset(("looking",))
+
 # Adverbs/adjectives that form a two-word preposition with the following one: "next to".
 TWO_WORD_PREPS = frozenset(
     {

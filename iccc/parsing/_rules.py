@@ -75,7 +75,9 @@ _REPAIR_POS = frozenset(("ADJ", "ADV", "VERB", "AUX"))
 # Dependency labels of the tokens that may start a relation (besides verbs).
 _RELATION_DEPS = frozenset(("relcl", "prep", "agent", "prt", "conj", "appos"))
 _PREDICATE_DEPS = frozenset(("acomp", "oprd"))
-_REDIRECT_LEMMAS = lex.META_NOUNS | lex.QUANTIFIER_NOUNS | lex.COMPLEX_PREP_NOUNS
+_REDIRECT_LEMMAS = lex.META_NOUNS | lex.QUANTIFIER_NOUNS | lex.COMPLEX_PREP_NOUNS | lex.INTERIOR_NOUNS
+# Dependency labels under which a bare noun-tagged adjective ("stands motionless/dobj") is predicative.
+_PREDICATIVE_SLOT_DEPS = frozenset(("dobj", "attr", "oprd", "npadvmod"))
 _BASE_VERB_TAGS = frozenset(("VB", "VBP", "VBZ", "MD"))
 _ATTRIBUTE_BAD_POS = frozenset(("DET", "PRON", "NUM", "ADP", "CCONJ", "PART", "SCONJ", "PUNCT", "SYM"))
 _NUMBER_WORDS = lex.NUMBER_WORDS
@@ -89,6 +91,7 @@ _GLUED_ADJECTIVES = (
     | lex.GERUND_MODIFIERS
     | {pair[:k] for pair in lex.FIXED_COMPOUNDS for k, ch in enumerate(pair) if ch == " "}
 )
+_APOSTROPHE_S = frozenset(("'s", "\u2019s"))
 _MAX_WORD_CHARS = 40  # longer "words" are noise (URLs, runs of characters), never concepts
 
 
@@ -441,7 +444,13 @@ class _Extractor:
                     self._into_compound(i)
                     self.verbal[i] = False
             elif p in _NOMINAL_POS:
-                if (
+                if t == "NN" and not children[i] and _adjective_form(lower[i]):
+                    # "stands motionless/NN", "is shirtless/NN": an adjective, not a thing
+                    self.nominal[i] = False
+                    pos[i], tag[i] = "ADJ", "JJ"
+                    if d in _PREDICATIVE_SLOT_DEPS:
+                        dep[i] = "acomp"
+                elif (
                     t == "NN"
                     and d in _GERUND_CLAUSE_DEPS
                     and _looks_like_gerund(lower[i])
@@ -607,6 +616,11 @@ class _Extractor:
             # Captions describe, they do not command: a caption-initial base-form "verb" with
             # no subject and no object is a noun ("spoon on the table", "oranges/VBZ in a bowl").
             return not self.has_child(i, _COMMAND_MARKS)
+        if dep == "ROOT" and tag in ("VBN", "VBD") and self.pos[i] == "VERB":
+            # "a small moped/VBN parked on the sidewalk": a participle takes no article
+            return any(self.dep[c] == "det" and self.lower[c] in ("a", "an", "the") for c in self.children[i]) and (
+                not self.has_child(i, lex.OBJECT_DEPS | {"aux", "auxpass"})
+            )
         if dep == "ROOT" and tag in ("VB", "VBP", "VBG") and self.pos[i] == "VERB":
             # "a railing on top", "white railing on top of a train"
             adjectival = any(
@@ -662,6 +676,8 @@ class _Extractor:
             ):
                 self.prep_nouns.add(i)
                 self.redirect[i] = target
+            elif lemma in lex.INTERIOR_NOUNS:
+                self.redirect[i] = target  # "the inside of a room": the room
 
     # ------------------------------------------------------------------ pass 3: entities
     def find_entities(self):
@@ -687,6 +703,19 @@ class _Extractor:
                 continue
             self._add_entity(i)
             covered = self.noun_first[i]
+
+    def _apostrophe_plural(self, i: int) -> bool:
+        """Whether noun ``i`` is followed by a possessive "'s" that possesses nothing ("a
+        collection of CD's", "holding ski's"): a plural written with an apostrophe."""
+        j = i + 1
+        return (
+            j < self.n
+            and self.lower[j] in _APOSTROPHE_S
+            and self.head[j] == i
+            and self.dep[j] == "case"
+            and self.dep[i] != "poss"
+            and not self.space[i]
+        )
 
     def _in_compound_chain(self, j: int) -> bool:
         """Whether token ``j`` is a compound part of a noun to its right ("cooking" in "kitchen
@@ -789,6 +818,11 @@ class _Extractor:
                 if head[i] != h and not self.inside(i, h):
                     ent_first = i + 1
 
+        last = h
+        if h + 1 < self.n and lower[h + 1] in _APOSTROPHE_S and self._apostrophe_plural(h):
+            # "CD's": the "'s" belongs to the noun, a plural ("CDs" is what replaces it)
+            last = h + 1
+            self.tag[h] = "NNS"
         lemma_h = self.lemma[h]
         noun_lemma = lemma_h if first == h else self.words(first, h, lemma_h)
         # the entity's words run on into the noun's: one join gives both (as ``words`` does)
@@ -798,12 +832,12 @@ class _Extractor:
             ent_lemma = " ".join(lower[ent_first:h]) + " " + lemma_h
         else:
             ent_lemma = self.words(ent_first, h, lemma_h)
-        ent = ((ent_first << 35) - (h << 3), "entity", ent_first, h, h, ent_lemma, None, NO_LINK, NO_LINK, NO_LINK, False)
+        ent = ((ent_first << 35) - (last << 3), "entity", ent_first, last, h, ent_lemma, None, NO_LINK, NO_LINK, NO_LINK, False)
         protos = self.protos
         protos.append(ent)
         self.entity_heads[h] = ent
         self.noun_first[h] = first
-        protos.append(((first << 35) - (h << 3) + _NOUN, "noun", first, h, h, noun_lemma, "entity", h, NO_LINK, NO_LINK, False))
+        protos.append(((first << 35) - (last << 3) + _NOUN, "noun", first, last, h, noun_lemma, "entity", h, NO_LINK, NO_LINK, False))
 
         for t in noun_attrs:
             self.add_attribute(t, h)
@@ -864,7 +898,13 @@ class _Extractor:
             return  # nouns in adjective slots are compounds, not attributes
         if a + 2 < self.n and lower[a + 1] == "-" and self._hyphen_joined(a + 1):
             return  # the first part of a hyphenated word ("middle" of "middle-aged")
+        if a + 1 < noun and lower[a + 1] in lex.LINKING_PARTICIPLES and self._linked(a, a + 1):
+            return  # "odd" of "odd looking": the two are one attribute (below)
         first = a
+        if low in lex.LINKING_PARTICIPLES:
+            if not (a > 0 and self._linked(a - 1, a)) or a - 1 in attributes:
+                return  # "looking" alone describes nothing
+            first = a - 1  # "an odd looking toilet": one attribute, "odd looking"
         # hyphenated adjectives stay whole: "short-sleeved", "multi-colored", "black-and-white"
         while first >= 2 and lower[first - 1] == "-" and self._hyphen_joined(first - 1) and lower[first - 2].isalpha():
             first -= 2
@@ -879,6 +919,19 @@ class _Extractor:
             lemma = self.words(first, a, low)
         self.protos.append(
             ((first << 35) - (a << 3) + _ATTRIBUTE, "attribute", first, a, a, lemma, "noun", noun, NO_LINK, NO_LINK, False)
+        )
+
+    def _linked(self, j: int, a: int) -> bool:
+        """Whether adjective/adverb ``j`` right before linking participle ``a`` forms one
+        attribute with it ("odd looking", "funny looking")."""
+        return (
+            j + 1 == a
+            and self.space[j]
+            and self.pos[j] in ("ADJ", "ADV")
+            and self.lower[j].isalpha()
+            and self.lower[j] not in lex.ATTRIBUTE_STOP
+            and self.head[j] in (a, self.head[a])
+            and self.pos[a] == "VERB"
         )
 
     def find_predicative_attributes(self):
@@ -1195,6 +1248,11 @@ _PLAIN_CONCEPT = not hasattr(Concept, "__slots__") and not hasattr(Concept, "__p
 def _looks_like_gerund(lower: str) -> bool:
     """An "-ing" word that is not a known "-ing" noun ("building", "ceiling", "ring")."""
     return len(lower) > 5 and lower.endswith("ing") and lower not in lex.ING_NOUNS
+
+
+def _adjective_form(lower: str) -> bool:
+    """A word with an adjective ending ("motionless", "unconscious"); see ``ADJECTIVE_ENDINGS``."""
+    return len(lower) > 6 and lower.isalpha() and lower.endswith(lex.ADJECTIVE_ENDINGS)
 
 
 def _gerund_lemma(word: str) -> str:
