@@ -49,6 +49,7 @@ def balance_insertions(
     strength: float = 0.5,
     by_context: bool = True,
     removal_strength: float = 0.5,
+    progress: bool = False,
     **corruptor_config,
 ) -> dict[str, dict[str, float]]:
     """Compute per-lemma insertion factors on ``parsed`` and attach them to ``base``.
@@ -68,6 +69,7 @@ def balance_insertions(
             removal factors (``"{kind}|remove"`` tables, :func:`removal_table`): a lemma removed more
             often than inserted ("two": counts can only become rarer numbers) is chosen for editing
             less often (:meth:`iccc.operators.Replace.slot_acceptance`); 0 turns this off.
+        progress: show a tqdm bar on stderr (``rounds`` x ``len(parsed)`` captions simulated).
         corruptor_config: passed to :class:`iccc.Corruptor` (operations, kinds, ...).
 
     Returns:
@@ -81,7 +83,7 @@ def balance_insertions(
     >>> sorted(factors) == sorted(base.balance) and all(v > 0 for f in factors.values() for v in f.values())
     True
     """
-    from .corrupt import Corruptor
+    from .corrupt import MANY_CHUNK, Corruptor
     from .operators._streams import RowStreams, check_non_negative
 
     seed = check_non_negative("seed", seed)  # refused before any work (a negative seed used to hang)
@@ -92,11 +94,18 @@ def balance_insertions(
     if isinstance(removal_strength, bool) or not isinstance(removal_strength, (int, float)) \
             or not 0.0 <= removal_strength <= 1.0:
         raise ValueError(f"`removal_strength` should be in [0, 1], got {removal_strength!r}.")
+    if not isinstance(progress, bool):
+        raise TypeError(f"`progress` should be True or False, got {progress!r}.")
     parsed = list(parsed)
     groups = list(groups) if groups is not None else [None] * len(parsed)
     if len(groups) != len(parsed):
         raise ValueError(f"`groups` has {len(groups)} items but `parsed` has {len(parsed)}.")
     factors: dict[str, dict[str, float]] = getattr(base, "balance", None) or {}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=rounds * len(parsed), desc="Balancing insertions", unit=" captions")
     for _ in range(rounds):
         base.balance = factors  # drops the caches that depend on the factors
         engine = Corruptor(base, **corruptor_config)
@@ -105,7 +114,13 @@ def balance_insertions(
         replaced: Counter = Counter()
         inserted_ctx: Counter = Counter()
         replaced_ctx: Counter = Counter()
-        records = engine.many(parsed, [streams[i] for i in range(len(parsed))], groups)
+        records = []
+        # in the engine's own chunks (the same records as one call), so that the bar moves
+        for lo in range(0, len(parsed), MANY_CHUNK):
+            hi = min(len(parsed), lo + MANY_CHUNK)
+            records += engine.many(parsed[lo:hi], [streams[i] for i in range(lo, hi)], groups[lo:hi])
+            if bar is not None:
+                bar.update(hi - lo)
         for p, record in zip(parsed, records):
             if record is None or record.operation != "replace":
                 continue
@@ -133,6 +148,8 @@ def balance_insertions(
                 table = updated.setdefault(removal_table(kind), {})
                 table[lemma] = float(min(MAX_FACTOR, max(1.0 / MAX_FACTOR, table.get(lemma, 1.0) * ratio)))
         factors = updated
+    if bar is not None:
+        bar.close()
     base.balance = factors
     return factors
 

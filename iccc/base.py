@@ -79,16 +79,13 @@ def _entity_key(lemma: str) -> str:
     if len(words) - start < 2:
         return words[-1]
     compound = " ".join(words[-2:])
-    return compound if _known_compound(compound, semantics.load_wordnet()) else words[-1]
+    return compound if _known_compound(compound) else words[-1]
 
 
-@lru_cache(maxsize=100_000)
-def _known_compound(compound: str, wordnet) -> bool:
-    """Whether a two-word noun has synonyms of its own (built-in or in ``wordnet``, the reader
-    or ``None``: part of the cache key) rather than its head's."""
-    if compound in semantics._SYNONYM_INDEX:
-        return True
-    return wordnet is not None and bool(wordnet.synsets(compound.replace(" ", "_"), pos="n"))
+def _known_compound(compound: str) -> bool:
+    """Whether a two-word noun has synonyms of its own (built-in or in WordNet, either backend:
+    :func:`iccc.semantics.in_wordnet`) rather than its head's."""
+    return compound in semantics._SYNONYM_INDEX or semantics.in_wordnet(compound, "noun")
 
 
 def _transitive(parsed: ParsedCaption | None, concept) -> bool:
@@ -229,12 +226,21 @@ class ConceptBase:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_parsed(cls, parsed: Iterable, *, groups: Iterable | None = None, **config) -> ConceptBase:
+    def from_parsed(cls, parsed: Iterable, *, groups: Iterable | None = None, progress: bool = False,
+                    **config) -> ConceptBase:
         """Build from parsed captions (``ParsedCaption`` objects or dicts with ``concepts``), with
-        an optional parallel iterable of group ids (e.g. image ids)."""
+        an optional parallel iterable of group ids (e.g. image ids); ``progress`` shows a tqdm bar
+        on stderr (its total is ``len(parsed)`` when ``parsed`` has a length)."""
         base = cls(**config)
         if isinstance(parsed, (str, bytes)) or not isinstance(parsed, Iterable):
             raise TypeError(f"`parsed` must be an iterable of parsed captions, got {type(parsed).__name__}.")
+        if not isinstance(progress, bool):
+            raise TypeError(f"`progress` should be True or False, got {progress!r}.")
+        if progress:
+            from tqdm import tqdm
+
+            parsed = tqdm(parsed, total=len(parsed) if hasattr(parsed, "__len__") else None,
+                          desc="Building concept base", unit=" captions")
         if groups is None:
             for p in parsed:
                 base.add(p)
@@ -276,7 +282,20 @@ class ConceptBase:
                 self.groups[str(group)].update(words)
 
     def merge(self, other: ConceptBase) -> ConceptBase:
-        """A new base with the counts of both (filter settings of ``self``)."""
+        """A new base with the counts, forms, contexts and groups of both (the filter settings and
+        insertion balance of ``self``; neither base changes).
+
+        Mixes a base of your own captions with the shipped one, so that rare words of your data
+        and the broad COCO vocabulary are both candidates: ``mine.merge(ConceptBase.default())``
+        (``mine`` first to keep its filter and balance; rerun
+        :func:`iccc.balance.balance_insertions` on your captions to balance the mix).
+
+        >>> import iccc
+        >>> mine = iccc.ConceptBase.from_parsed(iccc.parse(["A red tram."]))
+        >>> mixed = mine.merge(ConceptBase.default())
+        >>> mixed.count("noun", "tram") >= 1 and mixed.n_captions == mine.n_captions + ConceptBase.default().n_captions
+        True
+        """
         if not isinstance(other, ConceptBase):
             raise TypeError(f"`other` must be a ConceptBase, got {type(other).__name__}.")
         merged = ConceptBase.from_json(self.to_json())
@@ -291,6 +310,22 @@ class ConceptBase:
             merged.groups[g].update(words)
         merged.n_captions += other.n_captions
         return merged
+
+    @classmethod
+    def default(cls) -> ConceptBase:
+        """The concept base shipped with iccc: the 25,014 human captions of COCO 2017 val (CC BY 4.0,
+        ``iccc/data/DEFAULT_BASE_NOTICE.txt``), frequency-balanced, without image groups (built by
+        ``scripts/build_default_base.py``). :func:`iccc.corrupt` uses it when no base is given.
+
+        The file is read once per process; every call returns a new, independent base, so adding
+        captions to it or changing its balance affects no other caller (nor :func:`iccc.corrupt`,
+        which keeps its own copy). Mix it with your own base by :meth:`merge`.
+
+        >>> base = ConceptBase.default()
+        >>> base.n_captions, base.category("noun", "dog"), base is ConceptBase.default()
+        (25014, 'animal', False)
+        """
+        return cls.from_json(_default_data())
 
     def filtered(self, *, min_count: int | None = None, top_k: int | None = None,
                  above_mean: bool | None = None) -> ConceptBase:
@@ -573,6 +608,24 @@ class ConceptBase:
     def __repr__(self):
         sizes = ", ".join(f"{k}={len(self.counts[k])}" for k in KINDS if self.counts[k])
         return f"ConceptBase(n_captions={self.n_captions}, {sizes})"
+
+
+#: File name of the default base in ``iccc.data`` (see :meth:`ConceptBase.default`).
+DEFAULT_BASE_FILE = "default_base.json.gz"
+
+
+@lru_cache(maxsize=1)
+def _default_data() -> dict:
+    """The saved default base as JSON data (read once; :meth:`ConceptBase.default` copies it)."""
+    import gzip
+    from importlib import resources
+
+    path = resources.files("iccc.data").joinpath(DEFAULT_BASE_FILE)
+    if not path.is_file():
+        raise FileNotFoundError(f"The default concept base {path} is missing (a broken install?): reinstall iccc, "
+                                "or pass a base of your own (ConceptBase.from_parsed(iccc.parse(captions))).")
+    with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as f:
+        return json.load(f)
 
 
 #: Caches in ``ConceptBase._masks`` that do not depend on ``balance`` (by name, the first item of a

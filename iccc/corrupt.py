@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -299,6 +300,13 @@ def _concept(row: Mapping) -> Concept:
 _ENGINES: dict = {}
 
 
+@lru_cache(maxsize=1)
+def _default_concepts() -> ConceptBase:
+    """:func:`corrupt`'s own copy of :meth:`ConceptBase.default` (loaded on first use, then shared
+    by every call without ``concepts``, so its pools and weights are computed once)."""
+    return ConceptBase.default()
+
+
 def _engine(concepts, **config) -> Corruptor:
     if not isinstance(concepts, ConceptBase):
         raise TypeError(f"`concepts` must be an iccc.ConceptBase, got {type(concepts).__name__}: {concepts!r:.80}.")
@@ -316,7 +324,7 @@ def corrupt(
     caption_or_parsed: Any,
     indices: Any = None,
     *,
-    concepts: ConceptBase,
+    concepts: ConceptBase | None = None,
     seed: int | None = None,
     rng: np.random.Generator | None = None,
     operations: Sequence[str] = DEFAULT_OPERATIONS,
@@ -344,7 +352,10 @@ def corrupt(
     Args:
         caption_or_parsed: a caption, a parsed caption, or a map batch/example.
         indices: row indices (map mode only; passed by ``with_indices=True``).
-        concepts: the :class:`ConceptBase` to draw replacements from.
+        concepts: the :class:`ConceptBase` to draw replacements from; ``None`` (the default): the
+            base shipped with iccc, built from COCO 2017 val captions (:meth:`ConceptBase.default`).
+            A base of your own captions fits them best (``ConceptBase.from_parsed``, optionally
+            merged with the default one, :meth:`ConceptBase.merge`).
         seed: integer seed; ``rng``: a ``numpy.random.Generator`` (single-caption mode; a
             :func:`row_stream` too); not both.
         operations: any of ``"replace"``, ``"swap"``, ``"add"``.
@@ -359,6 +370,8 @@ def corrupt(
     >>> base = iccc.ConceptBase.from_parsed(iccc.parse(["A dog on a couch.", "A cat on a bed."]), above_mean=False)
     >>> corrupt("A dog on a couch.", concepts=base, seed=0, kinds=["noun"]).target
     '"cat" should be "dog".'
+    >>> corrupt("A dog on a couch.", seed=0).target  # no base given: the one shipped with iccc
+    '"A motor bike" should be "A dog".'
     """
     if seed is not None and rng is not None:
         raise ValueError("Pass either `seed` or `rng`, not both.")
@@ -366,6 +379,8 @@ def corrupt(
         raise ValueError(f"`seed` should be a non-negative integer or None, got {seed!r}.")
     if rng is not None and not isinstance(rng, (np.random.Generator, RowStream)):
         raise TypeError(f"`rng` must be a numpy.random.Generator, got {type(rng).__name__}: {rng!r}.")
+    if concepts is None:
+        concepts = _default_concepts()
     engine = _engine(concepts, operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add,
                      same_category=same_category)
     if isinstance(caption_or_parsed, Mapping):

@@ -1,15 +1,27 @@
 """Semantic knowledge for choosing replacements: WordNet relatedness and semantic categories.
 
-WordNet (through NLTK) is optional. When it is installed (``pip install nltk`` and the WordNet
-corpus, e.g. ``NLTK_DATA=../shared/data/nltk_data``), a replacement is never a synonym, hypernym
-or hyponym of the original, and nouns/verbs get a category from their WordNet hypernyms
-(animal, food, vehicle, furniture, person, ...). Without it, the built-in word groups below still
-apply, and categories fall back to data (see :class:`iccc.ConceptBase`).
+With WordNet 3.0 a replacement is never a synonym, hypernym or hyponym of the original, and
+nouns/verbs get a category from their WordNet hypernyms (animal, food, vehicle, furniture,
+person, ...); the built-in word groups below apply either way. WordNet is read through one small
+interface with two backends that give the same answers (``tests/test_lexicon.py``):
+
+- ``"nltk"``: NLTK's WordNet reader, when NLTK and its WordNet data are installed (preferred;
+  ``pip install "iccc[wordnet]"``, data e.g. ``NLTK_DATA=../shared/data/nltk_data``);
+- ``"lexicon"``: the compact lexicon shipped in the package (:mod:`iccc.data.lexicon`), so the
+  default install needs neither NLTK nor a download.
+
+:func:`use_wordnet` (or the environment variable ``ICCC_WORDNET``: ``auto``, ``nltk``,
+``lexicon``, ``off``) picks one explicitly; ``off`` leaves only the built-in word groups, and
+categories then fall back to data (see :class:`iccc.ConceptBase`). A backend offers
+``synsets(word, pos)`` (``pos`` in ``n v a s``; words with spaces, inflections looked up as NLTK's
+``morphy`` does), and per synset ``words``, ``similar_tos``, ``ancestors`` (hypernyms and instance
+hypernyms, transitively), ``is_instance``, ``lexname`` and ``name``.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from functools import lru_cache
 
 # Attribute groups: a replacement stays in its group (red -> blue, wooden -> metal).
@@ -102,12 +114,68 @@ _NOUN_ANCHORS = (
 
 _ANCHOR_NAMES = {"conveyance.n.03": "vehicle", "food.n.02": "food", "plant.n.02": "plant"}
 
-_WORDNET_PATH_ENV = "NLTK_DATA"
+#: Environment variable naming the WordNet backend (see :data:`WORDNET_CHOICES`).
+WORDNET_ENV = "ICCC_WORDNET"
+#: What :func:`use_wordnet` and ``ICCC_WORDNET`` accept: ``auto`` (NLTK's WordNet when it loads,
+#: else the shipped lexicon), one backend, or ``off`` (built-in word groups only).
+WORDNET_CHOICES = ("auto", "nltk", "lexicon", "off")
+
+_choice: str | None = None  # set by use_wordnet(); None: ICCC_WORDNET, else "auto"
+_warned: set[str] = set()
 
 
-@lru_cache(maxsize=1)
-def load_wordnet():
-    """The NLTK WordNet reader, or ``None`` when NLTK or its WordNet data is not installed."""
+class NltkWordNet:
+    """The backend interface over NLTK's WordNet reader ``wn`` (synsets are NLTK ``Synset`` objects)."""
+
+    backend = "nltk"
+
+    def __init__(self, wn):
+        self.wn = wn
+
+    def synsets(self, word: str, pos: str) -> tuple:
+        return tuple(self.wn.synsets(word.replace(" ", "_"), pos=pos))
+
+    def words(self, synset) -> tuple[str, ...]:
+        return tuple(name.replace("_", " ").lower() for name in synset.lemma_names())
+
+    def similar_tos(self, synset) -> tuple:
+        return tuple(synset.similar_tos())
+
+    def ancestors(self, synset):
+        return synset.closure(lambda s: s.hypernyms() + s.instance_hypernyms())
+
+    def is_instance(self, synset) -> bool:
+        return bool(synset.instance_hypernyms())
+
+    def lexname(self, synset) -> str:
+        return synset.lexname()
+
+    def name(self, synset) -> str:
+        return synset.name()
+
+    def __repr__(self):
+        return f"NltkWordNet({self.wn.get_version()})"
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def _requested() -> str:
+    """The backend asked for: :func:`use_wordnet`'s, else ``ICCC_WORDNET``'s, else ``"auto"``."""
+    if _choice is not None:
+        return _choice
+    value = os.environ.get(WORDNET_ENV, "").strip().lower() or "auto"
+    if value not in WORDNET_CHOICES:
+        _warn_once(f"env:{value}", f"iccc: ignoring {WORDNET_ENV}={value!r}; it should be one of "
+                                   f"{', '.join(WORDNET_CHOICES)}. Using 'auto'.")
+        return "auto"
+    return value
+
+
+def _load_nltk() -> NltkWordNet | None:
     try:
         from nltk.corpus import wordnet as wn
     except ImportError:
@@ -116,12 +184,96 @@ def load_wordnet():
         wn.ensure_loaded()
     except LookupError:
         return None
-    return wn
+    return NltkWordNet(wn)
+
+
+@lru_cache(maxsize=1)
+def _load_lexicon():
+    """``(lexicon, None)``, or ``(None, why)`` when the shipped lexicon cannot be read (read once
+    per process: it never changes)."""
+    from .data import lexicon
+
+    try:
+        return lexicon.Lexicon.load(), None
+    except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError) as error:
+        return None, f"the shipped lexicon {lexicon.default_path()} could not be read ({type(error).__name__}: {error})"
+
+
+@lru_cache(maxsize=1)
+def load_wordnet():
+    """The WordNet backend in use (:class:`NltkWordNet` or :class:`iccc.data.lexicon.Lexicon`), or
+    ``None`` when WordNet is off or nothing loads (warned once: replacements are then checked
+    against the built-in word groups only)."""
+    choice = _requested()
+    if choice == "off":
+        return None
+    if choice in ("auto", "nltk"):
+        found = _load_nltk()
+        if found is not None:
+            return found
+        if choice == "nltk":
+            _warn_once("nltk", f"iccc: {WORDNET_ENV}=nltk but NLTK's WordNet is not installed or has no data; "
+                               "using the shipped WordNet lexicon (same answers).")
+    found, why = _load_lexicon()
+    if found is not None:
+        return found
+    _warn_once("none", f"iccc: WordNet is unavailable: NLTK's WordNet is not installed and {why}. Replacements "
+                       "are checked against iccc's built-in synonym lists only, so some negatives are synonyms, "
+                       "hypernyms or hyponyms of the original (not wrong about the image), categories fall back "
+                       "to data, and many more corruptions become swaps. Reinstall iccc or install NLTK's "
+                       "WordNet (pip install \"iccc[wordnet]\").")
+    return None
 
 
 def wordnet_available() -> bool:
-    """Whether WordNet can be used (see :func:`load_wordnet`)."""
+    """Whether WordNet can be used (either backend, see :func:`load_wordnet`).
+
+    >>> wordnet_available()  # the shipped lexicon at least
+    True
+    """
     return load_wordnet() is not None
+
+
+def wordnet_backend() -> str | None:
+    """The WordNet backend in use: ``"nltk"``, ``"lexicon"`` or ``None`` (off/unavailable)."""
+    found = load_wordnet()
+    return None if found is None else found.backend
+
+
+def use_wordnet(backend: str | None = "auto") -> str | None:
+    """Choose the WordNet backend for this process and return the one in use.
+
+    Args:
+        backend: ``"auto"`` (NLTK's WordNet when it loads, else the shipped lexicon), ``"nltk"``,
+            ``"lexicon"``, ``"off"`` (built-in word groups only), or ``None`` to follow the
+            environment variable ``ICCC_WORDNET`` again (``auto`` when unset).
+
+    Clears every WordNet cache of this module. Concept bases keep the masks and categories they
+    computed, so switch before building or using one. Raises ``LookupError`` (and keeps the
+    previous choice) when the backend asked for cannot be loaded.
+
+    >>> use_wordnet("lexicon"), use_wordnet(None) in ("nltk", "lexicon")
+    ('lexicon', True)
+    """
+    global _choice
+    if backend is not None and backend not in WORDNET_CHOICES:
+        raise ValueError(f"`backend` should be one of {', '.join(map(repr, WORDNET_CHOICES))} or None, "
+                         f"got {backend!r}.")
+    if backend == "nltk" and _load_nltk() is None:
+        raise LookupError("WordNet backend 'nltk' is not available: install NLTK and its WordNet data "
+                          "(pip install \"iccc[wordnet]\"; NLTK_DATA=folder with corpora/wordnet).")
+    if backend == "lexicon" and _load_lexicon()[0] is None:
+        raise LookupError(f"WordNet backend 'lexicon' is not available: {_load_lexicon()[1]}.")
+    _choice = backend
+    clear_caches()
+    return wordnet_backend()
+
+
+def clear_caches() -> None:
+    """Forget the backend in use and every answer computed with it (the next lookup loads the
+    backend :func:`use_wordnet` / ``ICCC_WORDNET`` ask for)."""
+    for fn in (load_wordnet, _synsets, _in_wordnet, synonym_names, hypernym_names, related, category):
+        fn.cache_clear()
 
 
 _POS = {"noun": "n", "entity": "n", "verb": "v", "attribute": "a", "relation": None, "count": None}
@@ -132,23 +284,35 @@ def _synsets(lemma: str, pos: str) -> tuple:
     wn = load_wordnet()
     if wn is None or pos is None:
         return ()
-    key = lemma.replace(" ", "_")
-    found = wn.synsets(key, pos=pos)
+    found = wn.synsets(lemma, pos)
     if pos == "a":
-        found = found + wn.synsets(key, pos="s")
+        found = found + wn.synsets(lemma, "s")
     if not found and " " in lemma:  # "tennis racket" -> "racket"
-        found = wn.synsets(lemma.rsplit(" ", 1)[1], pos=pos) if pos == "n" else []
-    return tuple(found)
+        found = wn.synsets(lemma.rsplit(" ", 1)[1], pos) if pos == "n" else ()
+    return found
+
+
+@lru_cache(maxsize=100_000)
+def _in_wordnet(lemma: str, pos: str, wn) -> bool:
+    return bool(wn.synsets(lemma, pos))
+
+
+def in_wordnet(lemma: str, kind: str) -> bool:
+    """Whether WordNet has ``lemma`` itself (or the lemma it inflects: "tennis rackets") as a
+    ``kind`` ("noun", "entity", "verb", "attribute"), not only its head word. ``False`` without WordNet.
+
+    >>> in_wordnet("hot dog", "noun"), in_wordnet("black dog", "noun")
+    (True, False)
+    """
+    pos = _POS.get(kind)
+    wn = load_wordnet()
+    return pos is not None and wn is not None and _in_wordnet(lemma, pos, wn)
 
 
 _SYNONYM_INDEX: dict[str, frozenset] = {}
 for _group in SYNONYM_SETS:
     for _word in _group:
         _SYNONYM_INDEX[_word] = _SYNONYM_INDEX.get(_word, frozenset()) | _group
-
-
-def _lemma_names(synset) -> set[str]:
-    return {name.replace("_", " ").lower() for name in synset.lemma_names()}
 
 
 @lru_cache(maxsize=100_000)
@@ -161,11 +325,13 @@ def synonym_names(lemma: str, kind: str) -> frozenset:
     """
     names = {lemma} | set(_SYNONYM_INDEX.get(lemma, ()))
     pos = _POS.get("noun" if kind == "entity" else kind)
-    for synset in _synsets(lemma, pos) if pos else ():
-        names |= _lemma_names(synset)
+    synsets = _synsets(lemma, pos) if pos else ()
+    wn = load_wordnet() if synsets else None
+    for synset in synsets:
+        names.update(wn.words(synset))
         if pos == "a":
-            for other in synset.similar_tos():
-                names |= _lemma_names(other)
+            for other in wn.similar_tos(synset):
+                names.update(wn.words(other))
     return frozenset(names)
 
 
@@ -180,9 +346,11 @@ def hypernym_names(lemma: str, kind: str) -> frozenset:
     if pos not in ("n", "v"):
         return frozenset()
     names: set[str] = set()
-    for synset in _synsets(lemma, pos):
-        for other in synset.closure(lambda x: x.hypernyms() + x.instance_hypernyms()):
-            names |= _lemma_names(other)
+    synsets = _synsets(lemma, pos)
+    wn = load_wordnet() if synsets else None
+    for synset in synsets:
+        for other in wn.ancestors(synset):
+            names.update(wn.words(other))
     return frozenset(names)
 
 
@@ -247,21 +415,22 @@ def category(lemma: str, kind: str) -> str | None:
         if group is not None:
             return group
         synsets = _synsets(lemma, "a")
-        return synsets[0].lexname() if synsets else None
+        return load_wordnet().lexname(synsets[0]) if synsets else None
     if kind == "relation":
         return "spatial" if all(w in _PREPOSITION_WORDS for w in lemma.split()) else "action"
     if kind == "verb":
         synsets = _synsets(lemma, "v")
-        return synsets[0].lexname() if synsets else None
+        return load_wordnet().lexname(synsets[0]) if synsets else None
     head = lemma.rsplit(" ", 1)[-1]
     synsets = _synsets(head, "n")
     if not synsets:
         return None
     # The first senses that reach a specific anchor decide ("table": furniture, not data table).
+    wn = load_wordnet()
     fallback = None
-    senses = [s for s in synsets if not s.instance_hypernyms()][:3]  # not "C. P. Snow"
+    senses = [s for s in synsets if not wn.is_instance(s)][:3]  # not "C. P. Snow"
     for rank, synset in enumerate(senses):
-        names = {s.name() for path in synset.hypernym_paths() for s in path}
+        names = {wn.name(synset)} | {wn.name(s) for s in wn.ancestors(synset)}  # its hypernym paths
         for anchor in _NOUN_ANCHORS:
             if anchor in names:
                 if anchor == "person.n.01" and rank > 0:
@@ -273,7 +442,7 @@ def category(lemma: str, kind: str) -> str | None:
                     return _ANCHOR_NAMES.get(anchor, anchor.split(".")[0])
                 fallback = fallback or "artifact"
                 break
-    return fallback or (senses or synsets)[0].lexname()
+    return fallback or wn.lexname((senses or synsets)[0])
 
 
 _PREPOSITION_WORDS = frozenset(
@@ -285,16 +454,13 @@ _PREPOSITION_WORDS = frozenset(
 
 
 def set_wordnet_path(path: str | os.PathLike) -> bool:
-    """Add a folder holding ``corpora/wordnet`` to NLTK's search path; returns availability."""
+    """Add a folder holding ``corpora/wordnet`` to NLTK's search path (when NLTK is installed) and
+    start over with the backend asked for (see :func:`clear_caches`); returns :func:`wordnet_available`."""
     try:
         import nltk
     except ImportError:
-        return False
-    nltk.data.path.insert(0, os.fspath(path))
-    load_wordnet.cache_clear()
-    _synsets.cache_clear()
-    synonym_names.cache_clear()
-    related.cache_clear()
-    hypernym_names.cache_clear()
-    category.cache_clear()
+        nltk = None
+    if nltk is not None:
+        nltk.data.path.insert(0, os.fspath(path))
+    clear_caches()
     return wordnet_available()
