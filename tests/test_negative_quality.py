@@ -72,15 +72,17 @@ def test_replacements_never_put_a_capital_mid_sentence():
 def test_attribute_replacements_stay_in_category_end_to_end():
     if category("small", "attribute") != "size" or category("red", "attribute") != "colour":
         pytest.skip("needs the built-in attribute groups")
-    captions = (["A small dog on a bed.", "A big dog on a bed."]
-                + ["A red dog on a bed.", "A brown dog on a bed.", "A black dog on a bed."] * 10)
+    colours = ["A red dog on a bed.", "A brown dog on a bed.", "A black dog on a bed."] * 4
+    captions = ["A small dog on a bed."] + ["A big dog on a bed."] * 3 + colours
     found, _ = _candidates(captions, "A small dog on a bed.", "attribute", "small")
     assert found == {"big"}
-    # no other size in the base: "small" is not replaced (another concept is edited instead)
-    found, _ = _candidates(captions[2:], "A small dog on a bed.", "attribute", "small")
-    assert found == set()
+    # no other size in the base (or one that holds almost none of the weight): "small" is not
+    # replaced; another concept is edited instead
+    for sizes in ([], ["A big dog on a bed."]):
+        found, _ = _candidates(captions[:1] + sizes + colours * 3, "A small dog on a bed.", "attribute", "small")
+        assert found == set(), sizes
     parsed = iccc.parse(["A small dog on a bed."])[0]
-    base = iccc.ConceptBase.from_parsed(iccc.parse(captions[2:] + ["A cat on a sofa."]), above_mean=False)
+    base = iccc.ConceptBase.from_parsed(iccc.parse(colours + ["A cat on a sofa."]), above_mean=False)
     record = Replace()(parsed, base, rng=np.random.default_rng(0))
     assert record is not None and record.concept_kind != "attribute"
 

@@ -27,10 +27,12 @@ def test_attribute_replacements_stay_in_their_category_however_little_weight_it_
         pytest.skip("needs colour and size categories")
     rich = _weights(["A red car."] * 3 + ["A blue car."] * 3 + ["A big car."] * 3)
     assert rich["blue"] > 0 and rich["big"] == 0
-    # one blue among many big/small: still only the colour ("a small dog" never becomes "a red dog")
-    poor = _weights(["A red car.", "A blue car."] + ["A big car.", "A small car."] * 12)
-    assert poor["blue"] > 0 and poor["big"] == 0 and poor["small"] == 0
-    # no other colour at all: nothing to draw (the operator edits another concept)
+    # a few blues among many big/small: still only colours ("a small dog" never becomes "a red dog")
+    fair = _weights(["A red car."] + ["A blue car."] * 3 + ["A big car.", "A small car."] * 12)
+    assert fair["blue"] > 0 and fair["big"] == 0 and fair["small"] == 0
+    # one blue among many big/small (< CATEGORY_MIN_SHARE of the weight), or no other colour at
+    # all: nothing to draw (the operator edits another concept)
+    assert _weights(["A red car.", "A blue car."] + ["A big car.", "A small car."] * 12) is None
     assert _weights(["A red car."] + ["A big car.", "A small car."] * 12) is None
 
 
@@ -91,7 +93,7 @@ def _reference_weights(base, kind, form, lemma, keys, same_category, use_context
     """The weighting written out for one slot, step by step (what the batched rows must equal):
     P(c) ** power * balance(c) * exp(power * sum of context log-ratios / n ** pooling
     + sum of log per-neighbour factors), without the unrelated lemmas and (for a lemma that is no
-    name) the names, in category (always for the strict kinds, else when possible)."""
+    name) the names, in category when it holds enough weight (else, for the strict kinds, nothing)."""
     from iccc.balance import _balance_tables, _context_factors, balance_vector
     from iccc.operators._weights import (
         CATEGORY_KINDS, FIT_POWER, NAME_KINDS, POOLING, STRICT_CATEGORY_KINDS, _sparse_context, is_name,
@@ -132,8 +134,10 @@ def _reference_weights(base, kind, form, lemma, keys, same_category, use_context
         cat = base.category(kind, lemma)
         mask = base.category_mask(kind, form, cat)
         strict = kind in STRICT_CATEGORY_KINDS and cat is not None and not cat.startswith("ctx:")
-        if mask is not None and (strict or (w * mask).sum() > CATEGORY_MIN_SHARE * w.sum()):
+        if mask is not None and (w * mask).sum() > CATEGORY_MIN_SHARE * w.sum():
             w = w * mask
+        elif mask is not None and strict:
+            return None
     return w if np.cumsum(w)[-1] > 0 else None
 
 

@@ -32,14 +32,17 @@ POOLING = {"verb": 0.5, "relation": 0.5}
 CATEGORY_KINDS = frozenset(("noun", "entity", "attribute", "count"))
 #: Of those, the kinds whose semantic category is a hard rule: a replacement comes from the
 #: original's category (WordNet anchor or lexicographer file, built-in attribute group) or not
-#: at all ("a small dog" never becomes "a red dog"; when no candidate of the category is left,
-#: the concept is skipped and the operator edits another one).
+#: at all ("a small dog" never becomes "a red dog"). When the candidates of the category hold
+#: less than :data:`CATEGORY_MIN_SHARE` of the context-fit weight (none left, or none that fits
+#: the context: forcing one would make a negative a text-only model spots), the concept is
+#: skipped and the operator edits another one.
 STRICT_CATEGORY_KINDS = frozenset(("attribute", "count"))
-#: For the other kinds, and for categories that are only a guess from the data (``ctx:...``,
-#: the lemma's most frequent context, see :meth:`iccc.ConceptBase.category`), the restriction
-#: applies only when the candidates in the category hold at least this share of the context-fit
-#: weight: "people" (WordNet noun.group) would otherwise become "teams", "rows" or "branches" in
-#: "people standing near...", which no real caption says.
+#: The share of the context-fit weight the candidates in the category must hold. Below it, a
+#: strict kind's concept is skipped; the other kinds, and categories that are only a guess from
+#: the data (``ctx:...``, the lemma's most frequent context, see
+#: :meth:`iccc.ConceptBase.category`), draw from the whole pool instead: "people" (WordNet
+#: noun.group) would otherwise become "teams", "rows" or "branches" in "people standing
+#: near...", which no real caption says.
 CATEGORY_MIN_SHARE = 0.1
 #: Kinds whose candidates may be names ("Big Ben", "London", "the Wii", "Asian"): a name replaces only a
 #: name (see :func:`name_positions`).
@@ -149,9 +152,9 @@ def candidate_weights(
     Weight = how typical the candidate is in the concept's contexts (see :data:`FIT_POWER`),
     zeroed for the lemma itself, its synonyms, hypernyms and hyponyms, for names when ``lemma``
     is not one (:func:`name_positions`), and, when ``same_category``, for other semantic
-    categories: always for :data:`STRICT_CATEGORY_KINDS` with a semantic category (``None``
-    when the category has no candidate left), else only when the category keeps
-    :data:`CATEGORY_MIN_SHARE` of the weight. Each context is cached once
+    categories when the category keeps :data:`CATEGORY_MIN_SHARE` of the weight (else, for
+    :data:`STRICT_CATEGORY_KINDS` with a semantic category, for all: ``None``, the concept is
+    skipped). Each context is cached once
     as a sparse vector shared by every caption that has it; the pooled weights of the most
     recent (lemma, contexts) combinations are cached too. While :meth:`iccc.Corruptor.many`
     collects a batch's requests, a miss is recorded and :class:`Deferred` raised instead, so that
@@ -260,10 +263,13 @@ def _weight_rows(base: ConceptBase, kind: str, form: str, pool, requests: list, 
             w = np.array(w)
             current = w[restrict]
             restricted = current * np.stack(masks)
-            keep = np.asarray(strict) | (restricted.sum(axis=1) > CATEGORY_MIN_SHARE * current.sum(axis=1))
+            keep = restricted.sum(axis=1) > CATEGORY_MIN_SHARE * current.sum(axis=1)
             chosen = [r for r, k in zip(restrict, keep) if k]
             if chosen:
                 w[chosen] = restricted[keep]
+            skipped = [r for r, k, hard in zip(restrict, keep, strict) if hard and not k]
+            if skipped:
+                w[skipped] = 0.0
     w = np.ascontiguousarray(w)
     cumulative = np.cumsum(w, axis=1)
     positive = (cumulative[:, -1] > 0).tolist()
