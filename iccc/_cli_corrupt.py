@@ -86,11 +86,11 @@ def _corrupt(args, out):
     if args.base:
         base = ConceptBase.load(args.base)
     else:
-        base = ConceptBase.from_parsed(parsed, groups=groups)
+        base = ConceptBase.from_parsed(parsed, groups=groups, progress=not quiet)
         if base.n_captions == 0 or not base.kinds():
             raise _no_usable_captions(len(rows), Counter(p.status for p in parsed))
         if not args.no_balance:
-            balance_insertions(base, parsed, groups=groups, seed=args.seed)
+            balance_insertions(base, parsed, groups=groups, seed=args.seed, progress=not quiet)
         if args.save_base:
             base.save(args.save_base)
     engine = Corruptor(base, operations=[o for o in args.operations.split(",") if o],
