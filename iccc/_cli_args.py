@@ -53,9 +53,10 @@ def probability(text: str) -> float:
     return value
 
 
-def no_rows_error(source) -> ValueError:
-    """The error of a command given an input without a single row (an empty, blank or header-only file)."""
-    return ValueError(f"the input {str(source)!r} has no rows: no captions to work on (is it the right file?).")
+def no_rows_error(source, task: str = "work on") -> ValueError:
+    """The error of a command given an input without a single row (an empty, blank or header-only file):
+    ``'empty.txt': the input has no rows (no captions to parse).``"""
+    return ValueError(f"{str(source)!r}: the input has no rows (no captions to {task}).")
 
 
 def shorten(text, width: int = SUMMARY_WIDTH) -> str:

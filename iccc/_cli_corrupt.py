@@ -70,7 +70,7 @@ def _corrupt(args, out):
 
     rows = list(sample_captions() if args.input is None else read_captions(args.input, caption_column=args.caption_column))
     if not rows:
-        raise no_rows_error(args.input)
+        raise no_rows_error(args.input, "corrupt")
     if args.group_column is not None:
         if args.group_column not in rows[0]:
             raise KeyError(f"`--group-column` {args.group_column!r} not found. Fields: {sorted(rows[0])}.")

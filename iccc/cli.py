@@ -49,7 +49,7 @@ def cmd_parse(args) -> int:
         # empty input is refused before the parser is loaded
         total = sum(1 for _ in _rows(args.input, args.caption_column))
         if total == 0:
-            raise no_rows_error(args.input)
+            raise no_rows_error(args.input, "parse")
         nlp = load_parser(args.model)
         rows_for_text, rows_for_out = tee(_rows(args.input, args.caption_column))
         texts = (row.get("caption") for row in rows_for_text)

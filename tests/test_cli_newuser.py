@@ -147,7 +147,7 @@ EMPTY = ["empty.txt", "empty.jsonl", "blank_lines.txt", "header_only.csv"]
 def test_an_input_without_rows_is_refused(command, name, tmp_path, capsys):
     out_file = tmp_path / "out.jsonl"
     code, out, err = run_cli([command, BAD_INPUTS / name, "-o", out_file, "-q"], capsys, QUICK_S)
-    assert_refused(code, err, command, "has no rows: no captions to work on")
+    assert_refused(code, err, command, f"the input has no rows (no captions to {command}).")
     assert not out_file.exists() and list(tmp_path.iterdir()) == []  # nothing half-written
 
 
