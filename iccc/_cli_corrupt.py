@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import Counter
@@ -44,6 +45,10 @@ def _no_usable_captions(n: int, statuses: Counter) -> ValueError:
 def run(args) -> int:
     from .io import open_writer
 
+    if args.base is not None and not os.path.isfile(args.base):
+        raise FileNotFoundError(f"`--base` {args.base!r} is not a file (a ConceptBase saved with --save-base).")
+    if args.save_base is not None and not os.path.isdir(os.path.dirname(os.path.abspath(args.save_base))):
+        raise FileNotFoundError(f"Cannot write `--save-base` {args.save_base!r}: its folder does not exist.")
     out = open_writer(args.output) if args.output else None  # a bad name is refused before any work
     try:
         summary = _corrupt(args, out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -38,6 +39,10 @@ def _highlight(parsed, kinds=("attribute", "noun", "count", "verb", "relation"))
 
 
 def cmd_parse(args) -> int:
+    """``iccc parse``: every input row with its concepts and ``parse_status`` (rows whose caption cannot
+    be parsed are kept with their status). An input without a single row (an empty, blank or
+    header-only file) is refused with exit code 2: there is nothing to parse, and an empty output
+    would hide a wrong path or caption column."""
     from tqdm import tqdm
 
     from .io import open_writer
@@ -171,6 +176,12 @@ def main(argv=None) -> int:
         print(f"iccc {args.command}: error: this command needs the optional package {missing!r}, which is "
               f"not installed. Install it with: {hint}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `iccc parse | head`: the reader left; no message, no traceback at exit
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
     except (FileNotFoundError, ValueError, KeyError, TypeError, OSError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err  # no repr quotes
         print(f"iccc {args.command}: error: {message}", file=sys.stderr)

@@ -216,6 +216,10 @@ def test_an_output_name_without_a_format_is_refused_before_any_work(command, nam
 def test_an_output_in_a_missing_folder_is_refused(tmp_path, capsys):
     code, _, err = run_cli(["parse", "-o", tmp_path / "no" / "out.csv"], capsys, QUICK_S)
     assert_refused(code, err, "parse", "does not exist")
+    code, _, err = run_cli(["corrupt", "--base", tmp_path / "base.json"], capsys, QUICK_S)
+    assert_refused(code, err, "corrupt", "`--base`", "is not a file")
+    code, _, err = run_cli(["corrupt", "--save-base", tmp_path / "no" / "base.json"], capsys, QUICK_S)
+    assert_refused(code, err, "corrupt", "`--save-base`", "its folder does not exist")
 
 
 # ------------------------------------------------------------------------- 4. short summaries
