@@ -370,8 +370,9 @@ def corrupt(
     >>> base = iccc.ConceptBase.from_parsed(iccc.parse(["A dog on a couch.", "A cat on a bed."]), above_mean=False)
     >>> corrupt("A dog on a couch.", concepts=base, seed=0, kinds=["noun"]).target
     '"cat" should be "dog".'
-    >>> corrupt("A dog on a couch.", seed=0).target  # no base given: the one shipped with iccc
-    '"A motor bike" should be "A dog".'
+    >>> record = corrupt("A dog on a couch.", seed=0)  # no base given: the one shipped with iccc
+    >>> record.caption, record.corrupted_caption != record.caption
+    ('A dog on a couch.', True)
     """
     if seed is not None and rng is not None:
         raise ValueError("Pass either `seed` or `rng`, not both.")
