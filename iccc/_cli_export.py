@@ -46,7 +46,7 @@ def add_arguments(p) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT when it exists")
     p.add_argument("--seed", type=non_negative_int, default=0, help="same seed, same negatives (default 0)")
     p.add_argument("--split", default=None, help="split of a DatasetDict input, or rows of a 'split' field")
-    p.add_argument("--caption-column", default="caption")
+    p.add_argument("--caption-column", default="caption", help="field of the input holding the caption")
     p.add_argument("--image-column", default=None, help="image field of the input (default: found by name)")
     p.add_argument("--image-root", default=None, help="folder the image paths are relative to")
     p.add_argument("--group-column", default=None, help="field with the image id (default: image_id or the image)")
