@@ -6,7 +6,8 @@ adjectives (adverbs are never looked up):
 
 - ``synsets`` (numbered by part of speech, then WordNet offset): per synset its part of speech
   (``n``, ``v``, ``a``, ``s``), lexicographer file, lemmas in order (lower case, ``_`` written as a
-  space, joined by ``|``), hypernyms, instance hypernyms and (adjectives) similar-to synsets;
+  space, joined by ``|``), hypernyms, instance hypernyms and (adjectives) similar-to synsets
+  (each list sorted by synset number);
 - ``synsets.senses``: per synset and lemma, the synset's rank among that lemma's senses. With the lemmas
   this is WordNet's index (lemma -> synsets in sense order), rebuilt when the lexicon loads; the
   script checks that the rebuilt index is NLTK's, lemma for lemma;
@@ -48,7 +49,8 @@ def build(wn) -> dict:
     sid = {(s.pos().replace("s", "a"), s.offset()): i for i, s in enumerate(synsets)}
 
     def ids(related) -> list[int]:
-        return [sid[(s.pos().replace("s", "a"), s.offset())] for s in related]
+        # sorted: NLTK keeps a synset's pointers in a set, so its order changes with the hash seed
+        return sorted(sid[(s.pos().replace("s", "a"), s.offset())] for s in related)
 
     index_map = wn._lemma_pos_offset_map  # NLTK's parsed index files: lemma -> pos -> offsets
     words = [[_word(name) for name in s.lemma_names()] for s in synsets]
