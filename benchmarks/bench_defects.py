@@ -8,7 +8,9 @@
   as a share of the attribute replacements whose two categories are both known.
 * **proper nouns inserted**: negatives whose new words include a capitalised place/name word
   (a mid-sentence capital that is not an acronym), with examples.
-* **slips**: how many negatives match each of the issue's parser-slip examples.
+* **slips**: how many negatives (not their real caption) match each of the issue's parser-slip
+  examples, and how many concepts of the parsed captions come from those slips
+  (:func:`slip_concepts`).
 
 Usage::
 
@@ -98,6 +100,30 @@ SLIPS = {
 }
 
 
+def slip_concepts() -> dict:
+    """Concepts of the parsed val2017 captions that come from the parser slips of issue 12: nouns
+    with an adjective ending ("stands motionless"), "looking" alone as an attribute, "inside" /
+    "outside" nouns with an "of" complement, nouns written with an apostrophe plural ("CD's")
+    that leave the "'s" out."""
+    from bench_quality import parsed_val2017
+
+    _, parsed = parsed_val2017()
+    counts = Counter()
+    for p in parsed:
+        text = p.text
+        for c in p.concepts:
+            low = c.text.lower()
+            if c.kind == "noun" and len(low) > 6 and low.endswith(("less", "ous")):
+                counts["adjective_noun"] += 1
+            elif c.kind == "attribute" and low == "looking":
+                counts["looking_alone"] += 1
+            elif c.kind == "noun" and low in ("inside", "outside") and text[c.end:].startswith(" of "):
+                counts["inside_of_noun"] += 1
+            elif c.kind == "noun" and text[c.end:c.end + 2] in ("'s", "\u2019s") and c.dep != "poss":
+                counts["apostrophe_plural_cut"] += 1
+    return dict(sorted(counts.items()))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -113,8 +139,10 @@ def main(argv=None):
     acronym = [(r, w) for r, w in caps if all(len(x) > 1 and x[1].isupper() for x in w)]
     other = [(r, w) for r, w in caps if not all(len(x) > 1 and x[1].isupper() for x in w)]
     known, crossed, pairs, examples = cross_category(records)
-    slips = {name: sum(bool(re.search(p, r.corrupted_caption)) for r in records if r is not None)
+    slips = {name: sum(bool(re.search(p, r.corrupted_caption)) and not re.search(p, r.caption)
+                       for r in records if r is not None)
              for name, p in SLIPS.items()}
+    concept_slips = slip_concepts()
     nouns = {k: cross_category(records, k)[:2] for k in ("noun", "entity")}
     ops = Counter(f"{r.operation}_{r.concept_kind}" for r in records if r is not None)
     figures = {
@@ -129,6 +157,7 @@ def main(argv=None):
         "noun_entity_cross_category": {k: {"known": a, "crossed": b, "share": b / a if a else None}
                                        for k, (a, b) in nouns.items()},
         "slips": slips,
+        "slip_concepts": concept_slips,
         "operations": dict(sorted(ops.items())),
     }
     print(json.dumps(figures, indent=1))
