@@ -6,7 +6,7 @@ Usage::
     python notebooks/run.py --check    # exit 1 when the stored outputs are missing or partial
 
 The kernel is the interpreter running this script (run it with the venv's Python). Plots are drawn
-headless (``MPLBACKEND=Agg``) and embedded as PNG.
+with matplotlib's inline backend, so each figure is embedded as PNG.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def main(argv=None) -> int:
         ok = _complete(nb)
         print(f"{NOTEBOOK.name}: {'outputs stored' if ok else 'outputs missing or partial; run notebooks/run.py'}")
         return 0 if ok else 1
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    # inline: plt.show() embeds each figure as PNG in the stored outputs
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     client = nbclient.NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
                                      resources={"metadata": {"path": str(NOTEBOOK.parent)}})
     client.execute()

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import iccc
+from iccc.operators._streams import RowStreams
 from iccc.balance import balance_insertions, removal_table
 
 CAPTIONS = [
@@ -38,8 +39,10 @@ def test_over_inserted_words_are_damped_and_under_inserted_words_boosted(parsed)
     plain = iccc.ConceptBase.from_parsed(parsed, above_mean=False)
     engine = iccc.Corruptor(plain, operations=["replace"], kinds=["attribute"])
     inserted, replaced = Counter(), Counter()
-    for i, p in enumerate(parsed * 10):
-        r = engine.one(p, rng=np.random.default_rng([0, 1_000_003, i]))  # the simulation's own draws
+    rows = parsed * 10
+    streams = RowStreams(0, 1_000_003, range(len(rows)))  # the simulation's own draws (seed 0)
+    for i, p in enumerate(rows):
+        r = engine.one(p, rng=streams[i])
         if r is not None:
             inserted[r.replacement.lower()] += 1
             replaced[r.original.lower()] += 1

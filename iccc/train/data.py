@@ -98,9 +98,15 @@ def usable_rows(ds, *, prompt_column="prompt", target_column="target") -> tuple[
                     keep.append(i)
                 i += 1
         return keep, i - len(keep)
-    if prompt_column in ds.column_names and target_column in ds.column_names:
-        batches = ds.select_columns([prompt_column, target_column]).iter(batch_size=2000)
-    else:  # another transform: read its rows
+    stored = getattr(getattr(ds, "data", None), "column_names", None) or ()
+    if prompt_column in stored and target_column in stored:
+        # the stored texts, read without any user transform (it may need other columns, and the
+        # training loop should be the first to fetch rows through it)
+        import datasets
+
+        raw = datasets.Dataset.with_format(ds, None).select_columns([prompt_column, target_column])
+        batches = raw.iter(batch_size=2000)
+    else:  # the texts exist only through a transform: read its rows
         batches = (ds[i:i + 500] for i in range(0, len(ds), 500))
     keep, skipped, i = [], 0, 0
     for batch in batches:
