@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -49,15 +50,9 @@ def run(args) -> int:
         raise FileNotFoundError(f"`--base` {args.base!r} is not a file (a ConceptBase saved with --save-base).")
     if args.save_base is not None and not os.path.isdir(os.path.dirname(os.path.abspath(args.save_base))):
         raise FileNotFoundError(f"Cannot write `--save-base` {args.save_base!r}: its folder does not exist.")
-    out = open_writer(args.output) if args.output else None  # a bad name is refused before any work
-    try:
+    # a bad name is refused before any work; the file is finished on success, discarded on an error
+    with open_writer(args.output) if args.output else contextlib.nullcontext() as out:
         summary = _corrupt(args, out)
-    except BaseException:
-        if out is not None:
-            out.abort()
-        raise
-    if out is not None:
-        out.close()
     _print_summary(args, *summary)
     return 0
 

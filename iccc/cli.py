@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -48,8 +49,8 @@ def cmd_parse(args) -> int:
     from .io import open_writer
     from .parsing import iter_parse, load_parser
 
-    out = open_writer(args.output) if args.output else None  # a bad name is refused before any work
-    try:
+    # a bad name is refused before any work; the file is finished on success, discarded on an error
+    with open_writer(args.output) if args.output else contextlib.nullcontext() as out:
         # a first pass counts the rows (cheap next to parsing): the progress bar's total, and an
         # empty input is refused before the parser is loaded
         total = sum(1 for _ in _rows(args.input, args.caption_column))
@@ -76,12 +77,6 @@ def cmd_parse(args) -> int:
             progress.update(1)
         progress.close()
         seconds = time.perf_counter() - start
-    except BaseException:
-        if out is not None:
-            out.abort()
-        raise
-    if out is not None:
-        out.close()
     print(f"Parsed {n} captions in {seconds:.1f}s ({n / max(seconds, 1e-9):.0f}/s) with {nlp.meta['name']}.")
     print("Status: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()))
     print("Concepts: " + (", ".join(f"{k} {v}" for k, v in kinds.most_common()) or "none"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import signal
 from pathlib import Path
 
 
@@ -14,3 +16,20 @@ def write(path: Path, text: str) -> Path:
     else:
         path.write_text(text, encoding="utf-8", newline="")
     return path
+
+
+@contextlib.contextmanager
+def deadline(seconds: int, error: type[BaseException] = TimeoutError):
+    """Raise ``error`` in the test when the block runs longer than ``seconds`` (SIGALRM: a hang in
+    Python code is interrupted, not waited for)."""
+
+    def expired(signum, frame):
+        raise error(f"still running after {seconds}s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

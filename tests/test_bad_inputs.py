@@ -7,12 +7,11 @@ fails with one clear ``iccc <command>: error: ...`` line and exit code 2.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
 from pathlib import Path
 
 import pytest
+from helpers import deadline as _deadline
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 #: Seconds any single call may take (the sample files are tiny; a hang is caught, not waited for).
@@ -37,20 +36,9 @@ class Deadline(Exception):
     pass
 
 
-@contextlib.contextmanager
 def deadline(seconds: int = DEADLINE_S):
-    """Raise :class:`Deadline` in the test if the block runs longer than ``seconds`` (SIGALRM)."""
-
-    def _expired(signum, frame):
-        raise Deadline(f"call still running after {seconds}s (a hang)")
-
-    previous = signal.signal(signal.SIGALRM, _expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+    """:func:`helpers.deadline` raising :class:`Deadline`."""
+    return _deadline(seconds, Deadline)
 
 
 @pytest.fixture(scope="module")

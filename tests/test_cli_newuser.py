@@ -10,16 +10,15 @@ test instead of blocking it); the one console-script call has a subprocess timeo
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers import deadline as _deadline
 
 import iccc
 from iccc.io import OUTPUT_SUFFIXES, read_captions
@@ -31,20 +30,9 @@ QUICK_S = 30
 LONG_CAPTION = "A dog on a couch " + "and a very long tail " * 5_000 + "."
 
 
-@contextlib.contextmanager
 def deadline(seconds: int = DEADLINE_S):
     """Fail the test (raise) when the block runs longer than ``seconds``."""
-
-    def expired(signum, frame):
-        raise TimeoutError(f"still running after {seconds}s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+    return _deadline(seconds)
 
 
 def run_cli(argv, capsys, seconds: int = DEADLINE_S) -> tuple[int, str, str]:
