@@ -92,7 +92,7 @@ def logits_of(model, processor, dataset):
     import torch
 
     from iccc.train.data import Collator
-    from iccc.train.evaluation import to_device
+    from iccc.train.generation import to_device
 
     batch = Collator(processor)([{"image": r["image"], "prompt": r["prompt"], "target": r["target"]} for r in dataset])
     param = next(model.parameters())
@@ -163,10 +163,48 @@ def test_every_config_field_has_help_and_a_cli_option():
 
 
 def test_default_correction_template_is_the_builders_first():
-    dataset = pytest.importorskip("iccc.dataset")
+    from iccc.dataset import CORRECTION_PROMPTS
     from iccc.train.config import DEFAULT_CORRECTION_TEMPLATE
 
-    assert DEFAULT_CORRECTION_TEMPLATE == dataset.CORRECTION_PROMPTS[0]
+    # defined once: the builder's own object, also as TrainConfig's default
+    assert DEFAULT_CORRECTION_TEMPLATE is CORRECTION_PROMPTS[0]
+    assert TrainConfig.__dataclass_fields__["correction_template"].default is CORRECTION_PROMPTS[0]
+
+
+def train_imports():
+    """``{module: iccc.train modules it imports}``, function-level (lazy) imports included."""
+    import ast
+    import pathlib
+
+    import iccc.train
+
+    folder = pathlib.Path(iccc.train.__file__).parent
+    names = {p.stem for p in folder.glob("*.py")} - {"__init__"}
+    graph = {}
+    for name in names:
+        found = set()
+        for node in ast.walk(ast.parse((folder / f"{name}.py").read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                found |= {node.module} if node.module else {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("iccc.train."):
+                found.add(node.module.split(".")[2])
+        graph[name] = found & names
+    return graph
+
+
+def test_train_modules_import_no_cycle():
+    graph = train_imports()
+    assert graph["inference"] >= {"generation"} and graph["evaluation"] >= {"generation", "inference"}
+
+    def reach(start):
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph[todo.pop()] - seen:
+                seen.add(nxt)
+                todo.append(nxt)
+        return seen
+
+    assert [m for m in sorted(graph) if m in reach(m)] == []
 
 
 def test_import_stays_light():
@@ -272,7 +310,7 @@ def test_qwen2_vl_masks_lora_training_and_reload(torch_stack, dataset, tmp_path)
     reloaded = PeftModel.from_pretrained(AutoModelForImageTextToText.from_pretrained(tmp_path / "base"),
                                          str(tmp_path / "adapter"))
     assert torch.equal(logits_of(reloaded, processor, dataset), logits_of(model, processor, dataset))
-    from iccc.train.evaluation import generate_texts
+    from iccc.train.generation import generate_texts
 
     answers = generate_texts(model, processor, items[:2], batch_size=2, max_new_tokens=6)
     assert len(answers) == 2 and all(isinstance(a, str) for a in answers)

@@ -25,6 +25,8 @@ Public API (stable; helper modules and the CLI build on it):
   "prediction"}``); a metric is None when there are no rows for it. ``dataset`` may be a directory.
 - ``load_trained(output_dir, *, device=None) -> (model, processor)`` and
   ``correct(model, processor, image, caption, *, template=None, max_new_tokens=32) -> str``.
+- ``generate_texts(model, processor, rows, *, batch_size=8, max_new_tokens=32) -> list[str]``: greedy
+  answers to ``{"image", "prompt"}`` rows (what ``evaluate`` and ``correct`` generate with).
 - ``build_tiny_model(arch, out_dir, *, texts=(), image_size=32, seed=0) -> str``: a randomly
   initialised tiny ``"blip2"``, ``"instructblip"``, ``"llava"`` or ``"qwen2_vl"`` checkpoint with a
   locally trained byte-level BPE tokenizer and processor, loadable through the Auto classes.
@@ -38,7 +40,8 @@ Public API (stable; helper modules and the CLI build on it):
 
 Lower-level pieces, importable from their modules: ``iccc.train.data.Collator`` (prompt-masked
 batches), ``iccc.train.modeling`` (``load_model``, ``load_processor``, ``default_lora_targets``,
-``prepare_trainable``), ``iccc.train.evaluation.generate_texts``, ``iccc.train.tiny.qwen2_vl_parts``.
+``prepare_trainable``), ``iccc.train.generation`` (``to_device``, ``device_dtype``, ``autocast_for``:
+placing batches for a model), ``iccc.train.tiny.qwen2_vl_parts``.
 An on-the-fly build (``iccc.build_dataset(..., mode="transform")``) passed as ``data`` draws new
 corruptions every epoch (``set_epoch`` is called at each epoch start).
 
@@ -71,6 +74,7 @@ _LAZY = {
     "wrong_span": "evaluation",
     "load_trained": "inference",
     "correct": "inference",
+    "generate_texts": "generation",
     "DEFAULT_CORRECTION_TEMPLATE": "config",
     "build_tiny_model": "tiny",
     "make_shapes_dataset": "synthetic",

@@ -8,8 +8,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-# The first correction phrasing of iccc.dataset (CORRECTION_PROMPTS[0]); `iccc correct` uses it by default.
-DEFAULT_CORRECTION_TEMPLATE = 'Caption: "{caption}"\nIs this caption right about the image? If not, say what should be corrected.'
+from ..dataset import CORRECTION_PROMPTS
+
+#: The correction prompt ``iccc correct`` uses by default: the builder's first phrasing.
+DEFAULT_CORRECTION_TEMPLATE = CORRECTION_PROMPTS[0]
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULERS = ("linear", "cosine", "constant")
 CONFIG_FILE = "iccc_train_config.json"

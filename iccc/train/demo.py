@@ -151,7 +151,8 @@ def evaluate_by_kind(model, processor, validation, *, eval_samples: int, batch_s
     with the same ``correction_scores`` that :func:`iccc.train.evaluate` uses.
     """
     from .data import open_image
-    from .evaluation import correction_scores, generate_texts
+    from .evaluation import correction_scores
+    from .generation import generate_texts
 
     rows = validation.filter(lambda task: task == "correction", input_columns="task")
     rows = rows.select(range(min(eval_samples, len(rows))))

@@ -9,6 +9,8 @@ import math
 import re
 import unicodedata
 
+from .generation import autocast_for, batches, device_dtype, generate_texts, to_device
+
 _QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”|«([^»]+)»|‘([^’]+)’|(?<!\w)\'([^\']+)\'(?!\w)')
 
 
@@ -66,11 +68,6 @@ def correction_scores(predictions, targets) -> dict:
     }
 
 
-def _batches(items, size):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
 def caption_loss(model, processor, rows, *, batch_size=8, max_length=512) -> float | None:
     """Mean per-token loss of the targets of ``rows`` (``{"image", "prompt", "target"}``)."""
     import torch
@@ -81,12 +78,12 @@ def caption_loss(model, processor, rows, *, batch_size=8, max_length=512) -> flo
     if not rows:
         return None
     collate = Collator(processor, max_length=max_length, seq2seq=is_seq2seq(model))
-    device, dtype = _device_dtype(model)
+    device, dtype = device_dtype(model)
     total, count = 0.0, 0
     was_training = model.training
     model.eval()
     with torch.no_grad(), autocast_for(model):
-        for chunk in _batches(rows, batch_size):
+        for chunk in batches(rows, batch_size):
             batch = to_device(collate(chunk), device, dtype)
             labels = batch["labels"]
             n = int((labels[:, 1:] != -100).sum()) if not is_seq2seq(model) else int((labels != -100).sum())
@@ -95,70 +92,6 @@ def caption_loss(model, processor, rows, *, batch_size=8, max_length=512) -> flo
             count += n
     model.train(was_training)
     return total / count if count else None
-
-
-def _device_dtype(model):
-    """The model's device and its dominant floating dtype (that of the frozen weights, by size)."""
-    from collections import Counter
-
-    sizes = Counter()
-    device = None
-    for p in model.parameters():
-        device = device or p.device
-        if p.is_floating_point():
-            sizes[p.dtype] += p.numel()
-    return device, sizes.most_common(1)[0][0] if sizes else None
-
-
-def autocast_for(model):
-    """Autocast to the model's half dtype when its weights mix dtypes (fp32 adapters on a bf16 base)."""
-    import contextlib
-
-    import torch
-
-    device, dtype = _device_dtype(model)
-    if dtype in (torch.bfloat16, torch.float16):
-        return torch.autocast(device_type=device.type, dtype=dtype)
-    return contextlib.nullcontext()
-
-
-def to_device(batch, device, dtype=None):
-    """Move tensors to ``device``; floating tensors (pixel values) also to ``dtype``."""
-    out = {}
-    for k, v in batch.items():
-        if hasattr(v, "to"):
-            v = v.to(device)
-            if dtype is not None and v.is_floating_point():
-                v = v.to(dtype)
-        out[k] = v
-    return out
-
-
-def generate_texts(model, processor, rows, *, batch_size=8, max_new_tokens=32) -> list[str]:
-    """Greedy answers to ``{"image", "prompt"}`` rows."""
-    import torch
-
-    from .data import Collator
-    from .modeling import is_seq2seq
-
-    seq2seq = is_seq2seq(model)
-    collate = Collator(processor, padding_side="left", seq2seq=seq2seq)
-    tokenizer = processor.tokenizer
-    device, dtype = _device_dtype(model)
-    texts = []
-    was_training = model.training
-    model.eval()
-    with torch.no_grad(), autocast_for(model):
-        for chunk in _batches(rows, batch_size):
-            batch = to_device(collate([{**r, "target": None} for r in chunk]), device, dtype)
-            batch.pop("labels", None)
-            out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-            if not seq2seq:
-                out = out[:, batch["input_ids"].shape[1]:]
-            texts.extend(t.strip() for t in tokenizer.batch_decode(out, skip_special_tokens=True))
-    model.train(was_training)
-    return texts
 
 
 def _column(ds, name) -> list:
@@ -204,7 +137,7 @@ def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tok
     """
     import os
 
-    from .data import check_columns, has_column, open_image, usable_rows
+    from .data import _load_data, check_columns, has_column, open_image, usable_rows
 
     if isinstance(model_or_dir, (str, os.PathLike)):
         from .inference import load_trained
@@ -217,8 +150,6 @@ def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tok
             raise ValueError("`processor` is required when `model_or_dir` is a model object.")
     if isinstance(dataset, (str, os.PathLike)):
         import datasets
-
-        from .data import _load_data
 
         path = os.fspath(dataset)
         base_dir = base_dir or (path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path)))

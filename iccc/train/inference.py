@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from .config import CONFIG_FILE, DEFAULT_CORRECTION_TEMPLATE
+from .config import CONFIG_FILE, DEFAULT_CORRECTION_TEMPLATE, PRECISIONS
 
 
 def load_trained(output_dir, *, device=None, precision="auto"):
@@ -21,7 +21,6 @@ def load_trained(output_dir, *, device=None, precision="auto"):
         device: ``"cpu"``, ``"cuda"``, ... (default: cuda when available).
         precision: ``"auto"``, ``"bf16"``, ``"fp16"`` or ``"fp32"``.
     """
-    from .config import PRECISIONS
     from .modeling import load_model, load_processor, resolve_precision
 
     if not isinstance(output_dir, (str, os.PathLike)) or not os.path.isdir(output_dir):
@@ -78,7 +77,7 @@ def correct(model, processor, image, caption, *, template=None, max_new_tokens=3
         print(correct(model, processor, "dog.jpg", "a black cat on a sofa"))
     """
     from .data import open_image
-    from .evaluation import generate_texts
+    from .generation import generate_texts
 
     if not isinstance(caption, str) or not caption.strip():
         raise ValueError(f"`caption` should be a non-empty string, got {caption!r}.")

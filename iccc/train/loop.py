@@ -97,7 +97,8 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
     from transformers import get_scheduler
 
     from .data import Collator, RowDataset, load_splits
-    from .evaluation import _device_dtype, evaluate, to_device
+    from .evaluation import evaluate
+    from .generation import device_dtype, to_device
     from .modeling import (
         is_seq2seq,
         load_model,
@@ -125,7 +126,7 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
     if cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model = prepare_trainable(model, cfg)
-    _, input_dtype = _device_dtype(model)
+    _, input_dtype = device_dtype(model)
     collate = Collator(processor, max_length=cfg.max_length, seq2seq=is_seq2seq(model))
     columns = dict(image_column=cfg.image_column, prompt_column=cfg.prompt_column, target_column=cfg.target_column)
 
@@ -273,11 +274,9 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
 def _epoch_resampler(ds):
     """``set_epoch`` for an on-the-fly ``iccc.build_dataset(..., mode="transform")`` build (new corruptions
     every epoch, deterministic per (seed, epoch, row)); None for a fixed dataset."""
-    try:
-        from ..dataset import set_epoch
-        from ..dataset._samples import find_builder
-    except ImportError:
-        return None
+    from ..dataset import set_epoch
+    from ..dataset._samples import find_builder
+
     if find_builder(ds) is None:
         return None
     return lambda epoch: set_epoch(ds, epoch)
