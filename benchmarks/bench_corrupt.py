@@ -101,7 +101,7 @@ def fresh_copy(base):
 
 
 def _streams(seed: int, epoch: int, n: int) -> list:
-    from iccc.operators._streams import RowStreams
+    from iccc.streams import Streams as RowStreams
 
     out = []
     for start in range(0, n, 1000):

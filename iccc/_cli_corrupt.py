@@ -64,7 +64,7 @@ def _corrupt(args, out):
     from .base import ConceptBase
     from .corrupt import Corruptor
     from .io import group_key, read_captions
-    from .operators._streams import RowStreams
+    from .streams import Streams as RowStreams
     from .parsing import iter_parse, load_parser
     from .samples import sample_captions
 

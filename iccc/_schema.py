@@ -83,6 +83,24 @@ class Concept:
 _CONCEPT_FIELDS = tuple(Concept.__dataclass_fields__)
 
 
+def filled(cls, fields: Mapping[str, Any]):
+    """An instance of the frozen dataclass ``cls`` whose instance dict is ``fields`` (every field
+    of ``cls``, in declaration order): what the generated ``__init__`` makes, without its
+    per-field ``object.__setattr__``, several times slower (concepts and records are made in hot
+    loops). The one place iccc builds frozen instances this way; ``cls`` must keep its fields in
+    its instance dict (no ``__slots__``), and ``__post_init__`` does not run: ``fields`` must hold
+    what it would compute.
+
+    >>> c = filled(Concept, dict(kind="noun", text="dog", start=2, end=5, lemma="dog", tag="NN",
+    ...                          tags="NN", dep="ROOT", head=-1, subj=-1, obj=-1, symmetric=False))
+    >>> c == Concept("noun", "dog", 2, 5, "dog", "NN", "NN", "ROOT")
+    True
+    """
+    instance = object.__new__(cls)
+    instance.__dict__.update(fields)
+    return instance
+
+
 @dataclass(frozen=True)
 class ParsedCaption:
     """A caption and its concepts.

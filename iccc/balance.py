@@ -24,19 +24,13 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from .base import CONTEXT_SEP, removal_table
 from .contexts import edge_keys
+from .corrupt import MANY_CHUNK, Corruptor
+from .streams import BALANCE_EPOCH, Streams, check_non_negative
 
 #: Factors are kept within [1 / MAX_FACTOR, MAX_FACTOR].
 MAX_FACTOR = 20.0
-#: Separates a kind from a context key in the names of per-context factor tables.
-CONTEXT_SEP = "|"
-#: Name of the removal-factor table of a kind (after :data:`CONTEXT_SEP`).
-REMOVAL = "remove"
-
-
-def removal_table(kind: str) -> str:
-    """The key in ``base.balance`` of ``kind``'s removal factors (how readily its lemmas are edited)."""
-    return f"{kind}{CONTEXT_SEP}{REMOVAL}"
 
 
 def balance_insertions(
@@ -83,9 +77,6 @@ def balance_insertions(
     >>> sorted(factors) == sorted(base.balance) and all(v > 0 for f in factors.values() for v in f.values())
     True
     """
-    from .corrupt import MANY_CHUNK, Corruptor
-    from .operators._streams import RowStreams, check_non_negative
-
     seed = check_non_negative("seed", seed)  # refused before any work (a negative seed used to hang)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"`rounds` should be a positive integer, got {rounds!r}.")
@@ -100,7 +91,7 @@ def balance_insertions(
     groups = list(groups) if groups is not None else [None] * len(parsed)
     if len(groups) != len(parsed):
         raise ValueError(f"`groups` has {len(groups)} items but `parsed` has {len(parsed)}.")
-    factors: dict[str, dict[str, float]] = getattr(base, "balance", None) or {}
+    factors: dict[str, dict[str, float]] = {k: dict(v) for k, v in base.balance.items()}
     bar = None
     if progress:
         from tqdm import tqdm
@@ -109,7 +100,7 @@ def balance_insertions(
     for _ in range(rounds):
         base.balance = factors  # drops the caches that depend on the factors
         engine = Corruptor(base, **corruptor_config)
-        streams = RowStreams(seed, 1_000_003, range(len(parsed)))
+        streams = Streams(seed, BALANCE_EPOCH, range(len(parsed)))
         inserted: Counter = Counter()
         replaced: Counter = Counter()
         inserted_ctx: Counter = Counter()
@@ -127,7 +118,7 @@ def balance_insertions(
             kind = record.concept_kind
             old = next((c.lemma for c in p.concepts if c.kind == kind and c.start == record.start
                         and c.end == record.end), None)
-            new = _lemma_of_surface(base, kind, record.replacement)
+            new = engine.index.lemma_of_surface(kind, record.replacement)
             if old is not None and new is not None:
                 replaced[(kind, old)] += 1
                 inserted[(kind, new)] += 1
@@ -152,53 +143,3 @@ def balance_insertions(
         bar.close()
     base.balance = factors
     return factors
-
-
-def _lemma_of_surface(base, kind: str, surface: str) -> str | None:
-    key = ("surface->lemma", kind)
-    table = base._masks.get(key)
-    if table is None:
-        table = {}
-        for lemma, forms in base.forms[kind].items():
-            for counts in forms.values():
-                for s in counts:
-                    table.setdefault(s.lower(), lemma)
-        base._masks[key] = table
-    return table.get(surface.lower())
-
-
-def _balance_tables(base, kind: str) -> dict | None:
-    """``{context key: {lemma: factor}}`` of ``kind`` from ``base.balance`` (cached; ``None``: none)."""
-    cache_key = ("ctx-tables", kind)
-    tables = base._masks.get(cache_key, False)
-    if tables is False:
-        prefix = f"{kind}{CONTEXT_SEP}"
-        tables = {name[len(prefix):]: factors for name, factors in (getattr(base, "balance", None) or {}).items()
-                  if name.startswith(prefix) and factors and name[len(prefix):] != REMOVAL} or None
-        base._masks[cache_key] = tables
-    return tables
-
-
-def _context_factors(base, tables: dict, kind: str, form: str, pool, key: str):
-    """``(pool indices, log factors)`` of the factor table for ``key`` (cached; ``None``: none in the pool)."""
-    cache_key = ("ctx-balance", kind, form, key)
-    found = base._masks.get(cache_key, False)
-    if found is False:
-        found = None
-        idx = [(pool.index[lemma], f) for lemma, f in tables[key].items() if lemma in pool.index]
-        if idx:
-            found = (np.array([i for i, _ in idx], dtype=np.intp), np.log([f for _, f in idx]))
-        base._masks[cache_key] = found
-    return found
-
-
-def balance_vector(base, kind: str, form: str, pool) -> np.ndarray | None:
-    """The factors of ``base.balance`` over a pool's lemmas (``None`` when there are none)."""
-    factors = (getattr(base, "balance", None) or {}).get(kind)
-    if not factors:
-        return None
-    key = ("balance", kind, form)
-    vec = base._masks.get(key)
-    if vec is None:
-        vec = base._masks[key] = np.array([factors.get(lemma, 1.0) for lemma in pool.lemmas])
-    return vec

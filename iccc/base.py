@@ -2,25 +2,26 @@
 contexts, and which captions share an image. Replacements are drawn from it.
 
 Built from parsed captions (a list, an iterable, or a dataset with a ``concepts`` column). Saved
-as JSON, never pickle.
+as JSON, never pickle. A base is plain data: what the corruption engine derives from it (candidate
+pools, masks, weights) lives in :class:`iccc.operators.CandidateIndex`, which watches the base's
+:attr:`~ConceptBase.revision` and :attr:`~ConceptBase.balance_revision` to know when to recompute.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import numpy as np
 
 from . import semantics
 from ._schema import KINDS, ParsedCaption
 from .contexts import context_keys
-from .textedit import _shouted, mid_sentence
+from .textedit import mid_sentence, shouted
 
 FORMAT_VERSION = 1
 #: Verbs without content of their own: never inserted, never replaced as verbs.
@@ -34,9 +35,16 @@ STOP_WORDS = frozenset(
     his her its their this that these those there some it he she they up down into onto while who
     which has have had near next top front side into out off as it's one""".split()
 )
-_NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen twenty dozen".split()
-)
+#: Separates a kind from a context key in the names of the balance's per-context factor tables
+#: (``"noun|L1:on"``: nouns right after "on"; see :func:`iccc.balance.balance_insertions`).
+CONTEXT_SEP = "|"
+#: Name of the removal-factor table of a kind (after :data:`CONTEXT_SEP`).
+REMOVAL = "remove"
+
+
+def removal_table(kind: str) -> str:
+    """The key in ``base.balance`` of ``kind``'s removal factors (how readily its lemmas are edited)."""
+    return f"{kind}{CONTEXT_SEP}{REMOVAL}"
 
 
 @lru_cache(maxsize=65_536)
@@ -63,13 +71,13 @@ _DETERMINER_TAGS = frozenset(("DT", "PRP$", "WP$", "CD", "PDT"))
 _ENTITY_OPENERS = frozenset("a an the his her its their this that these those some my your our another".split())
 
 
-def _entity_key(lemma: str) -> str:
+def entity_key(lemma: str) -> str:
     """What an entity lemma names, for WordNet: its last two words without determiners when they
     are a known compound ("drinking water", "tennis racket", "hot dog"), else its head word
     ("a drink" -> "drink", "a black dog" -> "dog": WordNet would look "black dog" up as "dog"
     anyway, and sharing the head's key keeps the masks cached per head).
 
-    >>> _entity_key("a tennis racket"), _entity_key("the dog"), _entity_key("a big dog")
+    >>> entity_key("a tennis racket"), entity_key("the dog"), entity_key("a big dog")
     ('tennis racket', 'dog', 'dog')
     """
     words = lemma.split(" ")
@@ -85,7 +93,7 @@ def _entity_key(lemma: str) -> str:
 def _known_compound(compound: str) -> bool:
     """Whether a two-word noun has synonyms of its own (built-in or in WordNet, either backend:
     :func:`iccc.semantics.in_wordnet`) rather than its head's."""
-    return compound in semantics._SYNONYM_INDEX or semantics.in_wordnet(compound, "noun")
+    return semantics.has_builtin_synonyms(compound) or semantics.in_wordnet(compound, "noun")
 
 
 def _transitive(parsed: ParsedCaption | None, concept) -> bool:
@@ -142,7 +150,7 @@ def surface_of(parsed: ParsedCaption, concept) -> str:
     >>> surface_of(ParsedCaption("DOGS ON A BED", (dogs,)), dogs)
     'dogs'
     """
-    if _shouted(parsed.text):  # the tagger calls most words of such captions NNP: lower them all
+    if shouted(parsed.text):  # the tagger calls most words of such captions NNP: lower them all
         return concept.text.lower()
     return mid_sentence(parsed.text, concept.start, concept.text)
 
@@ -159,20 +167,32 @@ def _coerce(item) -> ParsedCaption:
     )
 
 
-@dataclass
-class _Pool:
-    """Candidates of one (kind, form): parallel arrays for fast weighted sampling."""
+class Factors(dict):
+    """Balance factors, read-only: ``{table: {lemma: factor}}``. Assign new factors to
+    :attr:`ConceptBase.balance` instead of editing these in place, so that everything computed
+    from the old ones is recomputed."""
 
-    lemmas: list[str]
-    surfaces: list[str]
-    counts: np.ndarray
-    prob: np.ndarray
-    categories: list[str | None]
-    index: dict[str, int]
-    by_word: dict[str, list[int]]
-    by_head: dict[str, list[int]]
-    #: content words of each candidate (lemma and surface): ``by_word`` the other way round
-    words: list[frozenset] = field(default_factory=list)
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("Balance factors are read-only: assign new ones, e.g. "
+                        "base.balance = {**base.balance, 'noun': {...}}, so the engine recomputes its weights.")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _refuse
+
+    def __reduce__(self):
+        return (Factors, (dict(self),))
+
+
+def _frozen_factors(factors) -> Factors:
+    if not isinstance(factors, Mapping):
+        raise TypeError(f"`balance` should be a mapping {{table: {{lemma: factor}}}}, got {type(factors).__name__}: "
+                        f"{factors!r:.80}.")
+    out = {}
+    for table, values in factors.items():
+        if not isinstance(table, str) or not isinstance(values, Mapping):
+            raise TypeError(f"`balance` should map table names to {{lemma: factor}} mappings, got {table!r}: "
+                            f"{values!r:.80}.")
+        out[table] = Factors(values)
+    return Factors(out)
 
 
 class ConceptBase:
@@ -206,23 +226,32 @@ class ConceptBase:
         # kind -> context key -> lemma -> n
         self.contexts: dict[str, dict[str, Counter]] = {k: defaultdict(Counter) for k in KINDS}
         self.groups: dict[str, set[str]] = defaultdict(set)
-        self._pools: dict = {}
-        self._masks: dict = {}
+        #: Counts changes of the counts, forms, contexts and groups (:meth:`add`, :meth:`changed`).
+        self.revision = 0
+        #: Counts assignments of :attr:`balance`.
+        self.balance_revision = 0
+        self._derived: dict = {}  # answers computed from the data (category fallbacks, the JSON state)
         self.balance = {}
 
     @property
-    def balance(self) -> dict[str, dict[str, float]]:
+    def balance(self) -> Factors:
         """Per-lemma (and per-neighbour) insertion factors set by
-        :func:`iccc.balance.balance_insertions`; assigning new factors drops the cached weights."""
+        :func:`iccc.balance.balance_insertions`, read-only (:class:`Factors`); assign new ones to
+        change them (the engine then recomputes its weights)."""
         return self._balance
 
     @balance.setter
-    def balance(self, factors: dict[str, dict[str, float]]) -> None:
-        self._balance = factors
-        # what depends on the balance goes; WordNet masks, context vectors and per-caption contexts stay
-        for key in list(self._masks):
-            if (key[0] if isinstance(key, tuple) else key) not in _BALANCE_FREE:
-                del self._masks[key]
+    def balance(self, factors: Mapping[str, Mapping[str, float]]) -> None:
+        self._balance = _frozen_factors(factors)
+        self.balance_revision += 1
+        self._derived.pop("state", None)
+
+    def changed(self) -> None:
+        """Record a change made to :attr:`counts`, :attr:`forms`, :attr:`contexts` or
+        :attr:`groups` by hand (:meth:`add` and :meth:`merge` do this themselves), so that
+        whatever was computed from them is computed again."""
+        self.revision += 1
+        self._derived.clear()
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -269,8 +298,7 @@ class ConceptBase:
         """Count one parsed caption (and remember its words under ``group``)."""
         parsed = _coerce(parsed)
         self.n_captions += 1
-        self._pools.clear()
-        self._masks.clear()
+        self.changed()
         for i, c in enumerate(parsed.concepts):
             self.counts[c.kind][c.lemma] += 1
             self.forms[c.kind][c.lemma][form_of(c, parsed)][surface_of(parsed, c)] += 1
@@ -309,6 +337,7 @@ class ConceptBase:
         for g, words in other.groups.items():
             merged.groups[g].update(words)
         merged.n_captions += other.n_captions
+        merged.changed()
         return merged
 
     @classmethod
@@ -336,7 +365,7 @@ class ConceptBase:
         clone.top_k = top_k if top_k is not None else self.top_k
         clone.above_mean = self.above_mean if above_mean is None else above_mean
         _validate_filter(clone.min_count, clone.top_k, clone.above_mean)
-        clone._pools, clone._masks = {}, {}
+        clone._derived = {}
         return clone
 
     # ------------------------------------------------------------------ queries
@@ -356,24 +385,24 @@ class ConceptBase:
         if not counts:
             return []
         threshold = self.min_count
-        by_count = _ranked(counts)
+        by_count = ranked(counts)
         if self.above_mean:
             mean = sum(counts.values()) / len(counts)
-            ranked = [(lemma, n) for lemma, n in by_count if n > mean and n >= threshold]
-            if not ranked:  # tiny bases: everything equal to the mean
-                ranked = [(lemma, n) for lemma, n in by_count if n >= threshold]
+            kept_ranked = [(lemma, n) for lemma, n in by_count if n > mean and n >= threshold]
+            if not kept_ranked:  # tiny bases: everything equal to the mean
+                kept_ranked = [(lemma, n) for lemma, n in by_count if n >= threshold]
         else:
-            ranked = [(lemma, n) for lemma, n in by_count if n >= threshold]
+            kept_ranked = [(lemma, n) for lemma, n in by_count if n >= threshold]
         if self.top_k is not None:
-            ranked = ranked[: self.top_k]
-        return [lemma for lemma, _ in ranked]
+            kept_ranked = kept_ranked[: self.top_k]
+        return [lemma for lemma, _ in kept_ranked]
 
     def category(self, kind: str, lemma: str) -> str | None:
         """Semantic category (WordNet/built-in groups), else the lemma's most frequent context."""
         found = semantics.category(lemma, kind)
         if found is not None:
             return found
-        fallback = self._masks.get(("catfb", kind))
+        fallback = self._derived.get(("category-fallback", kind))
         if fallback is None:  # lemma -> its most frequent context, computed once per kind
             best: dict[str, tuple[int, str]] = {}
             for key, lemmas in self.contexts[kind].items():
@@ -381,7 +410,7 @@ class ConceptBase:
                     known = best.get(other)
                     if known is None or n > known[0] or (n == known[0] and key < known[1]):
                         best[other] = (n, key)
-            fallback = self._masks[("catfb", kind)] = {other: f"ctx:{key}" for other, (_, key) in best.items()}
+            fallback = self._derived[("category-fallback", kind)] = {other: f"ctx:{key}" for other, (_, key) in best.items()}
         return fallback.get(lemma)
 
     def group_words(self, group: Any) -> set[str]:
@@ -389,122 +418,6 @@ class ConceptBase:
         if group is None:
             return set()
         return self.groups.get(str(group), set())
-
-    def pool(self, kind: str, form: str) -> _Pool | None:
-        """Insertable lemmas of ``kind`` with a surface form for ``form`` (cached)."""
-        key = (kind, form)
-        if key in self._pools:
-            return self._pools[key]
-        lemmas, surfaces, counts = [], [], []
-        for lemma in self.kept(kind):
-            if kind == "verb" and lemma in LIGHT_VERBS:
-                continue
-            forms = self.forms[kind].get(lemma, {})
-            surface_counts = forms.get(form)
-            if not surface_counts:
-                continue
-            n = sum(surface_counts.values())
-            if n < max(self.min_count, MIN_FORM_SHARE * self.counts[kind][lemma]):
-                continue  # a rare form of a lemma is mostly parse errors ("lying a racquet")
-            lemmas.append(lemma)
-            surfaces.append(_ranked(surface_counts)[0][0])
-            counts.append(n)
-        if not lemmas:
-            self._pools[key] = None
-            return None
-        counts_arr = np.asarray(counts, dtype=np.float64)
-        by_word: dict[str, list[int]] = defaultdict(list)
-        by_head: dict[str, list[int]] = defaultdict(list)
-        words = []
-        for i, (lemma, surface) in enumerate(zip(lemmas, surfaces)):
-            words.append(content_words(lemma) | content_words(surface))
-            for w in words[-1]:
-                by_word[w].append(i)
-            by_head[lemma.rsplit(" ", 1)[-1]].append(i)
-        pool = _Pool(
-            lemmas=lemmas, surfaces=surfaces, counts=counts_arr, prob=counts_arr / counts_arr.sum(),
-            categories=[self.category(kind, lemma) for lemma in lemmas],
-            index={lemma: i for i, lemma in enumerate(lemmas)}, by_word=dict(by_word), by_head=dict(by_head),
-            words=words,
-        )
-        self._pools[key] = pool
-        return pool
-
-    def _hyponym_index(self, kind: str, form: str) -> dict[str, list[int]]:
-        """WordNet word -> pool indices of candidates that have it as a hypernym (cached)."""
-        cache_key = ("hypo", kind, form)
-        index = self._masks.get(cache_key)
-        if index is None:
-            pool = self.pool(kind, form)
-            nominal = kind in ("noun", "entity")
-            index = defaultdict(list)
-            for j, lemma in enumerate(pool.lemmas):
-                probes = {_entity_key(lemma)} if kind == "entity" else {lemma}
-                if nominal:
-                    probes.add(lemma.rsplit(" ", 1)[-1])
-                for probe in probes:
-                    for name in semantics.hypernym_names(probe, kind):
-                        index[name].append(j)
-            index = self._masks[cache_key] = dict(index)
-        return index
-
-    def unrelated_mask(self, kind: str, form: str, lemma: str) -> np.ndarray:
-        """Boolean mask over the pool: False for ``lemma`` itself and for its synonyms, hypernyms
-        and hyponyms (nouns and entities also by head word: "tennis racket" ~ "racket"; entities
-        by their last two words without determiners: "drinking water" ~ "beverage")."""
-        nominal = kind in ("noun", "entity")
-        key_lemma = _entity_key(lemma) if kind == "entity" else lemma
-        cache_key = ("rel", kind, form, key_lemma)
-        mask = self._masks.get(cache_key)
-        if mask is not None:
-            if kind == "entity" and lemma in self.pool(kind, form).index:
-                mask = mask.copy()
-                mask[self.pool(kind, form).index[lemma]] = False
-            return mask
-        pool = self.pool(kind, form)
-        mask = np.ones(len(pool.lemmas), dtype=bool)
-        probes = {key_lemma, key_lemma.rsplit(" ", 1)[-1]} if nominal else {key_lemma}
-        synonyms, names = set(), set()
-        for probe in probes:
-            synonyms |= semantics.synonym_names(probe, kind)
-            names |= semantics.hypernym_names(probe, kind)
-        names |= synonyms
-        for name in names:
-            j = pool.index.get(name)
-            if j is not None:
-                mask[j] = False
-            if nominal:
-                hits = pool.by_head.get(name)
-                if hits:
-                    mask[hits] = False
-        if semantics.wordnet_available():
-            hyponyms = self._hyponym_index(kind, form)
-            for name in synonyms:
-                hits = hyponyms.get(name)
-                if hits:
-                    mask[hits] = False
-        self._masks[cache_key] = mask
-        return self.unrelated_mask(kind, form, lemma)
-
-    def unrelated_indices(self, kind: str, form: str, lemma: str) -> np.ndarray:
-        """Pool positions where :meth:`unrelated_mask` is False (cached)."""
-        cache_key = ("rel-idx", kind, form, lemma)
-        found = self._masks.get(cache_key)
-        if found is None:
-            found = self._masks[cache_key] = np.flatnonzero(~self.unrelated_mask(kind, form, lemma))
-        return found
-
-    def category_mask(self, kind: str, form: str, category: str | None) -> np.ndarray | None:
-        """Boolean mask over the pool: True where the candidate has ``category``."""
-        if category is None:
-            return None
-        cache_key = ("cat", kind, form, category)
-        mask = self._masks.get(cache_key)
-        if mask is None:
-            pool = self.pool(kind, form)
-            mask = np.array([c == category for c in pool.categories], dtype=bool)
-            self._masks[cache_key] = mask
-        return mask
 
     # ------------------------------------------------------------------ persistence
     def to_json(self) -> dict:
@@ -568,20 +481,31 @@ class ConceptBase:
         return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
 
     def __getstate__(self):
-        # Caches are rebuilt on demand; defaultdict factories with lambdas do not pickle. One JSON
-        # string rather than the nested dicts: ``datasets`` hashes map arguments (and ships them to
-        # workers) with a pure-Python pickler that takes seconds to walk a COCO-sized base. The
-        # string itself takes seconds to write for a COCO-sized base and ``datasets`` asks for it
-        # on every ``map`` call (to fingerprint the arguments), so it is kept with the other caches
-        # (dropped by :meth:`add` and whenever the caches are) and checked against the settings.
-        fingerprint = (self.n_captions, self.min_count, self.top_k, self.above_mean, self.keep_groups,
-                       id(self.balance), sum(len(v) for v in self.balance.values()))
-        cached = self._masks.get("state")
-        if cached is not None and cached[0] == fingerprint:
-            return cached[1]
-        state = json.dumps(self.to_json(), ensure_ascii=False)
-        self._masks["state"] = (fingerprint, state)
+        # One JSON string rather than the nested dicts (defaultdict factories with lambdas do not
+        # pickle): ``datasets`` hashes map arguments (and ships them to workers) with a pure-Python
+        # pickler that takes seconds to walk a COCO-sized base. It is the base's content, so the
+        # pickle (and a ``datasets`` fingerprint) changes exactly when the content does; computed
+        # once per revision (``datasets`` asks on every ``map`` call).
+        state = self._derived.get("state")
+        if state is None:
+            state = self._derived["state"] = json.dumps(self.to_json(), ensure_ascii=False)
         return state
+
+    def fingerprint(self) -> str:
+        """A hash of the base's content (counts, forms, contexts, groups, filter, balance): equal
+        for equal bases, however they were built, and different after any change.
+
+        >>> a, b = ConceptBase(), ConceptBase()
+        >>> a.fingerprint() == b.fingerprint()
+        True
+        >>> b.balance = {"noun": {"dog": 2.0}}; a.fingerprint() == b.fingerprint()
+        False
+        """
+        found = self._derived.get("fingerprint")
+        if found is None or found[0] != self.balance_revision:
+            text = json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True)
+            found = self._derived["fingerprint"] = (self.balance_revision, hashlib.sha256(text.encode()).hexdigest())
+        return found[1]
 
     def __setstate__(self, state):
         if isinstance(state, str):
@@ -628,15 +552,7 @@ def _default_data() -> dict:
         return json.load(f)
 
 
-#: Caches in ``ConceptBase._masks`` that do not depend on ``balance`` (by name, the first item of a
-#: tuple key): kept when the balance changes. Anything else is dropped then.
-_BALANCE_FREE = frozenset((
-    "rel", "rel-idx", "cat", "catfb", "hypo", "sparse-contexts", "slot-context", "blocked-words",
-    "parsed-rows", "surface->lemma",
-))
-
-
-def _ranked(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+def ranked(counts: Mapping[str, int]) -> list[tuple[str, int]]:
     """``(key, n)`` most frequent first, ties in key order: independent of insertion order, so
     a base gives the same pools (and the same corruptions for a seed) however it was built,
     merged, saved or loaded."""

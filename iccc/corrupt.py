@@ -1,9 +1,12 @@
 """``corrupt``: one caption in, one corruption record out — or a whole ``Dataset.map`` batch.
 
-Randomness comes only from an explicit ``numpy.random.Generator``. In a dataset map every row
-gets its own random stream derived from ``(seed, epoch, index)`` (:func:`row_stream`, a cheap
-counter-based stream computed for a whole batch at once), so the output is identical for any
-``num_proc`` and batch size.
+Randomness comes only from an explicit random stream. In a dataset map every row gets its own,
+derived from ``(seed, epoch, row)`` (:mod:`iccc.streams`: a cheap counter-based stream computed
+for a whole batch at once), so the output is identical for any ``num_proc`` and batch size; a
+single caption takes a ``numpy.random.Generator`` (``seed=``) or a stream (``rng=``).
+
+The engine (:class:`Corruptor`) is a configuration of operators (:data:`iccc.operators.OPERATORS`)
+over the :class:`iccc.operators.CandidateIndex` of its concept base, which holds every cache.
 """
 
 from __future__ import annotations
@@ -16,13 +19,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from . import columns
-from ._schema import STATUS_OK, Concept, ParsedCaption
+from ._schema import STATUS_OK, Concept, ParsedCaption, filled
 from .base import ConceptBase
-from .operators import OPERATORS, Corruption
-from .operators._base import per_caption
-from .operators._streams import RowStream, RowStreams
-from .operators._streams import row_stream as row_stream  # re-exported: the stream a map gives a row
-from .operators._weights import Deferred, deferring, prepare_weights
+from .operators import OPERATORS, CandidateIndex, Corruption, compute_weights, run
+from .operators._base import PER_CAPTION_LIMIT
+from .streams import RowStream, Streams
+from .streams import stream as row_stream  # the stream a map gives a row: row_stream(seed, epoch, row)
 
 #: Columns a corruption map adds (``caption`` is kept as it is).
 RECORD_COLUMNS = (
@@ -33,7 +35,7 @@ STATUS_COLUMN = "corrupt_status"
 DEFAULT_OPERATIONS = ("replace", "swap")
 #: The paper's share of swaps among corrections.
 DEFAULT_P_SWAP = 0.15
-#: Rows :meth:`Corruptor.many` handles per round of deferred weight computation.
+#: Rows :meth:`Corruptor.many` draws together (their weight requests are computed in one go).
 MANY_CHUNK = 1024
 #: Parse statuses of captions that can be corrupted (``None``: a concepts column without statuses).
 CORRUPTIBLE = frozenset((None, STATUS_OK, "truncated"))
@@ -109,7 +111,7 @@ class Corruptor:
                     f"Kind(s) {unknown!r} not supported by operations {list(operations)!r}. "
                     f"Available: {', '.join(repr(k) for k in sorted(supported))}."
                 )
-        needs_base = [op for op in operations if op != "swap"]
+        needs_base = [op for op in operations if OPERATORS[op].needs_base]
         if needs_base:
             if concepts.n_captions == 0 or not concepts.kinds():
                 raise ValueError(
@@ -124,18 +126,14 @@ class Corruptor:
                         f"The concept base has no concepts of kind(s) {missing!r}. "
                         f"It has: {', '.join(repr(k) for k in concepts.kinds())}."
                     )
+        settings = {"same_category": same_category}  # passed to every operator that takes them
         ops = []
-        for op in OPERATORS:  # fixed fallback order
+        for op, cls in OPERATORS.items():  # the registry's order is the fallback order
             if op not in operations:
                 continue
-            cls = OPERATORS[op]
             op_kinds = [k for k in (kinds or cls.supported_kinds) if k in cls.supported_kinds]
-            if not op_kinds:
-                continue
-            if op == "replace":
-                ops.append((op, cls(op_kinds, same_category=same_category)))
-            else:
-                ops.append((op, cls(op_kinds)))
+            if op_kinds:
+                ops.append((op, cls.configured(op_kinds, settings)))
         if not ops:
             raise ValueError(f"No operation in {list(operations)!r} can edit the kinds {list(kinds)!r}.")
         names = [name for name, _ in ops]
@@ -148,40 +146,52 @@ class Corruptor:
         else:
             p = p / p.sum()
         self.concepts = concepts
+        #: every cache the engine keeps (shared with the other engines on this base)
+        self.index = CandidateIndex.of(concepts)
         p = p / p.sum()
         self.plan = _Plan(tuple(ops), p, np.cumsum(p).tolist())
         self.config = dict(operations=operations, kinds=tuple(kinds) if kinds else None, p_swap=p_swap,
                            p_add=p_add, same_category=same_category)
 
+    def __getstate__(self):
+        return {"concepts": self.concepts, "plan": self.plan, "config": self.config}  # the index is rebuilt
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.index = CandidateIndex.of(self.concepts)
+
     def one(self, parsed: ParsedCaption, *, rng: np.random.Generator, group: Any = None) -> Corruption | None:
         """Corrupt one parsed caption, or return ``None`` when no operation applies."""
+        return run(self.draw(parsed, rng, group), self.index.sync())
+
+    def draw(self, parsed: ParsedCaption, rng, group: Any = None):
+        """The draw of one row (a generator; see :meth:`iccc.operators.Operator.draw`): the
+        operation tried first is drawn, then each operator in turn until one edits the caption."""
         if not parsed.concepts:
             return None
         if group is not None and group.__hash__ is None:
             group = str(group)  # a list id ([1, 2]): the concept base keys groups by str() anyway
+        index = self.index
         ops = self.plan.operators
         if len(ops) == 1:
-            return ops[0][1](parsed, self.concepts, rng=rng, group=group)
+            op = ops[0][1]
+            return (yield from op.draw(op.prepare(parsed, index), index, rng, group))
         first = min(bisect_right(self.plan.cumulative, rng.random()), len(ops) - 1)
-        record = ops[first][1](parsed, self.concepts, rng=rng, group=group)
-        if record is not None:
-            return record
-        for k in range(len(ops)):  # the others, in the fixed fallback order
-            if k != first:
-                record = ops[k][1](parsed, self.concepts, rng=rng, group=group)
-                if record is not None:
-                    return record
+        for k in [first] + [k for k in range(len(ops)) if k != first]:  # the others in the fixed fallback order
+            op = ops[k][1]
+            record = yield from op.draw(op.prepare(parsed, index), index, rng, group)
+            if record is not None:
+                return record
         return None
 
     def many(self, parsed: Sequence[ParsedCaption | None], rngs: Sequence, groups: Sequence | None = None) -> list:
         """Corrupt many parsed captions: ``[self.one(p, rng=r, group=g) ...]`` (``None`` rows stay
         ``None``), the same records, computed faster.
 
-        Rows run in chunks of :data:`MANY_CHUNK`. A row that needs candidate weights nobody has
-        computed yet stops there; then the weights of all such rows are computed at once (one
-        matrix per pool, :func:`iccc.operators._weights.prepare_weights`) and those rows run again
-        from their first draw. ``rngs`` are row streams (:func:`row_stream`, restarted) or numpy
-        Generators (their state is saved and restored).
+        Rows are drawn :data:`MANY_CHUNK` at a time, in rounds: every unfinished row runs until it
+        asks for candidate weights nobody has computed yet (:meth:`draw` yields the request) or
+        ends; the requests of all of them are computed at once (one matrix per pool,
+        :func:`iccc.operators.compute_weights`) and sent back; until every row has its record.
         """
         n = len(parsed)
         if len(rngs) != n:
@@ -190,31 +200,20 @@ class Corruptor:
             groups = [None] * n
         elif len(groups) != n:
             raise ValueError(f"`groups` has {len(groups)} items but `parsed` has {n}.")
+        index = self.index.sync()
         out: list = [None] * n
         for lo in range(0, n, MANY_CHUNK):
-            waiting, saved = [], {}
-            with deferring(self.concepts) as requests:
-                for k in range(lo, min(n, lo + MANY_CHUNK)):
-                    p = parsed[k]
-                    if p is None:
-                        continue
-                    rng = rngs[k]
-                    if not isinstance(rng, RowStream):
-                        saved[k] = rng.bit_generator.state
-                    try:
-                        out[k] = self.one(p, rng=rng, group=groups[k])
-                    except Deferred:
-                        waiting.append(k)
-            if not waiting:
-                continue
-            prepare_weights(self.concepts, requests)
-            for k in waiting:
-                rng = rngs[k]
-                if isinstance(rng, RowStream):
-                    rng.restart()
-                else:
-                    rng.bit_generator.state = saved[k]
-                out[k] = self.one(parsed[k], rng=rng, group=groups[k])
+            waiting = []  # (row, its draw, the requests it waits for)
+            for k in range(lo, min(n, lo + MANY_CHUNK)):
+                if parsed[k] is not None:
+                    steps = self.draw(parsed[k], rngs[k], groups[k])
+                    _advance(steps, None, k, waiting, out)
+            while waiting:
+                requests = [r for _, _, asked in waiting for r in asked]
+                answers = iter(compute_weights(index, requests))
+                rows, waiting = waiting, []
+                for k, steps, asked in rows:
+                    _advance(steps, [next(answers) for _ in asked], k, waiting, out)
         return out
 
     def batch(self, batch: Mapping[str, list], indices: Sequence[int] | None, *, seed: int | None, epoch: int = 0,
@@ -235,7 +234,7 @@ class Corruptor:
         if group_column is not None and group_column not in batch:
             raise KeyError(f"Group column {group_column!r} not found. Available: {sorted(batch)}.")
         if concepts_column in batch:
-            known = per_caption(self.concepts, "parsed-rows")
+            known = self.index.sync().store("parsed-rows", PER_CAPTION_LIMIT)
             parsed = [_parsed_row(text, c, known) if isinstance(text, str) else None
                       for text, c in zip(captions, batch[concepts_column])]
             statuses = batch.get(columns.PARSE_STATUS) or [None] * n
@@ -246,7 +245,7 @@ class Corruptor:
             statuses = [p.status for p in parsed]
         groups = batch[group_column] if group_column else [None] * n
         out: dict[str, list] = {name: [] for name in RECORD_COLUMNS + (STATUS_COLUMN,)}
-        streams = RowStreams(seed if seed is not None else np.random.SeedSequence().entropy, epoch, indices)
+        streams = Streams(seed if seed is not None else np.random.SeedSequence().entropy, epoch, indices)
         failed = [s if s not in CORRUPTIBLE else None for s in statuses]  # the parse's own reason
         usable = [p if f is None else None for p, f in zip(parsed, failed)]
         records = self.many(usable, [streams[k] for k in range(n)], groups)
@@ -263,6 +262,17 @@ class Corruptor:
                     out[name].append(getattr(record, name))
                 out[STATUS_COLUMN].append(STATUS_OK)
         return out
+
+
+def _advance(steps, answer, k: int, waiting: list, out: list) -> None:
+    """Run row ``k``'s draw on (sending ``answer``) until it asks for weights (then it waits in
+    ``waiting``) or ends (then its record goes to ``out[k]``)."""
+    try:
+        asked = steps.send(answer)
+    except StopIteration as done:
+        out[k] = done.value
+    else:
+        waiting.append((k, steps, asked))
 
 
 def _parsed_row(text: str, items, known: dict) -> ParsedCaption:
@@ -291,13 +301,14 @@ def _concept(row: Mapping) -> Concept:
     the frozen instance directly (a map rebuilds ~10 concepts per caption, and the frozen
     ``__init__`` costs twice as much); anything else goes through ``Concept.from_dict``."""
     if row.keys() == _CONCEPT_FIELDS:
-        concept = object.__new__(Concept)
-        concept.__dict__.update(row)
-        return concept
+        return filled(Concept, row)
     return Concept.from_dict(row)
 
 
+#: The engines :func:`corrupt` made, by (base, configuration): the most recent ones (they keep
+#: their bases alive); ``(base, engine)`` pairs, so an entry is only used for the very same base.
 _ENGINES: dict = {}
+ENGINES_KEPT = 32
 
 
 @lru_cache(maxsize=1)
@@ -310,14 +321,14 @@ def _default_concepts() -> ConceptBase:
 def _engine(concepts, **config) -> Corruptor:
     if not isinstance(concepts, ConceptBase):
         raise TypeError(f"`concepts` must be an iccc.ConceptBase, got {type(concepts).__name__}: {concepts!r:.80}.")
-    key = (id(concepts), concepts.n_captions, tuple(sorted((k, v if not isinstance(v, list) else tuple(v))
-                                                           for k, v in config.items())))
-    engine = _ENGINES.get(key)
-    if engine is None or engine.concepts is not concepts:
-        if len(_ENGINES) > 32:
-            _ENGINES.clear()
-        engine = _ENGINES[key] = Corruptor(concepts, **config)
-    return engine
+    key = (id(concepts), concepts.revision, tuple(sorted((k, v if not isinstance(v, list) else tuple(v))
+                                                         for k, v in config.items())))
+    found = _ENGINES.get(key)
+    if found is None or found[0] is not concepts:
+        if len(_ENGINES) >= ENGINES_KEPT:
+            del _ENGINES[next(iter(_ENGINES))]
+        found = _ENGINES[key] = (concepts, Corruptor(concepts, **config))
+    return found[1]
 
 
 def corrupt(

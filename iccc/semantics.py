@@ -315,6 +315,15 @@ for _group in SYNONYM_SETS:
         _SYNONYM_INDEX[_word] = _SYNONYM_INDEX.get(_word, frozenset()) | _group
 
 
+def has_builtin_synonyms(word: str) -> bool:
+    """Whether ``word`` is in one of iccc's built-in near-synonym sets (:data:`SYNONYM_SETS`).
+
+    >>> has_builtin_synonyms("couch"), has_builtin_synonyms("zebra")
+    (True, False)
+    """
+    return word in _SYNONYM_INDEX
+
+
 @lru_cache(maxsize=100_000)
 def synonym_names(lemma: str, kind: str) -> frozenset:
     """``lemma``, its built-in near-synonyms and, with WordNet, the words of its synsets (for

@@ -72,7 +72,7 @@ def _capitalise(words: str) -> str:
     return words
 
 
-def _shouted(text: str) -> bool:
+def shouted(text: str) -> bool:
     """Whether the caption is written in capitals ("A DOG ON A BED"), so new words must be too."""
     return text.isupper() and sum(ch.isupper() for ch in text) > 3
 
@@ -95,7 +95,7 @@ def fit_case(text: str, start: int, old: str, new: str) -> str:
     >>> fit_case("TV on a desk.", 0, "TV", "radio"), fit_case("A DOG ON A BED.", 2, "DOG", "cat")
     ('Radio', 'CAT')
     """
-    if _shouted(text):
+    if shouted(text):
         return new.upper()
     if old[:1].isupper() and _sentence_initial(text, start):
         return _capitalise(new)
@@ -138,9 +138,9 @@ class Edit:
     shift: int
 
 
-def _fix_article(text: str, start: int, following: str, shouted: bool) -> tuple[str, int]:
+def _fix_article(text: str, start: int, following: str, capitals: bool) -> tuple[str, int]:
     """Make an "a"/"an" right before ``start`` agree with ``following``; returns (text, delta).
-    ``shouted``: the caption is in capitals, so is the article.
+    ``capitals``: the caption is in capitals, so is the article.
 
     An article is "a"/"an"/"A"/"An"/"AN" standing alone (at the start of the text or after
     whitespace) and separated from ``start`` by whitespace only: what ``_ARTICLE_BEFORE``
@@ -161,7 +161,7 @@ def _fix_article(text: str, start: int, following: str, shouted: bool) -> tuple[
     wanted = indefinite_article(following)
     if article.lower() == wanted:
         return text, 0
-    new_article = wanted.upper() if shouted else match_case(article, wanted)
+    new_article = wanted.upper() if capitals else match_case(article, wanted)
     fixed = text[:begin] + new_article + text[i:]
     return fixed, len(new_article) - len(article)
 
@@ -182,16 +182,16 @@ def replace_span(text: str, start: int, end: int, new: str, *, fix_article: bool
     ('There is a pear here.', 'pear')
     """
     _check_span(text, start, end)
-    return _replace(text, start, end, fit_case(text, start, text[start:end], new), fix_article, _shouted(text))
+    return _replace(text, start, end, fit_case(text, start, text[start:end], new), fix_article, shouted(text))
 
 
-def _replace(text: str, start: int, end: int, new: str, fix_article: bool, shouted: bool) -> Edit:
+def _replace(text: str, start: int, end: int, new: str, fix_article: bool, capitals: bool) -> Edit:
     """:func:`replace_span` for a ``new`` already cased for its position."""
     edited = text[:start] + new + text[end:]
     delta = 0
     if fix_article:
         # an article inside ``new`` itself is left as written in the concept base
-        edited, delta = _fix_article(edited, start, new, shouted)
+        edited, delta = _fix_article(edited, start, new, capitals)
     new_start = start + delta
     return Edit(edited, new_start, new_start + len(new), len(new) - (end - start) + delta)
 
@@ -216,7 +216,7 @@ def insert_before(text: str, position: int, words: str, *, fix_article: bool = T
         edited = text[:position] + words + " " + following
     delta = 0
     if fix_article:
-        edited, delta = _fix_article(edited, position, words, _shouted(text))
+        edited, delta = _fix_article(edited, position, words, shouted(text))
     new_start = position + delta
     return Edit(edited, new_start, new_start + len(words), len(words) + 1 + delta)
 
@@ -240,9 +240,9 @@ def swap_spans(text: str, a: tuple[int, int], b: tuple[int, int], *, fix_article
     new_first = fit_case(text, s1, first, mid_sentence(text, s2, second))
     new_second = fit_case(text, s2, second, mid_sentence(text, s1, first))
     # edit the later span first so earlier offsets stay valid
-    shouted = _shouted(text)
-    later = _replace(text, s2, e2, new_second, fix_article, shouted)
-    earlier = _replace(later.text, s1, e1, new_first, fix_article, shouted)
+    capitals = shouted(text)
+    later = _replace(text, s2, e2, new_second, fix_article, capitals)
+    earlier = _replace(later.text, s1, e1, new_first, fix_article, capitals)
     return Edit(earlier.text, earlier.start, earlier.end, len(earlier.text) - len(text))
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import iccc
-from iccc.operators._streams import RowStreams
-from iccc.balance import balance_insertions, removal_table
+from iccc.streams import BALANCE_EPOCH, Streams as RowStreams
+from iccc.balance import balance_insertions
+from iccc.base import removal_table
 
 CAPTIONS = [
     "A red car on a street.", "A blue car on a road.", "A red bus on a street.",
@@ -40,7 +41,7 @@ def test_over_inserted_words_are_damped_and_under_inserted_words_boosted(parsed)
     engine = iccc.Corruptor(plain, operations=["replace"], kinds=["attribute"])
     inserted, replaced = Counter(), Counter()
     rows = parsed * 10
-    streams = RowStreams(0, 1_000_003, range(len(rows)))  # the simulation's own draws (seed 0)
+    streams = RowStreams(0, BALANCE_EPOCH, range(len(rows)))  # the simulation's own draws (seed 0)
     for i, p in enumerate(rows):
         r = engine.one(p, rng=streams[i])
         if r is not None:

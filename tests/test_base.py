@@ -13,6 +13,7 @@ import iccc
 from iccc import ConceptBase
 from iccc.base import content_words, form_of, surface_of
 from iccc.contexts import context_keys
+from iccc.operators import CandidateIndex
 
 
 def dog_on_bed(make_caption, text="A dog on a bed.", dog="dog", bed="bed", *, lemma=None, tag="NN"):
@@ -127,7 +128,7 @@ def test_order_of_lemmas_does_not_depend_on_the_order_captions_were_added(three_
     backward = ConceptBase.from_parsed(three_captions[::-1], above_mean=False)
     for kind in forward.kinds():
         assert forward.kept(kind) == backward.kept(kind)
-    assert forward.pool("noun", "NN").lemmas == backward.pool("noun", "NN").lemmas
+    assert CandidateIndex.of(forward).pool("noun", "NN").lemmas == CandidateIndex.of(backward).pool("noun", "NN").lemmas
 
 
 def test_min_count_and_top_k():
@@ -192,14 +193,14 @@ def test_from_parsed_rejects_what_is_not_parsed_captions(make_caption):
 
 def test_pool_offers_each_lemma_in_its_most_common_surface_for_the_form(three_captions, make_caption):
     base = ConceptBase.from_parsed(three_captions, above_mean=False)
-    pool = base.pool("noun", "NN")
+    pool = CandidateIndex.of(base).pool("noun", "NN")
     assert pool.lemmas[0] in ("bed", "dog")  # the most frequent first
     assert set(pool.lemmas) == {"dog", "bed", "cat", "couch"}
     assert pool.surfaces[pool.index["dog"]] == "dog"
     assert pool.prob.sum() == pytest.approx(1.0)
-    plural = base.pool("noun", "NNS")
+    plural = CandidateIndex.of(base).pool("noun", "NNS")
     assert plural.lemmas == ["dog"] and plural.surfaces == ["dogs"]
-    assert base.pool("verb", "VBG") is None
+    assert CandidateIndex.of(base).pool("verb", "VBG") is None
 
 
 def test_pool_drops_rare_forms_of_a_lemma(make_caption):
@@ -207,8 +208,8 @@ def test_pool_drops_rare_forms_of_a_lemma(make_caption):
     many = [dog_on_bed(make_caption) for _ in range(29)]
     odd = make_caption("Dog on a bed.", ("noun", "Dog", "dog", "NNS"))
     base = ConceptBase.from_parsed(many + [odd], above_mean=False, min_count=1)
-    assert base.pool("noun", "NNS") is None
-    assert "dog" in base.pool("noun", "NN").index
+    assert CandidateIndex.of(base).pool("noun", "NNS") is None
+    assert "dog" in CandidateIndex.of(base).pool("noun", "NN").index
 
 
 def test_unrelated_mask_excludes_the_lemma_and_its_synonyms(no_wordnet, make_caption):
@@ -216,8 +217,8 @@ def test_unrelated_mask_excludes_the_lemma_and_its_synonyms(no_wordnet, make_cap
     base = ConceptBase.from_parsed(
         [dog_on_bed(make_caption, t, t.split()[1], "rug") for t in texts], above_mean=False
     )
-    pool = base.pool("noun", "NN")
-    mask = base.unrelated_mask("noun", "NN", "couch")
+    pool = CandidateIndex.of(base).pool("noun", "NN")
+    mask = CandidateIndex.of(base).unrelated_mask("noun", "NN", "couch")
     blocked = {lemma for lemma, ok in zip(pool.lemmas, mask) if not ok}
     assert blocked == {"couch", "sofa"}
 
@@ -237,10 +238,10 @@ def test_unrelated_mask_for_entities_uses_the_compound_not_only_the_head(wordnet
     ]
     base = ConceptBase.from_parsed(captions, above_mean=False)
     form = form_of(captions[0].concepts[0])
-    pool = base.pool("entity", form)
+    pool = CandidateIndex.of(base).pool("entity", form)
 
     def blocked(lemma):
-        mask = base.unrelated_mask("entity", form, lemma)
+        mask = CandidateIndex.of(base).unrelated_mask("entity", form, lemma)
         return {candidate for candidate, ok in zip(pool.lemmas, mask) if not ok}
 
     assert {"beverage", "drinking water"} <= blocked("drinking water")
@@ -279,7 +280,7 @@ def test_save_and_load_round_trip(three_captions, tmp_path, name):
     assert loaded.group_words(1) == base.group_words(1)
     assert loaded.kept("noun") == base.kept("noun")
     # a loaded base is fully usable: pools and contexts work
-    assert loaded.pool("noun", "NN").lemmas == base.pool("noun", "NN").lemmas
+    assert CandidateIndex.of(loaded).pool("noun", "NN").lemmas == CandidateIndex.of(base).pool("noun", "NN").lemmas
 
 
 def test_equality_sees_every_difference(three_captions):
@@ -306,11 +307,11 @@ def test_load_errors(tmp_path):
 
 def test_pickle_round_trip_keeps_a_working_base(three_captions):
     base = ConceptBase.from_parsed(three_captions, groups=[1, 1, 2])
-    base.pool("noun", "NN")  # fill the caches first: they are not part of the pickle
+    CandidateIndex.of(base).pool("noun", "NN")  # the engine's caches are not part of the base
     clone = pickle.loads(pickle.dumps(base))
-    assert clone == base
-    assert clone._pools == {} and clone._masks == {}
-    assert clone.pool("noun", "NN").lemmas == base.pool("noun", "NN").lemmas
+    assert clone == base and clone.fingerprint() == base.fingerprint()
+    assert CandidateIndex.of(clone).content == {}
+    assert CandidateIndex.of(clone).pool("noun", "NN").lemmas == CandidateIndex.of(base).pool("noun", "NN").lemmas
     clone.add(three_captions[0])  # counting still works (defaultdicts restored)
     assert clone.count("noun", "dog") == base.count("noun", "dog") + 1
 
@@ -385,6 +386,6 @@ def test_category_falls_back_to_the_most_frequent_context(no_wordnet, make_capti
     # no WordNet: "dog" has no category of its own; its most frequent context stands in
     assert base.category("noun", "dog") is not None and base.category("noun", "dog").startswith("ctx:")
     assert base.category("attribute", "red") == "colour"
-    assert np.all(base.category_mask("noun", "NN", base.category("noun", "dog")) == [
-        base.category("noun", lemma) == base.category("noun", "dog") for lemma in base.pool("noun", "NN").lemmas
+    assert np.all(CandidateIndex.of(base).category_mask("noun", "NN", base.category("noun", "dog")) == [
+        base.category("noun", lemma) == base.category("noun", "dog") for lemma in CandidateIndex.of(base).pool("noun", "NN").lemmas
     ])

@@ -98,7 +98,7 @@ def test_negative_seed_via_train_is_refused(tmp_path, capsys):
 
 
 def test_fold_and_row_streams_refuse_what_would_not_end():
-    from iccc.operators._streams import RowStreams, _fold, row_stream
+    from iccc.streams import Streams as RowStreams, _fold, stream as row_stream
 
     with deadline(QUICK_S):
         for bad in (-1, -(2**70), 1.5, "3", True, None):

@@ -196,7 +196,7 @@ def test_many_gives_the_records_of_one_row_by_row(engine_parsed, engine_rows):
     """``Corruptor.many`` defers weight computation to one matrix per pool and reruns the rows that
     waited; the records must equal ``one`` on each row, with fresh caches and warm ones, with row
     streams and with numpy Generators, and ``None`` rows stay ``None``."""
-    from iccc.operators._streams import RowStreams
+    from iccc.streams import Streams as RowStreams
 
     parsed = list(engine_parsed) + [None]
     groups = [r["image_id"] for r in engine_rows] + [None]
@@ -227,7 +227,7 @@ def test_unhashable_group_ids_work_like_their_string_form(engine_parsed):
 
 
 def test_row_streams_do_not_depend_on_the_batch():
-    from iccc.operators._streams import RowStreams
+    from iccc.streams import Streams as RowStreams
 
     whole = RowStreams(3, 1, range(40))
     for start, stop in ((0, 1), (5, 12), (39, 40)):
@@ -244,7 +244,7 @@ def test_row_streams_do_not_depend_on_the_batch():
 
 @pytest.mark.parametrize("bad", [-1, 1.5, True])
 def test_row_stream_arguments(bad):
-    with pytest.raises(ValueError, match=r"`index` should be a non-negative integer, got"):
+    with pytest.raises(ValueError, match=r"`row` should be a non-negative integer, got"):
         row_stream(0, 0, bad)
 
 

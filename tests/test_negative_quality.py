@@ -8,7 +8,8 @@ import pytest
 
 import iccc
 from iccc.operators import Replace
-from iccc.operators._weights import candidate_weights, is_name, name_positions
+from iccc.operators import CandidateIndex, WeightRequest, candidate_weights
+from iccc.operators._weights import is_name, name_positions
 from iccc.semantics import category
 
 
@@ -44,8 +45,8 @@ def test_a_name_never_replaces_a_common_noun():
     found, base = _candidates(NAMED, "A man laying in bed.", "noun", "bed")
     assert found, "some common noun should be left"
     assert not any(is_name(s) for s in found), found
-    pool = base.pool("noun", "NN")
-    assert {pool.surfaces[j] for j in name_positions(base, "noun", "NN", pool)} >= {"London", "Paris"}
+    pool = CandidateIndex.of(base).pool("noun", "NN")
+    assert {pool.surfaces[j] for j in name_positions(CandidateIndex.of(base), "noun", "NN", pool)} >= {"London", "Paris"}
 
 
 def test_a_name_may_replace_a_name():
@@ -92,11 +93,10 @@ def test_weights_are_none_when_the_category_has_nothing_left():
         pytest.skip("needs the built-in attribute groups")
     base = iccc.ConceptBase.from_parsed(iccc.parse(["A small dog.", "A red dog.", "A blue dog."]),
                                         above_mean=False)
-    assert candidate_weights(base, "attribute", "ATTR", lemma="small", keys=(), same_category=True,
-                             use_context=False) is None
+    index = CandidateIndex.of(base)
+    assert candidate_weights(index, WeightRequest("attribute", "ATTR", "small", (), True, False)) is None
     # without the restriction the colours are there
-    assert candidate_weights(base, "attribute", "ATTR", lemma="small", keys=(), same_category=False,
-                             use_context=False) is not None
+    assert candidate_weights(index, WeightRequest("attribute", "ATTR", "small", (), False, False)) is not None
 
 
 @pytest.mark.parametrize(

@@ -6,16 +6,18 @@ import numpy as np
 import pytest
 
 import iccc
-from iccc.balance import CONTEXT_SEP, balance_insertions
+from iccc.balance import balance_insertions
+from iccc.base import CONTEXT_SEP
 from iccc.contexts import edge_keys
-from iccc.operators._weights import CATEGORY_MIN_SHARE, candidate_weights
+from iccc.operators import CandidateIndex, WeightRequest, candidate_weights
+from iccc.operators._weights import CATEGORY_MIN_SHARE
 from iccc.semantics import category
 
 
 def _weights(captions, kind="attribute", form="ATTR", lemma="red"):
     parsed = iccc.parse(captions)
     base = iccc.ConceptBase.from_parsed(parsed, above_mean=False)
-    found = candidate_weights(base, kind, form, lemma=lemma, keys=(), same_category=True, use_context=False)
+    found = candidate_weights(CandidateIndex.of(base), WeightRequest(kind, form, lemma, (), True, False))
     if found is None:
         return None
     pool, w, _ = found
@@ -81,8 +83,7 @@ def test_context_factors_change_the_weights_only_next_to_their_word():
     assert on == ("L1:dog", "N1:on")
 
     def weight(keys):
-        pool, w, _ = candidate_weights(base, "verb", "VBG", lemma=None, keys=keys, same_category=False,
-                                       use_context=False)
+        pool, w, _ = candidate_weights(CandidateIndex.of(base), WeightRequest("verb", "VBG", None, keys, False, False))
         return dict(zip(pool.lemmas, np.asarray(w) / np.sum(w)))
 
     damped, other = weight(on), weight(("L1:dog", "N1:in"))
@@ -94,12 +95,12 @@ def _reference_weights(base, kind, form, lemma, keys, same_category, use_context
     P(c) ** power * balance(c) * exp(power * sum of context log-ratios / n ** pooling
     + sum of log per-neighbour factors), without the unrelated lemmas and (for a lemma that is no
     name) the names, in category when it holds enough weight (else, for the strict kinds, nothing)."""
-    from iccc.balance import _balance_tables, _context_factors, balance_vector
     from iccc.operators._weights import (
         CATEGORY_KINDS, FIT_POWER, NAME_KINDS, POOLING, STRICT_CATEGORY_KINDS, _sparse_context, is_name,
     )
 
-    pool = base.pool(kind, form)
+    index = CandidateIndex(base)  # its own caches: nothing computed by the code under test
+    pool = index.pool(kind, form)
     if pool is None:
         return None
     power = FIT_POWER.get(kind, 1.0) if use_context else 1.0
@@ -107,32 +108,32 @@ def _reference_weights(base, kind, form, lemma, keys, same_category, use_context
     if use_context:
         logs, used = np.zeros(len(pool.lemmas)), 0
         for key in keys:
-            found = _sparse_context(base, kind, form, key, pool)
+            found = _sparse_context(index, kind, form, key, pool)
             if found is not None:
                 logs[found[0]] += found[1]
                 used += 1
         if used:
             exponent = logs * (power / used ** POOLING.get(kind, 1.0))
-    tables = _balance_tables(base, kind) or {}
+    tables = index.context_tables(kind) or {}
     factors = np.ones(len(pool.lemmas))
     for key in keys:
-        found = _context_factors(base, tables, kind, form, pool, key) if key in tables else None
+        found = index.context_factors(kind, form, pool, key) if key in tables else None
         if found is not None:
             factors[found[0]] *= np.exp(found[1])
     exponent = exponent + np.log(factors)
     w = pool.prob ** power if power != 1.0 else pool.prob
-    if balance_vector(base, kind, form, pool) is not None:
-        w = w * balance_vector(base, kind, form, pool)
+    if index.balance_vector(kind, form, pool) is not None:
+        w = w * index.balance_vector(kind, form, pool)
     w = w * np.exp(exponent)
     if lemma is not None:
-        w = w * base.unrelated_mask(kind, form, lemma)
+        w = w * index.unrelated_mask(kind, form, lemma)
     if lemma is not None and kind in NAME_KINDS:  # names replace only names
         names = np.array([is_name(s) for s in pool.surfaces])
         if not (lemma in pool.index and names[pool.index[lemma]]):
             w = w * ~names
     if same_category and lemma is not None and kind in CATEGORY_KINDS:
         cat = base.category(kind, lemma)
-        mask = base.category_mask(kind, form, cat)
+        mask = index.category_mask(kind, form, cat)
         strict = kind in STRICT_CATEGORY_KINDS and cat is not None and not cat.startswith("ctx:")
         if mask is not None and (w * mask).sum() > CATEGORY_MIN_SHARE * w.sum():
             w = w * mask
@@ -144,8 +145,8 @@ def _reference_weights(base, kind, form, lemma, keys, same_category, use_context
 def test_batched_weights_equal_one_slot_at_a_time_bit_for_bit(coco_captions):
     """A map computes a whole batch's weights as one matrix per pool; each row must be exactly what
     the slot alone gives (else a row's corruption would depend on the batch it falls in)."""
-    from iccc.operators import Replace
-    from iccc.operators._weights import compute_weights, slot_context
+    from iccc.operators import Replace, compute_weights
+    from iccc.operators._weights import slot_context
 
     parsed = iccc.parse(coco_captions)
     base = iccc.ConceptBase.from_parsed(parsed)
@@ -155,12 +156,18 @@ def test_batched_weights_equal_one_slot_at_a_time_bit_for_bit(coco_captions):
     for p in parsed:
         for slot in op.slots(p, base):
             c = p.concepts[slot.i]
-            form, keys = slot_context(base, p, slot.i)
-            requests.append((c.kind, form, c.lemma, keys, True, True))
-            requests.append((c.kind, form, None, keys, False, True))
+            form, keys = slot_context(p, slot.i)
+            requests.append(WeightRequest(c.kind, form, c.lemma, keys, True, True))
+            requests.append(WeightRequest(c.kind, form, None, keys, False, True))
     assert len(requests) > 1500 and len({r[0] for r in requests}) >= 5
-    together = compute_weights(base, requests)
-    alone = [compute_weights(base, [r])[0] for r in requests]
+    together = compute_weights(CandidateIndex(base), requests)
+    fresh = CandidateIndex(base)
+
+    def alone(request):
+        fresh.balanced.pop("weights", None)  # computed anew, not read back
+        return compute_weights(fresh, [request])[0]
+
+    alone = [alone(r) for r in requests]
     for r, a, b in zip(requests, together, alone):
         assert (a is None) == (b is None), r
         if a is not None:

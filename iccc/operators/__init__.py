@@ -1,11 +1,23 @@
-"""Corruption operators: :class:`Replace`, :class:`Swap`, :class:`Add`."""
+"""Corruption operators: :class:`Replace`, :class:`Swap`, :class:`Add`, and the machinery they share.
 
-from ._base import Operator, Options, Slot
-from ._record import OPERATIONS, Corruption
+:data:`OPERATORS` is the registry :class:`iccc.Corruptor` builds from, in its fallback order:
+name -> operator class. Each class declares what it takes (:attr:`Operator.settings`) and
+whether it draws from the concept base (:attr:`Operator.needs_base`).
+"""
+
+from ._base import Operator, Options, Prepared, Slot, as_index, run
+from ._index import CandidateIndex, Pool
+from ._record import Corruption
+from ._weights import WeightRequest, candidate_weights, compute_weights
 from .add import Add
 from .replace import Replace
 from .swap import Swap
 
-OPERATORS = {"replace": Replace, "swap": Swap, "add": Add}
+OPERATORS: dict[str, type[Operator]] = {cls.name: cls for cls in (Replace, Swap, Add)}
+#: The operation names, in fallback order.
+OPERATIONS = tuple(OPERATORS)
 
-__all__ = ["OPERATIONS", "OPERATORS", "Add", "Corruption", "Operator", "Options", "Replace", "Slot", "Swap"]
+__all__ = [
+    "OPERATIONS", "OPERATORS", "Add", "CandidateIndex", "Corruption", "Operator", "Options", "Pool", "Prepared",
+    "Replace", "Slot", "Swap", "WeightRequest", "as_index", "candidate_weights", "compute_weights", "run",
+]

@@ -1,9 +1,11 @@
-"""Operator machinery: deterministic candidate listing, one random choice with an explicit Generator.
+"""Operator machinery: deterministic candidate listing, one random choice with an explicit generator.
 
-An operator lists every *slot* it could edit in a caption (:meth:`Operator.slots`) and, for a
-slot, every legal *option* with a weight (:meth:`Operator.options`); both are deterministic. Only
-:meth:`Operator.__call__` draws at random, from the ``numpy.random.Generator`` it is given:
-first a kind (uniformly among the kinds that have slots), then a slot, then an option by weight.
+An operator lists every *slot* it could edit in a caption (:meth:`Operator.slots`), states the
+candidate weights a slot needs (:meth:`Operator.request`) and turns them into every legal
+*option* with a weight (:meth:`Operator.options`); all deterministic. Only :meth:`Operator.draw`
+draws at random, from the random stream it is given (a ``numpy.random.Generator`` or an
+:class:`iccc.streams.RowStream`): first a kind (uniformly among the kinds that have slots), then
+a slot, then an option by weight.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import numpy as np
 
 from .._schema import KINDS, ParsedCaption
 from ..base import ConceptBase
+from ._index import CandidateIndex
 from ._record import Corruption
-from ._weights import side_cache
+from ._weights import MISSING, WeightRequest, blocked_words, candidate_weights, compute_weights, known_weights, slot_context
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,7 @@ def pool_options(pool, w: np.ndarray, cumulative: np.ndarray, blocked) -> Option
 class BlockedByWords:
     """The positions of a pool's candidates that contain any of ``words``, as a lazy set.
 
-    The same set as ``_weights.blocked_indices(pool, words)``, but membership is tested one label
-    at a time (a draw usually tests one), so the whole set is only built when it is iterated
+    Membership is tested one label at a time (a draw usually tests one), so the whole set is only built when it is iterated
     (rare: when the rejection draws in :func:`_draw` give up, or to list candidates).
     """
 
@@ -127,11 +129,31 @@ class BlockedByWords:
 
 
 class Operator:
-    """Base class. Subclasses set :attr:`name` and :attr:`supported_kinds` and implement
-    :meth:`slots`, :meth:`options` and :meth:`apply`."""
+    """Base class of the corruption operators.
+
+    A subclass sets :attr:`name`, :attr:`supported_kinds` and :attr:`settings` (the keyword
+    arguments it takes besides ``kinds``, which :class:`iccc.Corruptor` passes on uniformly),
+    :attr:`needs_base` (whether it draws from the concept base) and implements the deterministic
+    parts: :meth:`slots`, :meth:`request` and :meth:`options`, :meth:`apply`, optionally
+    :meth:`slot_requests`/:meth:`slot_weights` and :meth:`slot_acceptance`. All randomness is in
+    :meth:`draw`, the same for every operator.
+
+    How a caption becomes a record (:meth:`draw`, a generator): the caption's slots are listed
+    once (:class:`Prepared`, kept in the :class:`CandidateIndex`); then, kind by kind and slot by
+    slot in a random order, the operator states the candidate weights a slot needs
+    (:meth:`request`, a :class:`WeightRequest`), the draw *yields* the requests whose weights are
+    not known yet and receives them, and :meth:`options` turns them into the slot's legal edits,
+    one of which is drawn. Whoever runs the draw computes the weights: one at a time
+    (:func:`run`), or for a whole batch of rows at once (:meth:`iccc.Corruptor.many`); the
+    records are the same, as nothing random happens between a request and its answer.
+    """
 
     name = "operator"
     supported_kinds: tuple[str, ...] = KINDS
+    #: Keyword settings of the constructor (besides ``kinds``).
+    settings: tuple[str, ...] = ()
+    #: Whether the operator draws candidates from the concept base (an empty base cannot serve it).
+    needs_base = True
 
     def __init__(self, kinds: Sequence[str] | None = None):
         if kinds is None:
@@ -146,73 +168,90 @@ class Operator:
             )
         self.kinds = tuple(dict.fromkeys(kinds))
 
+    @classmethod
+    def configured(cls, kinds: Sequence[str] | None, config: dict) -> Operator:
+        """An instance with ``kinds`` and the entries of ``config`` this operator takes (see :attr:`settings`)."""
+        return cls(kinds, **{k: v for k, v in config.items() if k in cls.settings})
+
+    def _memo_key(self) -> tuple:
+        """Names this operator's per-caption memo: its class and settings."""
+        return ("prepared", type(self), self.kinds, tuple((k, getattr(self, k)) for k in self.settings))
+
     # -- deterministic parts ------------------------------------------------------------
-    def slots(self, parsed: ParsedCaption, base: ConceptBase) -> list[Slot]:
+    def slots(self, parsed: ParsedCaption, index: CandidateIndex | None = None) -> list[Slot]:
+        """Everything this operator could edit in the caption, in a fixed order."""
         raise NotImplementedError
 
-    def options(self, parsed: ParsedCaption, slot: Slot, base: ConceptBase, *, group: Any = None) -> Options | None:
+    def request(self, prepared: Prepared, slot: Slot) -> WeightRequest | None:
+        """The candidate weights :meth:`options` needs for ``slot`` (``None``: none)."""
+        return None
+
+    def options(self, prepared: Prepared, slot: Slot, index: CandidateIndex, group: Any, weights) -> Options | None:
+        """The legal edits of ``slot``, given the answer to :meth:`request` (``None`` when it asked nothing)."""
         raise NotImplementedError
 
     def apply(self, parsed: ParsedCaption, slot: Slot, label: Any) -> Corruption | None:
         raise NotImplementedError
 
-    def slot_weights(self, parsed: ParsedCaption, slots: list[Slot], base: ConceptBase) -> np.ndarray | None:
-        """Relative chance of trying each slot first (``None``: uniform); 0 rules a slot out."""
+    def slot_requests(self, prepared: Prepared, slots: list[Slot]) -> list[WeightRequest] | None:
+        """The weights :meth:`slot_weights` needs (``None``: it needs none and slots are tried uniformly)."""
         return None
 
-    def candidates(self, parsed: ParsedCaption, base: ConceptBase, *, group: Any = None) -> list[tuple[Slot, Any, float]]:
-        """Every legal edit as ``(slot, label, weight)``, in a fixed order (for inspection/tests)."""
-        out = []
-        for slot in self.slots(parsed, base):
-            opts = self.options(parsed, slot, base, group=group)
-            if opts is None:
-                continue
-            weights = opts.allowed_weights()
-            out.extend((slot, opts.labels[k], float(weights[k])) for k in np.flatnonzero(weights))
-        return out
+    def slot_weights(self, prepared: Prepared, slots: list[Slot], index: CandidateIndex, weights: list) -> np.ndarray | None:
+        """Relative chance of trying each slot first (``None``: uniform); 0 rules a slot out.
+        ``weights`` answers :meth:`slot_requests`, in its order."""
+        return None
 
-    # -- the one random choice ------------------------------------------------------------
-    def _prepared(self, parsed: ParsedCaption, base: ConceptBase) -> _Prepared:
-        """The caption's slots by kind (and their weights, filled in on first use), computed once
-        per caption object and kept with the base's caches (a map or an epoch loop sees the same
-        caption again; everything here is deterministic)."""
-        memo = per_caption(base, self._memo_name())
-        found = memo.get(id(parsed))
-        if found is not None and found.parsed is parsed:
-            return found
-        by_kind: dict[str, list[Slot]] = {}
-        for slot in self.slots(parsed, base):
-            by_kind.setdefault(slot.kind, []).append(slot)
-        prepared = memo[id(parsed)] = _Prepared(parsed, by_kind)
-        return prepared
-
-    def _memo_name(self) -> tuple:
-        """Names this operator's per-caption memo: its class and settings (computed once)."""
-        name = self.__dict__.get("_memo")
-        if name is None:
-            settings = tuple(sorted((k, v) for k, v in self.__dict__.items() if k != "_memo"))
-            name = self.__dict__["_memo"] = ("slots", type(self), settings)
-        return name
-
-    def _options(self, prepared: _Prepared, slot: Slot, base: ConceptBase, group: Any) -> Options | None:
-        """:meth:`options` as the draw calls it; subclasses may use ``prepared``'s per-caption caches."""
-        return self.options(prepared.parsed, slot, base, group=group)
-
-    def slot_acceptance(self, parsed: ParsedCaption, slots: list[Slot], base: ConceptBase) -> list[float] | None:
+    def slot_acceptance(self, parsed: ParsedCaption, slots: list[Slot], index: CandidateIndex) -> list[float] | None:
         """Chance of keeping each slot when it comes first for its kind (``None``: always kept).
 
         A kind whose first slot is turned down is tried again only after every other kind (so a
         caption that has an edit still always gets one)."""
         return None
 
-    def __call__(self, parsed: ParsedCaption, base: ConceptBase, *, rng: np.random.Generator,
+    # -- using it ------------------------------------------------------------------------
+    def __call__(self, parsed: ParsedCaption, concepts: ConceptBase | CandidateIndex, *, rng: np.random.Generator,
                  group: Any = None) -> Corruption | None:
-        prepared = self._prepared(parsed, base)
+        """One corruption of ``parsed`` drawn with ``rng`` (``None``: nothing to edit)."""
+        index = as_index(concepts)
+        return run(self.draw(self.prepare(parsed, index), index, rng, group), index)
+
+    def candidates(self, parsed: ParsedCaption, concepts: ConceptBase | CandidateIndex, *,
+                   group: Any = None) -> list[tuple[Slot, Any, float]]:
+        """Every legal edit as ``(slot, label, weight)``, in a fixed order (for inspection/tests)."""
+        index = as_index(concepts)
+        prepared = self.prepare(parsed, index)
+        out = []
+        for slot in prepared.slots:
+            request = self.request(prepared, slot)
+            weights = candidate_weights(index, request) if request is not None else None
+            opts = self.options(prepared, slot, index, group, weights)
+            if opts is None:
+                continue
+            allowed = opts.allowed_weights()
+            out.extend((slot, opts.labels[k], float(allowed[k])) for k in np.flatnonzero(allowed))
+        return out
+
+    def prepare(self, parsed: ParsedCaption, index: CandidateIndex) -> Prepared:
+        """The caption's slots by kind (and their weights, filled in on first use), computed once
+        per caption object and kept in the index (a map or an epoch loop sees the same caption
+        again; everything here is deterministic)."""
+        memo = index.store(self._memo_key(), PER_CAPTION_LIMIT, balanced=True)
+        found = memo.get(id(parsed))
+        if found is not None and found.parsed is parsed:
+            return found
+        prepared = memo[id(parsed)] = Prepared(parsed, self.slots(parsed, index))
+        return prepared
+
+    # -- the one random choice ------------------------------------------------------------
+    def draw(self, prepared: Prepared, index: CandidateIndex, rng: np.random.Generator, group: Any = None):
+        """Draw one corruption (a generator: it yields tuples of :class:`WeightRequest` whose
+        weights it needs and must be sent their results; it returns the record or ``None``)."""
         declined = []
         # A uniform first choice, then the rest in cyclic order: as random as a permutation for
         # the choice that matters, at the cost of one draw instead of a shuffle.
         for kind in _cyclic(prepared.kinds, rng):
-            slots, weights, acceptance = prepared.kind_info(self, kind, base)
+            slots, weights, acceptance = yield from self._kind_info(prepared, kind, index)
             order = _slot_order(len(slots), weights, rng)
             if acceptance is not None:
                 first = next(order, None)
@@ -222,22 +261,45 @@ class Operator:
                     declined.append(kind)
                     continue
                 order = _chain_first(first, order)
-            record = self._first_edit(prepared, slots, order, base, rng, group)
+            record = yield from self._first_edit(prepared, slots, order, index, rng, group)
             if record is not None:
                 return record
         for kind in declined:
-            slots, weights, _ = prepared.kind_info(self, kind, base)
+            slots, weights, _ = yield from self._kind_info(prepared, kind, index)
             order = _slot_order(len(slots), weights, rng)
-            record = self._first_edit(prepared, slots, order, base, rng, group)
+            record = yield from self._first_edit(prepared, slots, order, index, rng, group)
             if record is not None:
                 return record
         return None
 
-    def _first_edit(self, prepared, slots, order, base, rng, group) -> Corruption | None:
+    def _kind_info(self, prepared: Prepared, kind: str, index: CandidateIndex):
+        """``(slots, slot weights, slot acceptance)`` of ``kind`` (computed on first use)."""
+        found = prepared.info.get(kind)
+        if found is None:
+            slots = prepared.by_kind[kind]
+            requests = self.slot_requests(prepared, slots)
+            weights = None
+            if requests is not None:
+                answers = [known_weights(index, r) for r in requests]
+                missing = [r for r, a in zip(requests, answers) if a is MISSING]
+                if missing:
+                    got = iter((yield tuple(missing)))
+                    answers = [next(got) if a is MISSING else a for a in answers]
+                weights = self.slot_weights(prepared, slots, index, answers)
+            found = prepared.info[kind] = (slots, weights, self.slot_acceptance(prepared.parsed, slots, index))
+        return found
+
+    def _first_edit(self, prepared: Prepared, slots, order, index: CandidateIndex, rng, group):
         parsed = prepared.parsed
         for k in order:
             slot = slots[k]
-            opts = self._options(prepared, slot, base, group)
+            request = self.request(prepared, slot)
+            weights = None
+            if request is not None:
+                weights = known_weights(index, request)
+                if weights is MISSING:
+                    (weights,) = yield (request,)
+            opts = self.options(prepared, slot, index, group, weights)
             if opts is None:
                 continue
             j = _draw(opts, rng)
@@ -252,37 +314,58 @@ class Operator:
         return f"{type(self).__name__}(kinds={self.kinds!r})"
 
 
-class _Prepared:
-    """What an operator knows about one caption before drawing (see :meth:`Operator._prepared`)."""
+class Prepared:
+    """What an operator knows about one caption before drawing (see :meth:`Operator.prepare`)."""
 
-    __slots__ = ("parsed", "by_kind", "kinds", "info", "contexts", "blocked")
+    __slots__ = ("parsed", "slots", "by_kind", "kinds", "info", "contexts", "blocked")
 
-    def __init__(self, parsed: ParsedCaption, by_kind: dict):
+    def __init__(self, parsed: ParsedCaption, slots: list[Slot]):
         self.parsed = parsed  # keeps the caption alive, so its id is not reused while this is cached
-        self.by_kind = by_kind
-        self.kinds = list(by_kind)
+        self.slots = slots
+        self.by_kind: dict[str, list[Slot]] = {}
+        for s in slots:
+            self.by_kind.setdefault(s.kind, []).append(s)
+        self.kinds = list(self.by_kind)
         self.info: dict = {}
-        self.contexts: dict = {}  # concept index -> (form, context keys), filled by operators
+        self.contexts: dict = {}  # concept index -> (form, context keys)
         self.blocked: dict = {}  # group -> words a new concept must not bring in
 
-    def kind_info(self, op: Operator, kind: str, base: ConceptBase) -> tuple:
-        """``(slots, slot weights, slot acceptance)`` of ``kind`` (computed on first use)."""
-        found = self.info.get(kind)
+    def context(self, i: int) -> tuple[str, tuple[str, ...]]:
+        """``(form, context keys)`` of concept ``i`` (:func:`slot_context`, computed once)."""
+        found = self.contexts.get(i)
         if found is None:
-            slots = self.by_kind[kind]
-            found = self.info[kind] = (slots, op.slot_weights(self.parsed, slots, base),
-                                       op.slot_acceptance(self.parsed, slots, base))
+            found = self.contexts[i] = slot_context(self.parsed, i)
         return found
 
+    def blocked_words(self, index: CandidateIndex, group: Any) -> set[str]:
+        """Words a new concept must not bring in (:func:`blocked_words`, computed once per group)."""
+        words = self.blocked.get(group)
+        if words is None:
+            words = self.blocked[group] = blocked_words(self.parsed.text, index, group)
+        return words
 
-#: Captions remembered per cache (slots, contexts); the older half goes when it is full.
+
+#: Captions remembered per per-caption memo; the older half goes when it is full.
 PER_CAPTION_LIMIT = 200_000
 
 
-def per_caption(base: ConceptBase, name: Any) -> dict:
-    """A per-caption memo living in ``base._masks`` (dropped whenever the base's caches are),
-    keyed by ``id(parsed)``; entries must keep their caption alive and be checked against it."""
-    return side_cache(base, name, PER_CAPTION_LIMIT)
+def as_index(concepts: ConceptBase | CandidateIndex) -> CandidateIndex:
+    """The :class:`CandidateIndex` of ``concepts`` (a base's shared one), synced with its base."""
+    if isinstance(concepts, CandidateIndex):
+        return concepts.sync()
+    if isinstance(concepts, ConceptBase):
+        return CandidateIndex.of(concepts)
+    raise TypeError(f"`concepts` must be an iccc.ConceptBase, got {type(concepts).__name__}: {concepts!r:.80}.")
+
+
+def run(steps, index: CandidateIndex):
+    """Run a draw (:meth:`Operator.draw`) to its end, computing each request it yields on the spot."""
+    try:
+        requests = steps.send(None)
+        while True:
+            requests = steps.send(compute_weights(index, list(requests)))
+    except StopIteration as done:
+        return done.value
 
 
 def _cyclic(items: list, rng: np.random.Generator):

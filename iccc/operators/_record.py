@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-OPERATIONS = ("replace", "swap", "add")
+from .._schema import filled
 
 #: Correction target templates (the paper's phrasing).
 REPLACE_TARGET = '"{new}" should be "{old}".'
@@ -61,14 +61,12 @@ class Corruption:
                  start: int, end: int, new_start: int, new_end: int) -> Corruption:
         """A ``"replace"`` record, built without the frozen dataclass's per-field ``__setattr__``
         (one is built for every corruption; the fields are the same as the constructor's)."""
-        record = object.__new__(cls)
-        record.__dict__.update(
+        return filled(cls, dict(
             caption=caption, corrupted_caption=corrupted_caption, operation="replace", concept_kind=concept_kind,
             original=original, replacement=replacement, start=start, end=end, new_start=new_start,
             new_end=new_end, other_start=-1, other_end=-1,
             target=REPLACE_TARGET.format(new=replacement, old=original),
-        )
-        return record
+        ))
 
     @property
     def corrected_caption(self) -> str:

@@ -1,17 +1,21 @@
-"""Shared candidate weighting: how typical a candidate is in context, minus what would not be truly wrong."""
+"""Candidate weighting: how typical a candidate is in context, minus what would not be truly wrong.
+
+Weights are asked for by :class:`WeightRequest` and computed by :func:`compute_weights`, many
+requests at once (one matrix per pool: every step is elementwise or per row, so a request's
+numbers never depend on the others computed with it). The engine's draw states the request it
+needs (:meth:`iccc.operators.Operator.draw` yields it) and receives the weights; a batch of rows
+is served by one :func:`compute_weights` call per round (:meth:`iccc.Corruptor.many`).
+"""
 
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
-from itertools import islice
-from typing import Any, Iterable
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..balance import _balance_tables, _context_factors, balance_vector
-from ..base import ConceptBase, content_words, form_of
+from ..base import content_words, form_of
 from ..contexts import context_keys
+from ._index import CandidateIndex, Pool
 
 #: How strongly a context's distribution is pulled towards the overall frequency: a context seen
 #: n times gives P(c | k) = (n(c, k) + PRIOR_STRENGTH * P(c)) / (n + PRIOR_STRENGTH).
@@ -49,32 +53,76 @@ CATEGORY_MIN_SHARE = 0.1
 NAME_KINDS = frozenset(("noun", "entity", "attribute"))
 
 
-def side_cache(base: ConceptBase, name: str, limit: int) -> dict:
-    """A cache dict living in ``base._masks`` (so it is dropped whenever the base changes); when
-    it reaches ``limit`` entries, the older half goes (dicts keep insertion order)."""
-    cache = base._masks.get(name)
-    if cache is None:
-        cache = base._masks[name] = {}
-    elif len(cache) >= limit:
-        evict_older_half(cache)
-    return cache
 
 
-def evict_older_half(cache: dict) -> None:
-    """Drop the first-inserted half of ``cache``'s entries."""
-    for key in list(islice(cache, len(cache) // 2)):
-        del cache[key]
+class WeightRequest(NamedTuple):
+    """What a slot's candidate weights depend on: the (kind, form) pool, the lemma replaced
+    (``None`` when inserting), the concept's context keys and the two settings."""
+
+    kind: str
+    form: str
+    lemma: str | None
+    keys: tuple[str, ...]
+    same_category: bool
+    use_context: bool
 
 
-def _sparse_context(base: ConceptBase, kind: str, form: str, key: str, pool):
+#: Marks a request whose weights are not known yet (``None`` is a result: no candidate left).
+MISSING = object()
+
+
+def known_weights(index: CandidateIndex, request: WeightRequest):
+    """The weights of ``request`` if they are cached in ``index``, else :data:`MISSING`."""
+    return index.store("weights", balanced=True).get(request, MISSING)
+
+
+def candidate_weights(index: CandidateIndex, request: WeightRequest):
+    """Weights over the ``(request.kind, request.form)`` pool for replacing ``request.lemma``.
+
+    Weight = how typical the candidate is in the concept's contexts (see :data:`FIT_POWER`),
+    zeroed for the lemma itself, its synonyms, hypernyms and hyponyms, for names when the lemma
+    is not one (:func:`name_positions`), and, when ``same_category``, for other semantic
+    categories when the category keeps :data:`CATEGORY_MIN_SHARE` of the weight (else, for
+    :data:`STRICT_CATEGORY_KINDS` with a semantic category, for all: ``None``, the concept is
+    skipped). Returns ``(pool, weights, cumulative)`` or ``None`` when nothing is left; the
+    result is kept in the index (the most recent :data:`WEIGHTS_CACHE` requests).
+    """
+    found = known_weights(index, request)
+    if found is MISSING:
+        found = compute_weights(index, [request])[0]
+    return found
+
+
+def compute_weights(index: CandidateIndex, requests: list) -> list:
+    """The :func:`candidate_weights` result of each request, computed together per pool and kept
+    in the index (requests already cached are served from it)."""
+    index.sync()
+    cache = index.store("weights", WEIGHTS_CACHE, balanced=True)
+    out: list = [cache.get(r, MISSING) for r in requests]
+    groups: dict = {}
+    for n, request in enumerate(requests):
+        if out[n] is MISSING:
+            groups.setdefault((request.kind, request.form, request.use_context), {}).setdefault(request, []).append(n)
+    for (kind, form, use_context), members in groups.items():
+        pool = index.pool(kind, form)
+        todo = list(members)
+        rows = _weight_rows(index, kind, form, pool, todo, use_context) if pool is not None else [None] * len(todo)
+        for request, row in zip(todo, rows):
+            cache[request] = row
+            for n in members[request]:
+                out[n] = row
+    return out
+
+
+def _sparse_context(index: CandidateIndex, kind: str, form: str, key: str, pool: Pool):
     """Context ``key`` as sparse log-ratios over the pool: ``(idx, delta)`` with
     ``delta = log(1 + n(c, k) / (PRIOR_STRENGTH * P(c)))``, so that
     ``log P(c | k) = log P(c) + delta + const`` (cached per context, shared by all captions)."""
-    cache = _context_cache(base, kind, form)
+    cache = _context_cache(index, kind, form)
     found = cache.get(key, False)
     if found is not False:
         return found
-    lemmas = base.contexts[kind].get(key)
+    lemmas = index.base.contexts[kind].get(key)
     found = None
     if lemmas:
         idx, counts = [], []
@@ -89,117 +137,19 @@ def _sparse_context(base: ConceptBase, kind: str, form: str, key: str, pool):
     return found
 
 
-def _context_cache(base: ConceptBase, kind: str, form: str) -> dict:
+def _context_cache(index: CandidateIndex, kind: str, form: str) -> dict:
     """Context key -> sparse log-ratios over the (kind, form) pool (see :func:`_sparse_context`)."""
-    caches = base._masks.get("sparse-contexts")
-    if caches is None:
-        caches = base._masks["sparse-contexts"] = {}
-    cache = caches.get((kind, form))
-    if cache is None:
-        cache = caches[(kind, form)] = {}
-    elif len(cache) >= CONTEXTS_CACHE:
-        evict_older_half(cache)
-    return cache
+    return index.store(("sparse-contexts", kind, form), CONTEXTS_CACHE)
 
 
 #: Context keys remembered per pool (each a sparse vector shared by every caption that has it).
 CONTEXTS_CACHE = 200_000
-
-
-#: Pooled weight vectors remembered (the most recent ones); a map computes the weights of a whole
-#: batch's slots at once (:func:`prepare_weights`), so this only has to outlive one batch.
+#: Weight vectors remembered (the most recent ones); a map computes the weights of a whole
+#: batch's slots at once, so this only has to outlive one batch.
 WEIGHTS_CACHE = 4_096
 
 
-class Deferred(Exception):
-    """Raised by :func:`candidate_weights` on a cache miss while a batch is collecting requests."""
-
-
-class _Deferral(threading.local):
-    """The base whose weight requests this thread is collecting (:func:`deferring`), if any."""
-
-    base: ConceptBase | None = None
-    requests: list | None = None
-
-
-_DEFERRAL = _Deferral()
-
-
-@contextmanager
-def deferring(base: ConceptBase):
-    """Within the block, a weights cache miss on ``base`` (in this thread) records its request in
-    the yielded list and raises :class:`Deferred` (see :meth:`iccc.Corruptor.many`)."""
-    previous = _DEFERRAL.base, _DEFERRAL.requests
-    _DEFERRAL.base, _DEFERRAL.requests = base, []
-    try:
-        yield _DEFERRAL.requests
-    finally:
-        _DEFERRAL.base, _DEFERRAL.requests = previous
-
-
-def candidate_weights(
-    base: ConceptBase,
-    kind: str,
-    form: str,
-    *,
-    lemma: str | None,
-    keys: tuple[str, ...],
-    same_category: bool,
-    use_context: bool,
-):
-    """Weights over the (kind, form) pool for replacing ``lemma`` (``None`` when inserting).
-
-    Weight = how typical the candidate is in the concept's contexts (see :data:`FIT_POWER`),
-    zeroed for the lemma itself, its synonyms, hypernyms and hyponyms, for names when ``lemma``
-    is not one (:func:`name_positions`), and, when ``same_category``, for other semantic
-    categories when the category keeps :data:`CATEGORY_MIN_SHARE` of the weight (else, for
-    :data:`STRICT_CATEGORY_KINDS` with a semantic category, for all: ``None``, the concept is
-    skipped). Each context is cached once
-    as a sparse vector shared by every caption that has it; the pooled weights of the most
-    recent (lemma, contexts) combinations are cached too. While :meth:`iccc.Corruptor.many`
-    collects a batch's requests, a miss is recorded and :class:`Deferred` raised instead, so that
-    the whole batch is computed at once by :func:`prepare_weights` (the same numbers either way).
-    Returns ``(pool, weights, cumulative)`` or ``None`` when nothing is left.
-    """
-    recent = side_cache(base, "weights", WEIGHTS_CACHE)
-    cache_key = (kind, form, lemma, keys, same_category, use_context)
-    cached = recent.get(cache_key, False)
-    if cached is not False:
-        return cached
-    if _DEFERRAL.base is base:
-        _DEFERRAL.requests.append(cache_key)
-        raise Deferred
-    result = recent[cache_key] = compute_weights(base, [cache_key])[0]
-    return result
-
-
-def prepare_weights(base: ConceptBase, requests) -> None:
-    """Compute and cache the weights of every request not cached yet, vectorised per pool."""
-    recent = side_cache(base, "weights", WEIGHTS_CACHE)
-    todo = [key for key in dict.fromkeys(requests) if key not in recent]
-    for key, result in zip(todo, compute_weights(base, todo)):
-        recent[key] = result
-
-
-def compute_weights(base: ConceptBase, requests: list) -> list:
-    """The ``candidate_weights`` result of each request ``(kind, form, lemma, keys, same_category,
-    use_context)``; requests on one pool are computed together as the rows of one matrix (every
-    step is elementwise or per row, so a row's numbers do not depend on the others)."""
-    out: list = [None] * len(requests)
-    groups: dict = {}
-    for n, (kind, form, _lemma, _keys, _same, use_context) in enumerate(requests):
-        groups.setdefault((kind, form, use_context), []).append(n)
-    for (kind, form, use_context), members in groups.items():
-        pool = base.pool(kind, form)
-        if pool is None:
-            continue
-        rows = _weight_rows(base, kind, form, pool, [requests[n] for n in members], use_context)
-        for n, row in zip(members, rows):
-            out[n] = row
-    return out
-
-
-def _weight_rows(base: ConceptBase, kind: str, form: str, pool, requests: list, use_context: bool) -> list:
+def _weight_rows(index: CandidateIndex, kind: str, form: str, pool: Pool, requests: list, use_context: bool) -> list:
     """The weights of ``requests`` (all on ``pool``) as the rows of one matrix, in log space:
     ``w = P(c) ** power * balance(c) * exp(power * L(c) / n ** POOLING + C(c)) * masks``, where
     ``L`` sums the contexts' log-ratios (:func:`_sparse_context`), ``n`` counts those contexts and
@@ -207,8 +157,8 @@ def _weight_rows(base: ConceptBase, kind: str, form: str, pool, requests: list, 
     m, size = len(requests), len(pool.lemmas)
     power = FIT_POWER.get(kind, 1.0) if use_context else 1.0
     pooling = POOLING.get(kind, 1.0)
-    contexts = _context_cache(base, kind, form)
-    factors = _balance_tables(base, kind)
+    contexts = _context_cache(index, kind, form)
+    factors = index.context_tables(kind)
     fit, fit_rows, ctx, ctx_rows, scales = [], [], [], [], []
     for r, request in enumerate(requests):
         used = 0
@@ -216,13 +166,13 @@ def _weight_rows(base: ConceptBase, kind: str, form: str, pool, requests: list, 
             if use_context:
                 found = contexts.get(key, False)
                 if found is False:
-                    found = _sparse_context(base, kind, form, key, pool)
+                    found = _sparse_context(index, kind, form, key, pool)
                 if found is not None:
                     fit.append(found)
                     fit_rows.append(r)
                     used += 1
             if factors is not None and key in factors:
-                found = _context_factors(base, factors, kind, form, pool, key)
+                found = index.context_factors(kind, form, pool, key)
                 if found is not None:
                     ctx.append(found)
                     ctx_rows.append(r)
@@ -233,18 +183,18 @@ def _weight_rows(base: ConceptBase, kind: str, form: str, pool, requests: list, 
     if ctx:
         logs = _scatter(ctx, ctx_rows, m, size)
         exponent = logs if exponent is None else exponent + logs
-    prior = _prior(base, kind, form, pool, power)
+    prior = _prior(index, kind, form, pool, power)
     w = np.broadcast_to(prior, (m, size)) if exponent is None else prior * np.exp(exponent)
     # the lemma itself, its synonyms, hypernyms and hyponyms: zeroed (as a 0/1 mask would)
-    zeros = [base.unrelated_indices(kind, form, request[2]) + r * size
+    zeros = [index.unrelated_indices(kind, form, request[2]) + r * size
              for r, request in enumerate(requests) if request[2] is not None]
     if zeros:
         w = np.array(w)
         w.reshape(-1)[np.concatenate(zeros)] = 0.0
     if kind in NAME_KINDS:
-        names = name_positions(base, kind, form, pool)
+        names = name_positions(index, kind, form, pool)
         if len(names):
-            name_set = _name_lemmas(base, kind, form, pool)
+            name_set = _name_lemmas(index, kind, form, pool)
             rows = [r for r, request in enumerate(requests) if request[2] is not None and request[2] not in name_set]
             if rows:
                 w = np.array(w)
@@ -253,8 +203,8 @@ def _weight_rows(base: ConceptBase, kind: str, form: str, pool, requests: list, 
         restrict, masks, strict = [], [], []
         for r, (_k, _f, lemma, _keys, same_category, _u) in enumerate(requests):
             if same_category and lemma is not None:
-                category = base.category(kind, lemma)
-                mask = base.category_mask(kind, form, category)
+                category = index.base.category(kind, lemma)
+                mask = index.category_mask(kind, form, category)
                 if mask is not None:
                     restrict.append(r)
                     masks.append(mask)
@@ -293,23 +243,23 @@ def is_name(surface: str) -> bool:
     return False
 
 
-def name_positions(base: ConceptBase, kind: str, form: str, pool) -> np.ndarray:
-    """Pool positions of names (:func:`is_name` of the surface), cached. A name is never put in
+def name_positions(index: CandidateIndex, kind: str, form: str, pool: Pool) -> np.ndarray:
+    """Pool positions of names (:func:`is_name` of the surface). A name is never put in
     place of a common noun ("laying in bed" -> "laying in Big Ben", "a stop sign" -> "a Wii
     game"): mid-sentence it is a capitalised word no caption has there, and as a replacement of
     a thing it rarely makes sense. Names still replace names."""
-    key = ("names", kind, form)
-    found = base._masks.get(key)
+    cache = index.store("names")
+    found = cache.get((kind, form))
     if found is None:
-        found = base._masks[key] = np.flatnonzero([is_name(s) for s in pool.surfaces])
+        found = cache[(kind, form)] = np.flatnonzero([is_name(s) for s in pool.surfaces])
     return found
 
 
-def _name_lemmas(base: ConceptBase, kind: str, form: str, pool) -> frozenset:
-    key = ("name-lemmas", kind, form)
-    found = base._masks.get(key)
+def _name_lemmas(index: CandidateIndex, kind: str, form: str, pool: Pool) -> frozenset:
+    cache = index.store("name-lemmas")
+    found = cache.get((kind, form))
     if found is None:
-        found = base._masks[key] = frozenset(pool.lemmas[j] for j in name_positions(base, kind, form, pool))
+        found = cache[(kind, form)] = frozenset(pool.lemmas[j] for j in name_positions(index, kind, form, pool))
     return found
 
 
@@ -322,26 +272,26 @@ def _scatter(found: list, rows: list, m: int, size: int) -> np.ndarray:
     return np.bincount(idx + offsets, weights=values, minlength=m * size).reshape(m, size)
 
 
-def _prior(base: ConceptBase, kind: str, form: str, pool, power: float) -> np.ndarray:
-    """``P(c) ** power`` times the per-lemma balance factors, over the pool (cached)."""
-    key = ("prior", kind, form, power)
-    prior = base._masks.get(key)
+def _prior(index: CandidateIndex, kind: str, form: str, pool: Pool, power: float) -> np.ndarray:
+    """``P(c) ** power`` times the per-lemma balance factors, over the pool."""
+    cache = index.store("priors", balanced=True)
+    prior = cache.get((kind, form, power))
     if prior is None:
         prior = pool.prob**power if power != 1.0 else pool.prob
-        balance = balance_vector(base, kind, form, pool)
+        balance = index.balance_vector(kind, form, pool)
         if balance is not None:
             prior = prior * balance
-        base._masks[key] = prior
+        cache[(kind, form, power)] = prior
     return prior
 
 
-def blocked_words(text: str, base: ConceptBase, group: Any) -> set[str]:
+def blocked_words(text: str, index: CandidateIndex, group: Any) -> set[str]:
     """Words a new concept must not bring in: those of the caption and of its sibling captions."""
     words = content_words(text)
     if group is not None:
-        siblings = base.group_words(group)
+        siblings = index.base.group_words(group)
         if siblings:
-            memo = side_cache(base, "blocked-words", 200_000)
+            memo = index.store("blocked-words", 200_000)
             key = (text, group)
             found = memo.get(key)
             if found is None:
@@ -350,26 +300,7 @@ def blocked_words(text: str, base: ConceptBase, group: Any) -> set[str]:
     return words
 
 
-def slot_context(base: ConceptBase, parsed, i: int) -> tuple[str, tuple[str, ...]]:
-    """``(form_of(concept), context_keys(parsed, i))`` of concept ``i``, remembered per caption
-    object (both are pure functions of the caption; a map sees each caption every epoch)."""
-    from ._base import per_caption
-
-    memo = per_caption(base, "slot-context")
-    entry = memo.get(id(parsed))
-    if entry is None or entry[0] is not parsed:
-        entry = memo[id(parsed)] = (parsed, {})
-    found = entry[1].get(i)
-    if found is None:
-        found = entry[1][i] = (form_of(parsed.concepts[i], parsed), context_keys(parsed, i))
-    return found
-
-
-def blocked_indices(pool, words: Iterable[str]) -> frozenset:
-    """Pool indices of candidates containing any of ``words``."""
-    out: set[int] = set()
-    for word in words:
-        hits = pool.by_word.get(word)
-        if hits:
-            out.update(hits)
-    return frozenset(out)
+def slot_context(parsed, i: int) -> tuple[str, tuple[str, ...]]:
+    """``(form_of(concept), context_keys(parsed, i))`` of concept ``i`` (pure functions of the
+    caption; the operators keep them with the caption's prepared slots)."""
+    return form_of(parsed.concepts[i], parsed), context_keys(parsed, i)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .._schema import ParsedCaption
-from ..base import ConceptBase, form_of
 from ..textedit import insert_before
-from ._base import BlockedByWords, Operator, Options, Slot, pool_options
+from ._base import BlockedByWords, Operator, Options, Prepared, Slot, pool_options, slot
+from ._index import CandidateIndex
 from ._record import Corruption
-from ._weights import blocked_words, candidate_weights, slot_context
+from ._weights import WeightRequest
 
 _OBJECT_DEPS = frozenset(("pobj", "dobj"))
 
@@ -31,45 +31,42 @@ class Add(Operator):
 
     name = "add"
     supported_kinds = ("attribute", "entity")
+    settings = ("use_context",)
 
     def __init__(self, kinds: Sequence[str] | None = None, *, use_context: bool = True):
         super().__init__(kinds)
         self.use_context = use_context
 
-    def slots(self, parsed: ParsedCaption, base: ConceptBase) -> list[Slot]:
+    def slots(self, parsed: ParsedCaption, index: CandidateIndex | None = None) -> list[Slot]:
         concepts = parsed.concepts
         out = []
         if "attribute" in self.kinds:
             modified = {c.head for c in concepts if c.kind == "attribute"}
             out.extend(
-                Slot("attribute", i) for i, c in enumerate(concepts)
+                slot("attribute", i) for i, c in enumerate(concepts)
                 if c.kind == "noun" and i not in modified and c.tag not in ("NNP", "NNPS")
             )
         if "entity" in self.kinds:
             coordinated = {x for r in concepts if r.kind == "relation" and r.tag == "CC" for x in (r.subj, r.obj)}
             out.extend(
-                Slot("entity", i) for i, c in enumerate(concepts)
+                slot("entity", i) for i, c in enumerate(concepts)
                 if c.kind == "entity" and c.dep in _OBJECT_DEPS and i not in coordinated
                 and c.tag not in ("NNP", "NNPS")
             )
         return out
 
-    def options(self, parsed: ParsedCaption, slot: Slot, base: ConceptBase, *, group: Any = None) -> Options | None:
-        c = parsed.concepts[slot.i]
+    def request(self, prepared: Prepared, slot: Slot) -> WeightRequest:
+        c = prepared.parsed.concepts[slot.i]
         if slot.kind == "attribute":
-            found = candidate_weights(
-                base, "attribute", "ATTR", lemma=None, keys=(f"noun:{c.lemma}",),
-                same_category=False, use_context=self.use_context,
-            )
-        else:
-            found = candidate_weights(
-                base, "entity", form_of(c), lemma=c.lemma, keys=slot_context(base, parsed, slot.i)[1],
-                same_category=False, use_context=self.use_context,
-            )
-        if found is None:
+            return WeightRequest("attribute", "ATTR", None, (f"noun:{c.lemma}",), False, self.use_context)
+        form, keys = prepared.context(slot.i)
+        return WeightRequest("entity", form, c.lemma, keys, False, self.use_context)
+
+    def options(self, prepared: Prepared, slot: Slot, index: CandidateIndex, group: Any, weights) -> Options | None:
+        if weights is None:
             return None
-        pool, w, cumulative = found
-        return pool_options(pool, w, cumulative, BlockedByWords(pool, blocked_words(parsed.text, base, group)))
+        pool, w, cumulative = weights
+        return pool_options(pool, w, cumulative, BlockedByWords(pool, prepared.blocked_words(index, group)))
 
     def apply(self, parsed: ParsedCaption, slot: Slot, label) -> Corruption | None:
         c = parsed.concepts[slot.i]

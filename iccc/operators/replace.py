@@ -7,13 +7,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._schema import ParsedCaption
-from ..balance import removal_table
-from ..base import LIGHT_VERBS, ConceptBase
+from ..base import LIGHT_VERBS, removal_table
 from ..parsing._lexicon import NUMBER_WORDS
 from ..textedit import replace_span
-from ._base import BlockedByWords, Operator, Options, Slot, pool_options, slot
+from ._base import BlockedByWords, Operator, Options, Prepared, Slot, pool_options, slot
+from ._index import CandidateIndex
 from ._record import Corruption
-from ._weights import blocked_words, candidate_weights, slot_context
+from ._weights import WeightRequest
 
 
 #: Comparative and superlative adjectives: their lemma's surface would drop the degree.
@@ -59,13 +59,14 @@ class Replace(Operator):
 
     name = "replace"
     supported_kinds = ("entity", "noun", "attribute", "verb", "relation", "count")
+    settings = ("same_category", "use_context")
 
     def __init__(self, kinds: Sequence[str] | None = None, *, same_category: bool = True, use_context: bool = True):
         super().__init__(kinds)
         self.same_category = same_category
         self.use_context = use_context
 
-    def slots(self, parsed: ParsedCaption, base: ConceptBase) -> list[Slot]:
+    def slots(self, parsed: ParsedCaption, index: CandidateIndex | None = None) -> list[Slot]:
         out = []
         for i, c in enumerate(parsed.concepts):
             if c.kind not in self.kinds:
@@ -83,11 +84,11 @@ class Replace(Operator):
             out.append(slot(c.kind, i))
         return out
 
-    def slot_acceptance(self, parsed: ParsedCaption, slots: list[Slot], base: ConceptBase) -> list[float] | None:
+    def slot_acceptance(self, parsed: ParsedCaption, slots: list[Slot], index: CandidateIndex) -> list[float] | None:
         """The removal factors of :func:`iccc.balance.balance_insertions` (capped at 1): a lemma
         that corruptions remove far more often than they insert it ("two" among counts) is
         edited less often, so that removals and insertions of each lemma stay in balance."""
-        balance = base.balance
+        balance = index.base.balance
         if not balance:
             return None
         tables = [balance.get(removal_table(slot.kind)) for slot in slots]
@@ -95,31 +96,17 @@ class Replace(Operator):
             return None
         return [min(1.0, t.get(parsed.concepts[slot.i].lemma, 1.0)) if t else 1.0 for slot, t in zip(slots, tables)]
 
-    def options(self, parsed: ParsedCaption, slot: Slot, base: ConceptBase, *, group: Any = None) -> Options | None:
-        form, keys = slot_context(base, parsed, slot.i)
-        return self._weighted(parsed, slot, base, form, keys, blocked_words(parsed.text, base, group))
+    def request(self, prepared: Prepared, slot: Slot) -> WeightRequest:
+        c = prepared.parsed.concepts[slot.i]
+        form, keys = prepared.context(slot.i)
+        return WeightRequest(c.kind, form, c.lemma, keys, self.same_category, self.use_context)
 
-    def _options(self, prepared, slot: Slot, base: ConceptBase, group: Any) -> Options | None:
-        # options() with the caption's contexts and blocked words kept on its prepared slots
-        parsed = prepared.parsed
-        found = prepared.contexts.get(slot.i)
-        if found is None:
-            found = prepared.contexts[slot.i] = slot_context(base, parsed, slot.i)
-        words = prepared.blocked.get(group)
-        if words is None:
-            words = prepared.blocked[group] = blocked_words(parsed.text, base, group)
-        return self._weighted(parsed, slot, base, found[0], found[1], words)
-
-    def _weighted(self, parsed: ParsedCaption, slot: Slot, base: ConceptBase, form: str, keys, words) -> Options | None:
-        c = parsed.concepts[slot.i]
-        found = candidate_weights(
-            base, c.kind, form, lemma=c.lemma, keys=keys,
-            same_category=self.same_category, use_context=self.use_context,
-        )
-        if found is None:
+    def options(self, prepared: Prepared, slot: Slot, index: CandidateIndex, group: Any, weights) -> Options | None:
+        if weights is None:
             return None
-        pool, w, cumulative = found
-        blocked = BlockedByWords(pool, words)
+        c = prepared.parsed.concepts[slot.i]
+        pool, w, cumulative = weights
+        blocked = BlockedByWords(pool, prepared.blocked_words(index, group))
         if c.kind == "count":
             # counts > 1 only (the noun is plural); never the same number in another spelling
             old = count_value(c.text)

@@ -9,17 +9,14 @@ import numpy as np
 
 from .. import semantics
 from .._schema import NO_LINK, ParsedCaption
-from ..base import ConceptBase, form_of
+from ..base import form_of
 from ..textedit import swap_spans
-from ._base import Operator, Options, Slot
+from ._base import Operator, Options, Prepared, Slot, slot
+from ._index import CandidateIndex
 from ._record import Corruption
-from ._weights import candidate_weights, slot_context
+from ._weights import WeightRequest
 
 _ONE = Options((None,), np.ones(1))
-
-
-def _entity_of_noun(parsed: ParsedCaption, i: int) -> int:
-    return parsed.concepts[i].head
 
 
 def _noun_of_entity(parsed: ParsedCaption, e: int) -> int:
@@ -32,14 +29,19 @@ def _noun_of_entity(parsed: ParsedCaption, e: int) -> int:
 SAME_CATEGORY = True
 
 
-def _relative_fit(base: ConceptBase, parsed: ParsedCaption, i: int, other) -> float:
-    """How well ``other`` fits the context of concept ``i``, relative to the best candidate there."""
-    c = parsed.concepts[i]
-    form, keys = slot_context(base, parsed, i)
-    found = candidate_weights(base, c.kind, form, lemma=None, keys=keys, same_category=False, use_context=True)
-    if found is None:
+def _fit_request(prepared: Prepared, i: int) -> WeightRequest:
+    """The weights that say how well a concept fits the context of concept ``i``."""
+    c = prepared.parsed.concepts[i]
+    form, keys = prepared.context(i)
+    return WeightRequest(c.kind, form, None, keys, False, True)
+
+
+def _relative_fit(weights, other) -> float:
+    """How well ``other`` fits a context whose candidate weights are ``weights``, relative to the
+    best candidate there."""
+    if weights is None:
         return _UNKNOWN_FIT
-    pool, w, _ = found
+    pool, w, _ = weights
     j = pool.index.get(other.lemma)
     if j is None:
         return _UNKNOWN_FIT
@@ -101,6 +103,8 @@ class Swap(Operator):
 
     name = "swap"
     supported_kinds = ("noun", "attribute", "relation")
+    settings = ("use_context", "min_plausibility", "same_category")
+    needs_base = False  # the base only weighs how plausible a swap is
 
     def __init__(self, kinds: Sequence[str] | None = None, *, use_context: bool = True,
                  min_plausibility: float = 0.0, same_category: bool = SAME_CATEGORY):
@@ -124,13 +128,13 @@ class Swap(Operator):
             return False  # "a table on a cat" reads as nonsense without the image
         return not symmetric_pair(parsed, ea, eb)
 
-    def slots(self, parsed: ParsedCaption, base: ConceptBase) -> list[Slot]:
+    def slots(self, parsed: ParsedCaption, index: CandidateIndex | None = None) -> list[Slot]:
         concepts = parsed.concepts
         out = []
         if "noun" in self.kinds:
             nouns = [i for i, c in enumerate(concepts) if c.kind == "noun"]
             out.extend(
-                Slot("noun", i, j)
+                slot("noun", i, j)
                 for x, i in enumerate(nouns) for j in nouns[x + 1:]
                 if self._nouns_swappable(parsed, i, j)
             )
@@ -147,33 +151,36 @@ class Swap(Operator):
                         semantics.category(a.lemma, "attribute") != semantics.category(b.lemma, "attribute")
                     ):
                         continue
-                    out.append(Slot("attribute", i, j))
+                    out.append(slot("attribute", i, j))
         if "relation" in self.kinds:
             for r in concepts:
                 if r.kind != "relation" or r.symmetric or r.subj == NO_LINK or r.obj == NO_LINK:
                     continue
                 i, j = _noun_of_entity(parsed, r.subj), _noun_of_entity(parsed, r.obj)
                 if i != NO_LINK and j != NO_LINK and self._nouns_swappable(parsed, min(i, j), max(i, j)):
-                    out.append(Slot("relation", min(i, j), max(i, j)))
+                    out.append(slot("relation", min(i, j), max(i, j)))
         return out
 
-    def slot_weights(self, parsed: ParsedCaption, slots: list[Slot], base: ConceptBase) -> np.ndarray | None:
+    def slot_requests(self, prepared: Prepared, slots: list[Slot]) -> list[WeightRequest] | None:
+        if not self.use_context:
+            return None
+        return [_fit_request(prepared, i) for slot in slots for i in (slot.i, slot.j)]
+
+    def slot_weights(self, prepared: Prepared, slots: list[Slot], index: CandidateIndex, weights: list) -> np.ndarray | None:
         """Plausibility of each swap: how well each concept fits the other's context, relative
         to the best fit there (0..1; geometric mean of the two directions). A swap that puts
         words where the corpus never has them ("a table sitting on a cat") is easy to spot
         without the image; swaps below :attr:`min_plausibility` are not made."""
-        if not self.use_context:
-            return None
+        concepts = prepared.parsed.concepts
         out = np.zeros(len(slots))
         for k, slot in enumerate(slots):
-            a, b = parsed.concepts[slot.i], parsed.concepts[slot.j]
-            fit_ab = _relative_fit(base, parsed, slot.i, b)
-            fit_ba = _relative_fit(base, parsed, slot.j, a)
+            fit_ab = _relative_fit(weights[2 * k], concepts[slot.j])
+            fit_ba = _relative_fit(weights[2 * k + 1], concepts[slot.i])
             score = float(np.sqrt(fit_ab * fit_ba))
             out[k] = score if score >= self.min_plausibility else 0.0
         return out
 
-    def options(self, parsed: ParsedCaption, slot: Slot, base: ConceptBase, *, group: Any = None) -> Options | None:
+    def options(self, prepared: Prepared, slot: Slot, index: CandidateIndex, group: Any, weights) -> Options | None:
         return _ONE
 
     def apply(self, parsed: ParsedCaption, slot: Slot, label) -> Corruption | None:
