@@ -231,7 +231,8 @@ def parsed_val2017(n_images: Optional[int] = None):
     if n_images is not None:
         keep = set(sorted({a["image_id"] for a in anns})[:n_images])
         anns = [a for a in anns if a["image_id"] in keep]
-    code = b"".join((ROOT / "iccc" / "parsing" / f).read_bytes() for f in ("_rules.py", "_lexicon.py", "_pipeline.py"))
+    # the cache is keyed by the parser's code: every file of iccc/parsing, whatever its layout
+    code = b"".join(p.read_bytes() for p in sorted((ROOT / "iccc" / "parsing").rglob("*.py")))
     key = hashlib.sha1(code + str(n_images).encode()).hexdigest()[:12]
     cache = _ICCC_CACHE / f"val2017_parsed_{key}.jsonl.gz"
     if cache.is_file():
