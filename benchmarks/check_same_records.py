@@ -35,8 +35,9 @@ RECORD = ("corrupted_caption", "operation", "concept_kind", "original", "replace
 
 
 def load(limit: int | None):
-    from iccc.dataset import load_captions
     from datasets import concatenate_datasets
+
+    from iccc.dataset import load_captions
 
     parts = []
     for name in FILES:

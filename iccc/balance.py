@@ -22,8 +22,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterable, Sequence
 
-import numpy as np
-
 from .base import CONTEXT_SEP, removal_table
 from .contexts import edge_keys
 from .corrupt import MANY_CHUNK, Corruptor

@@ -17,7 +17,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-
 from . import semantics
 from ._schema import KINDS, ParsedCaption
 from .contexts import context_keys

@@ -24,7 +24,6 @@ from .base import ConceptBase
 from .operators import OPERATORS, CandidateIndex, Corruption, compute_weights, run
 from .operators._base import PER_CAPTION_LIMIT
 from .streams import RowStream, Streams
-from .streams import stream as row_stream  # the stream a map gives a row: row_stream(seed, epoch, row)
 
 #: Columns a corruption map adds (``caption`` is kept as it is).
 RECORD_COLUMNS = (

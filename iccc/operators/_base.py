@@ -20,7 +20,15 @@ from .._schema import KINDS, ParsedCaption
 from ..base import ConceptBase
 from ._index import CandidateIndex
 from ._record import Corruption
-from ._weights import MISSING, WeightRequest, blocked_words, candidate_weights, compute_weights, known_weights, slot_context
+from ._weights import (
+    MISSING,
+    WeightRequest,
+    blocked_words,
+    candidate_weights,
+    compute_weights,
+    known_weights,
+    slot_context,
+)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from ._index import CandidateIndex
 from ._record import Corruption
 from ._weights import WeightRequest
 
-
 #: Comparative and superlative adjectives: their lemma's surface would drop the degree.
 _GRADED_TAGS = frozenset(("JJR", "JJS", "RBR", "RBS"))
 

@@ -173,9 +173,9 @@ class Swap(Operator):
         without the image; swaps below :attr:`min_plausibility` are not made."""
         concepts = prepared.parsed.concepts
         out = np.zeros(len(slots))
-        for k, slot in enumerate(slots):
-            fit_ab = _relative_fit(weights[2 * k], concepts[slot.j])
-            fit_ba = _relative_fit(weights[2 * k + 1], concepts[slot.i])
+        for k, pair in enumerate(slots):
+            fit_ab = _relative_fit(weights[2 * k], concepts[pair.j])
+            fit_ba = _relative_fit(weights[2 * k + 1], concepts[pair.i])
             score = float(np.sqrt(fit_ab * fit_ba))
             out[k] = score if score >= self.min_plausibility else 0.0
         return out
