@@ -1,4 +1,5 @@
-"""Helpers shared by the ``iccc`` subcommands: argparse ``type=`` checks and summary shortening.
+"""Helpers shared by the ``iccc`` subcommands: argparse ``type=`` checks, the help of the options every
+caption-reading subcommand has, library defaults (:func:`default_of`) and summary shortening.
 
 The ``type=`` functions turn an option's text into a value or raise ``argparse.ArgumentTypeError``,
 so argparse answers ``iccc <cmd>: error: argument --seed: should be a non-negative integer
@@ -15,7 +16,21 @@ so argparse answers ``iccc <cmd>: error: argument --seed: should be a non-negati
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
+
+from .io import FILE_SUFFIXES, ROW_KINDS
+from .parsing._loader import DEFAULT_PIPELINES
+
+#: Help of the INPUT of every subcommand that reads captions (all read them with iccc.io).
+INPUT_HELP = ("caption file or folder: COCO captions_*.json, Karpathy/LAVIS JSON, .jsonl/.csv/.tsv/.txt, Flickr "
+              ".token.txt, .parquet (text formats optionally .gz), a folder with a captions file")
+#: Help of ``-o`` of the subcommands writing one row per input row (iccc parse, iccc corrupt).
+ROWS_OUTPUT_HELP = "; the format follows the name: " + ", ".join(
+    "/".join(FILE_SUFFIXES[kind]) for kind in ROW_KINDS)
+
+#: Help of ``--model`` (the spaCy pipeline) of every subcommand that parses captions.
+MODEL_HELP = f"spaCy pipeline name or path (default: the first installed of {', '.join(DEFAULT_PIPELINES)})"
 
 #: Characters of one caption shown in a printed summary (examples longer than this are cut).
 SUMMARY_WIDTH = 200
@@ -51,6 +66,20 @@ def probability(text: str) -> float:
     if not 0.0 <= value <= 1.0:  # also refuses nan
         raise argparse.ArgumentTypeError(f"should be a number in [0, 1], got {text!r}")
     return value
+
+
+def default_of(function, name: str):
+    """The default of the parameter ``name`` of ``function`` (a class: of its ``__init__``): an option
+    whose default is the library's takes it from there, so the value is written once.
+
+    >>> from iccc.corrupt import Corruptor
+    >>> default_of(Corruptor, "p_add")
+    0.0
+    """
+    default = inspect.signature(function).parameters[name].default
+    if default is inspect.Parameter.empty:
+        raise ValueError(f"{function.__qualname__}() has no default for {name!r}.")
+    return default
 
 
 def no_rows_error(source, task: str = "work on") -> ValueError:

@@ -15,31 +15,34 @@ import time
 from pathlib import Path
 
 # argparse types: argparse answers "iccc build: error: argument --seed: ...", exit 2, before any work
-from ._cli_args import non_negative_int, positive_int, probability
-
-OUTPUT_KINDS = ("folder", "jsonl", "json", "parquet", "csv", "tsv")
+from ._cli_args import INPUT_HELP, MODEL_HELP, default_of, non_negative_int, positive_int, probability
+from .columns import CAPTION, CONCEPTS, IMAGE, IMAGE_ID, PARSE_STATUS
+from .corrupt import DEFAULT_OPERATIONS, DEFAULT_P_SWAP
+from .dataset import TARGET_FORMATS, build_dataset
+from .io import FOLDER, OUTPUT_KINDS, describe
 
 
 def add_arguments(p) -> None:
-    p.add_argument("input", nargs="?",
-                   help="caption file or folder (COCO captions_*.json, Karpathy/LAVIS list, .jsonl/.csv/.tsv/.txt, "
-                        "a folder of images with a captions file, a save_to_disk folder); default: the built-in sample")
-    p.add_argument("-o", "--output", help="where to write the dataset, in the format its name says: a folder name "
-                   "without a suffix (Dataset.save_to_disk: what iccc train and iccc export read), .jsonl, "
-                   ".jsonl.gz, .json, .parquet, .csv or .tsv; without it only the summary is printed")
+    p.add_argument("input", nargs="?", help=INPUT_HELP + ", a save_to_disk folder (default: the built-in sample)")
+    p.add_argument("-o", "--output", help="where to write the dataset, in the format its name says: "
+                   f"{describe(OUTPUT_KINDS)} (a folder is what iccc train and iccc export read fastest); without "
+                   "it only the summary is printed")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT when it exists")
     p.add_argument("--seed", type=non_negative_int, default=0, help="same seed, same samples (default 0)")
     p.add_argument("--epoch", type=non_negative_int, default=0, help="draw the samples of this epoch (default 0)")
-    p.add_argument("--p-correction", type=probability, default=0.3, help="share of correction samples (paper: 0.3)")
-    p.add_argument("--p-swap", type=probability, default=0.15,
-                   help="share of corrections tried as swaps first (paper: 0.15)")
-    p.add_argument("--p-correct-caption", type=probability, default=0.0,
-                   help="share of correction prompts showing the correct caption (default 0)")
-    p.add_argument("--target-format", default="statement", choices=("statement", "caption", "both"),
+    p_correction = default_of(build_dataset, "p_correction")
+    p.add_argument("--p-correction", type=probability, default=p_correction,
+                   help=f"share of correction samples (paper: {p_correction})")
+    p.add_argument("--p-swap", type=probability, default=DEFAULT_P_SWAP,
+                   help=f"share of corrections tried as swaps first (paper: {DEFAULT_P_SWAP})")
+    p_correct_caption = default_of(build_dataset, "p_correct_caption")
+    p.add_argument("--p-correct-caption", type=probability, default=p_correct_caption,
+                   help=f"share of correction prompts showing the correct caption (default {p_correct_caption})")
+    p.add_argument("--target-format", default=default_of(build_dataset, "target_format"), choices=TARGET_FORMATS,
                    help="correction target: the paper's statement, the corrected caption, or both")
-    p.add_argument("--operations", default="replace,swap", help="comma-separated: replace,swap,add")
+    p.add_argument("--operations", default=",".join(DEFAULT_OPERATIONS), help="comma-separated: replace,swap,add")
     p.add_argument("--kinds", default=None, help="comma-separated concept kinds to corrupt (default: all)")
-    p.add_argument("--caption-column", default="caption", help="caption field of the input")
+    p.add_argument("--caption-column", default=CAPTION, help="caption field of the input")
     p.add_argument("--image-column", default=None, help="image field of the input (default: found by name)")
     p.add_argument("--group-column", default=None,
                    help="field with the image id grouping sibling captions (default: image_id/cocoid/the image)")
@@ -55,9 +58,10 @@ def add_arguments(p) -> None:
     p.add_argument("--base", default=None, help="use this saved ConceptBase (.json/.json.gz) instead of building one")
     p.add_argument("--save-base", default=None, help="save the ConceptBase built from the input here")
     p.add_argument("--no-balance", action="store_true", help="skip frequency balancing of inserted words")
-    p.add_argument("--model", default=None, help="spaCy pipeline name or path")
+    p.add_argument("--model", default=None, help=MODEL_HELP)
     p.add_argument("--num-proc", type=positive_int, default=None, help="processes for parsing, building and saving")
-    p.add_argument("--batch-size", type=positive_int, default=1000, help="rows per map batch")
+    p.add_argument("--batch-size", type=positive_int, default=default_of(build_dataset, "batch_size"),
+                   help="rows per map batch")
     p.add_argument("--show", type=non_negative_int, default=4, help="correction examples to print")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -69,7 +73,7 @@ def _load(args):
 
     if args.input is None:
         return Dataset.from_list(sample_captions())
-    from .dataset._inputs import load_captions
+    from .dataset import load_captions
 
     return load_captions(args.input, caption_column=args.caption_column, image_column=args.image_column,
                          image_root=args.image_root, group_column=args.group_column)
@@ -96,14 +100,14 @@ def _rows(ds) -> int:
 def check_output(output, overwrite: bool, kinds=OUTPUT_KINDS, what: str = "iccc build output") -> tuple:
     """``(path, kind)`` of ``-o`` (``(None, None)`` without one), refused early when its name asks
     for a format not in ``kinds`` or when it exists (without ``--overwrite``)."""
-    from .dataset._write import output_kind
+    from .io import output_kind
 
     if not output:
         return None, None
     kind = output_kind(output, kinds, what=what)
     out = Path(output)
     if out.exists():
-        if kind == "folder":
+        if kind == FOLDER:
             if not out.is_dir():
                 raise ValueError(f"Output {str(out)!r} exists and is not a folder.")
             if any(out.iterdir()) and not overwrite:
@@ -129,13 +133,13 @@ def _embed_images(built):
 
     def one(split, name):
         where = f" in split {name!r}" if name else ""
-        if "image" not in split.column_names:
-            raise ValueError(f"--embed-images: the dataset has no 'image' column{where}.")
-        feature = split.features["image"]
+        if IMAGE not in split.column_names:
+            raise ValueError(f"--embed-images: the dataset has no {IMAGE!r} column{where}.")
+        feature = split.features[IMAGE]
         if isinstance(feature, Image):
             return split
         if not (isinstance(feature, Value) and feature.dtype in ("string", "large_string")):
-            raise ValueError(f"--embed-images: the 'image' column{where} holds {feature}, not image paths.")
+            raise ValueError(f"--embed-images: the {IMAGE!r} column{where} holds {feature}, not image paths.")
         found = image_check(split)
         if found["missing"] or found["none"]:
             raise ValueError(
@@ -143,7 +147,7 @@ def _embed_images(built):
                 f"(first: {found['first_missing']!r}) and {found['none']} rows have no image. Check --image-root, "
                 "or build without --embed-images (paths are kept and counted)."
             )
-        return split.cast_column("image", Image())
+        return split.cast_column(IMAGE, Image())
 
     if isinstance(built, DatasetDict):
         return DatasetDict({name: one(split, name) for name, split in built.items()})
@@ -153,16 +157,15 @@ def _embed_images(built):
 def run(args) -> int:
     import datasets
 
-    from . import columns
     from .base import ConceptBase
-    from .dataset import build_dataset, build_summary, concept_base
-    from .dataset._write import write_dataset
+    from .dataset import build_summary, concept_base
+    from .io import write_dataset
     from .parsing import add_concepts
 
     if args.base and args.save_base:
         raise ValueError("--save-base saves the base built from the input; it cannot be combined with --base.")
     out, kind = check_output(args.output, args.overwrite)
-    if args.embed_images and kind not in (None, "folder"):
+    if args.embed_images and kind not in (None, FOLDER):
         raise ValueError(f"--embed-images stores image bytes in a save_to_disk folder; `-o` {args.output!r} names a "
                          f"{kind} file. Name a folder (no suffix), or drop --embed-images.")
     if args.quiet:
@@ -176,31 +179,30 @@ def run(args) -> int:
     n_rows = _rows(ds)
     operations = [o for o in args.operations.split(",") if o]
     kinds = [k for k in args.kinds.split(",") if k] if args.kinds else None
-    group = "image_id"
     # Parse and build the base here (what build_dataset does inside) so that --save-base can save it.
-    ds = add_concepts(ds, caption_column="caption", nlp=args.model, batch_size=args.batch_size,
+    ds = add_concepts(ds, caption_column=CAPTION, nlp=args.model, batch_size=args.batch_size,
                       num_proc=args.num_proc)
     if args.base:
         concepts = ConceptBase.load(args.base)
     else:
-        concepts = concept_base(_splits(ds), caption_column="caption", group_column=group,
+        concepts = concept_base(_splits(ds), caption_column=CAPTION, group_column=IMAGE_ID,
                                 balance=not args.no_balance and args.p_correction > 0, seed=args.seed,
                                 corrupt_config=dict(operations=operations, kinds=kinds, p_swap=args.p_swap))
         if args.save_base:
             concepts.save(args.save_base)
     built = build_dataset(
-        ds, caption_column="caption", image_column="image", group_column=group, concepts=concepts,
+        ds, caption_column=CAPTION, image_column=IMAGE, group_column=IMAGE_ID, concepts=concepts,
         seed=args.seed, epoch=args.epoch, p_correction=args.p_correction, p_swap=args.p_swap,
         p_correct_caption=args.p_correct_caption, target_format=args.target_format, operations=operations,
         kinds=kinds, num_proc=args.num_proc, batch_size=args.batch_size, drop_unusable=args.drop_unusable,
-    ).remove_columns([columns.CONCEPTS, columns.PARSE_STATUS])
+    ).remove_columns([CONCEPTS, PARSE_STATUS])
     if args.embed_images:
         built = _embed_images(built)
     seconds = time.perf_counter() - start
     if out is not None:
         if args.overwrite:
             replace_output(out, kind)
-        if isinstance(built, datasets.DatasetDict) and kind != "folder":
+        if isinstance(built, datasets.DatasetDict) and kind != FOLDER:
             raise ValueError(f"The input has several splits {sorted(built)}; write them to a folder (a name without "
                              "a suffix), not one {kind} file.")
         write_dataset(built, out, kind, num_proc=args.num_proc)
@@ -214,7 +216,7 @@ def run(args) -> int:
         print(f"Rows dropped without a usable caption (--drop-unusable): {summary['dropped']}")
     if out is not None:
         size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) if out.is_dir() else out.stat().st_size
-        how = (f"load it with datasets.load_from_disk({str(out)!r})" if kind == "folder" else
+        how = (f"load it with datasets.load_from_disk({str(out)!r})" if kind == FOLDER else
                "iccc train and iccc export read it")
         print(f"Wrote {out} ({size / 1e6:.1f} MB); {how}.")
     if args.save_base:

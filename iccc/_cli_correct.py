@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from ._cli_args import positive_int
+from ._cli_args import default_of, positive_int
 
 
 def add_arguments(p) -> None:
+    from .train.inference import correct
+
     p.add_argument("image", help="image file")
     p.add_argument("caption", help="the caption to check")
     p.add_argument("--model", required=True, help="output directory of `iccc train` (or a merged checkpoint)")
     p.add_argument("--template", default=None,
                    help="prompt with {caption} (default: the correction template saved with the model)")
-    p.add_argument("--max-new-tokens", type=positive_int, default=32,
-                   help="longest answer, in tokens (default 32)")
+    max_new_tokens = default_of(correct, "max_new_tokens")
+    p.add_argument("--max-new-tokens", type=positive_int, default=max_new_tokens,
+                   help=f"longest answer, in tokens (default {max_new_tokens})")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
 
 

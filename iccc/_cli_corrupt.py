@@ -8,29 +8,41 @@ import sys
 import time
 from collections import Counter
 
-from ._cli_args import no_rows_error, non_negative_int, positive_int, probability, shorten
-from .corrupt import CORRUPTIBLE, RECORD_COLUMNS, STATUS_COLUMN
+from ._cli_args import (
+    INPUT_HELP,
+    MODEL_HELP,
+    ROWS_OUTPUT_HELP,
+    default_of,
+    no_rows_error,
+    non_negative_int,
+    positive_int,
+    probability,
+    shorten,
+)
+from .columns import CAPTION
+from .corrupt import CORRUPTIBLE, DEFAULT_OPERATIONS, DEFAULT_P_SWAP, RECORD_COLUMNS, STATUS_COLUMN, Corruptor
 from .corrupt import MANY_CHUNK as CHUNK
 
 
 def add_arguments(p) -> None:
-    p.add_argument("input", nargs="?", help=".txt/.jsonl/.csv/.tsv/.json (COCO or list) file, optionally .gz, "
-                   "or .parquet (default: the built-in sample)")
-    p.add_argument("-o", "--output", help="every input row plus the corruption columns and corrupt_status; the "
-                   "format follows the name: .jsonl, .csv, .tsv (each optionally .gz) or .parquet")
+    p.add_argument("input", nargs="?", help=INPUT_HELP + " (default: the built-in sample)")
+    p.add_argument("-o", "--output", help="every input row plus the corruption columns and corrupt_status"
+                   + ROWS_OUTPUT_HELP)
     p.add_argument("--seed", type=non_negative_int, default=0, help="same seed, same corruptions (default 0)")
-    p.add_argument("--operations", default="replace,swap", help="comma-separated: replace,swap,add")
+    p.add_argument("--operations", default=",".join(DEFAULT_OPERATIONS), help="comma-separated: replace,swap,add")
     p.add_argument("--kinds", default=None, help="comma-separated concept kinds (default: all)")
-    p.add_argument("--p-swap", type=probability, default=0.15, help="share of corrections tried as swaps first")
-    p.add_argument("--p-add", type=probability, default=0.0, help="share of corrections tried as additions first")
-    p.add_argument("--caption-column", default="caption", help="field of the input holding the caption")
+    p.add_argument("--p-swap", type=probability, default=DEFAULT_P_SWAP,
+                   help="share of corrections tried as swaps first")
+    p.add_argument("--p-add", type=probability, default=default_of(Corruptor, "p_add"),
+                   help="share of corrections tried as additions first")
+    p.add_argument("--caption-column", default=CAPTION, help="field of the input holding the caption")
     p.add_argument("--group-column", default=None,
-                   help="column with the image id (default: image_id/image/filename when present)")
+                   help="column with the image id (default: image_id, else the image the row names)")
     p.add_argument("--base", default=None, help="use this saved ConceptBase (.json/.json.gz) instead of building one")
     p.add_argument("--save-base", default=None, help="save the ConceptBase built from the input here")
     p.add_argument("--no-balance", action="store_true",
                    help="skip frequency balancing of inserted words (faster, easier to detect blind)")
-    p.add_argument("--model", default=None, help="spaCy pipeline name or path")
+    p.add_argument("--model", default=None, help=MODEL_HELP)
     p.add_argument("--n-process", type=positive_int, default=1, help="parser processes (default 1)")
     p.add_argument("--show", type=non_negative_int, default=8, help="examples to print (default 8)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -51,7 +63,7 @@ def run(args) -> int:
     if args.save_base is not None and not os.path.isdir(os.path.dirname(os.path.abspath(args.save_base))):
         raise FileNotFoundError(f"Cannot write `--save-base` {args.save_base!r}: its folder does not exist.")
     # a bad name is refused before any work; the file is finished on success, discarded on an error
-    with open_writer(args.output) if args.output else contextlib.nullcontext() as out:
+    with open_writer(args.output, option="-o") if args.output else contextlib.nullcontext() as out:
         summary = _corrupt(args, out)
     _print_summary(args, *summary)
     return 0
@@ -62,11 +74,10 @@ def _corrupt(args, out):
 
     from .balance import balance_insertions
     from .base import ConceptBase
-    from .corrupt import Corruptor
     from .io import group_key, read_captions
-    from .streams import Streams as RowStreams
     from .parsing import iter_parse, load_parser
     from .samples import sample_captions
+    from .streams import Streams as RowStreams
 
     rows = list(sample_captions() if args.input is None else read_captions(args.input, caption_column=args.caption_column))
     if not rows:
@@ -80,7 +91,7 @@ def _corrupt(args, out):
     nlp = load_parser(args.model)
     start = time.perf_counter()
     quiet = args.quiet
-    parsed = list(tqdm(iter_parse((r.get("caption") for r in rows), nlp=nlp, n_process=args.n_process,
+    parsed = list(tqdm(iter_parse((r.get(CAPTION) for r in rows), nlp=nlp, n_process=args.n_process,
                                   on_invalid="status"),
                        total=len(rows), desc="Parsing", unit=" captions", disable=quiet, file=sys.stderr))
     if args.base:

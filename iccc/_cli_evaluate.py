@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 
-from ._cli_args import non_negative_int, positive_int, shorten
+from ._cli_args import default_of, non_negative_int, positive_int, shorten
 
 #: Splits tried, in order, when ``--split`` is not given and the run's ``eval_split`` is not in the data.
 DEFAULT_SPLITS = ("validation", "test", "eval")
@@ -23,6 +23,8 @@ _COLUMNS = ("image_column", "prompt_column", "target_column", "task_column")
 
 
 def add_arguments(p) -> None:
+    from .train.evaluation import evaluate
+
     p.add_argument("--model", required=True,
                    help="output folder of `iccc train` (or a merged / plain transformers checkpoint)")
     p.add_argument("--data", required=True, help="dataset to score: a save_to_disk folder (Dataset or "
@@ -31,8 +33,11 @@ def add_arguments(p) -> None:
                    "split, else validation/test/eval, else the only split)")
     p.add_argument("--limit", type=positive_int, default=None,
                    help="score at most N correction rows and N caption rows (default: all)")
-    p.add_argument("--batch-size", type=positive_int, default=8, help="rows per generation / loss batch (default 8)")
-    p.add_argument("--max-new-tokens", type=positive_int, default=32, help="generation length (default 32)")
+    batch_size, max_new_tokens = default_of(evaluate, "batch_size"), default_of(evaluate, "max_new_tokens")
+    p.add_argument("--batch-size", type=positive_int, default=batch_size,
+                   help=f"rows per generation / loss batch (default {batch_size})")
+    p.add_argument("--max-new-tokens", type=positive_int, default=max_new_tokens,
+                   help=f"generation length (default {max_new_tokens})")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--output", "-o", default=None, help="also write the metrics and examples to this .json file")
     p.add_argument("--show", type=non_negative_int, default=3, help="correction examples to print (default 3)")
@@ -98,7 +103,8 @@ def run(args) -> int:
     model, processor = load_trained(args.model, device=args.device)
     metrics = evaluate(model, dataset, processor=processor, batch_size=args.batch_size,
                        max_new_tokens=args.max_new_tokens, max_samples=args.limit, n_examples=max(args.show, 5),
-                       base_dir=base_dir, max_length=saved.get("max_length", 512), **columns)
+                       base_dir=base_dir, max_length=saved.get("max_length", default_of(evaluate, "max_length")),
+                       **columns)
     where = f"{args.data}" + (f" [{split}]" if split else "")
     print(f"Evaluated {args.model} on {where}: {metrics['n_correction']} correction rows, "
           f"{metrics['n_caption']} caption rows" +

@@ -24,44 +24,49 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from ._cli_args import INPUT_HELP, MODEL_HELP, default_of, non_negative_int, positive_int, probability
+from .columns import CAPTION, CONCEPTS, IMAGE, IMAGE_ID, PARSE_STATUS
+from .corrupt import DEFAULT_OPERATIONS, DEFAULT_P_SWAP, RECORD_COLUMNS, STATUS_COLUMN, Corruptor
+from .dataset import DEFAULT_IMAGE_TOKEN, SFT_FORMATS, build_dataset, to_negclip, to_sft
+from .io import FOLDER, describe
+
 FORMATS = ("dpo", "sft", "negclip", "sugarcrepe")
-#: What ``-o`` may name, per format (see iccc.dataset._write).
-OUTPUTS = {"dpo": ("folder", "jsonl", "json", "parquet"), "sft": ("folder", "jsonl", "json", "parquet"),
-           "negclip": ("tsv", "csv"), "sugarcrepe": ("folder",)}
+#: What ``-o`` may name, per format (see iccc.io.output_kind).
+OUTPUTS = {"dpo": (FOLDER, "jsonl", "json", "parquet"), "sft": (FOLDER, "jsonl", "json", "parquet"),
+           "negclip": ("tsv", "csv"), "sugarcrepe": (FOLDER,)}
 #: Columns a corruption map adds; dropped with --recorrupt before corrupting again.
-_RECORD_COLUMNS = ("corrupted_caption", "operation", "concept_kind", "original", "replacement", "start", "end",
-                   "new_start", "new_end", "other_start", "other_end", "target", "corrupt_status")
+_CORRUPTION_COLUMNS = RECORD_COLUMNS + (STATUS_COLUMN,)
 
 
 def add_arguments(p) -> None:
-    from ._cli_args import non_negative_int, positive_int, probability
-
     p.add_argument("format", choices=FORMATS, help="dpo: TRL preference pairs; sft: TRL supervised rows "
                    "(prompt/completion or messages); negclip: hard-negative TSV; sugarcrepe: one JSON per negative type")
-    p.add_argument("input", help="caption file or folder (COCO, Karpathy/LAVIS, .jsonl/.csv/.tsv/.txt, a folder with "
-                   "a captions file, a save_to_disk folder such as `iccc build` output)")
+    p.add_argument("input", help=INPUT_HELP + ", a save_to_disk folder such as `iccc build` output")
     p.add_argument("-o", "--output", required=True,
-                   help="dpo, sft: a folder (save_to_disk, no suffix) or a .jsonl/.jsonl.gz/.json/.parquet file; "
-                        "negclip: a .tsv/.csv(.gz) file; sugarcrepe: a folder")
+                   help="; ".join(f"{name}: {describe(kinds)}" for name, kinds in OUTPUTS.items()))
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT when it exists")
     p.add_argument("--seed", type=non_negative_int, default=0, help="same seed, same negatives (default 0)")
     p.add_argument("--split", default=None, help="split of a DatasetDict input, or rows of a 'split' field")
-    p.add_argument("--caption-column", default="caption", help="field of the input holding the caption")
+    p.add_argument("--caption-column", default=CAPTION, help="field of the input holding the caption")
     p.add_argument("--image-column", default=None, help="image field of the input (default: found by name)")
     p.add_argument("--image-root", default=None, help="folder the image paths are relative to")
     p.add_argument("--group-column", default=None, help="field with the image id (default: image_id or the image)")
     p.add_argument("--limit", type=positive_int, default=None, help="export from the first N rows only")
     p.add_argument("--recorrupt", action="store_true",
                    help="ignore corruptions already in the input and corrupt every caption anew")
-    p.add_argument("--operations", default="replace,swap", help="comma-separated: replace,swap,add")
+    p.add_argument("--operations", default=",".join(DEFAULT_OPERATIONS), help="comma-separated: replace,swap,add")
     p.add_argument("--kinds", default=None, help="comma-separated concept kinds (default: all)")
-    p.add_argument("--p-swap", type=probability, default=0.15, help="share of corrections tried as swaps first")
-    p.add_argument("--p-add", type=probability, default=0.0, help="share of corrections tried as additions first")
-    p.add_argument("--p-correction", type=probability, default=0.3,
-                   help="sft from captions: share of correction samples of the build made on the fly (paper: 0.3)")
+    p.add_argument("--p-swap", type=probability, default=DEFAULT_P_SWAP,
+                   help="share of corrections tried as swaps first")
+    p.add_argument("--p-add", type=probability, default=default_of(Corruptor, "p_add"),
+                   help="share of corrections tried as additions first")
+    p_correction = default_of(build_dataset, "p_correction")
+    p.add_argument("--p-correction", type=probability, default=p_correction,
+                   help=f"sft from captions: share of correction samples of the build made on the fly "
+                        f"(paper: {p_correction})")
     p.add_argument("--base", default=None, help="use this saved ConceptBase (.json/.json.gz) instead of building one")
     p.add_argument("--no-balance", action="store_true", help="skip frequency balancing of inserted words")
-    p.add_argument("--model", default=None, help="spaCy pipeline name or path")
+    p.add_argument("--model", default=None, help=MODEL_HELP)
     p.add_argument("--num-proc", type=positive_int, default=None, help="processes for parsing and corrupting")
     p.add_argument("--prompt", default=None, help="dpo: the captioning instruction")
     p.add_argument("--standard", action="store_true",
@@ -69,11 +74,13 @@ def add_arguments(p) -> None:
                         "with --image-token)")
     p.add_argument("--image-token", default=None,
                    help="dpo, sft with --standard: the processor's image placeholder put in front of prompts with an "
-                        "image (default '<image>'; e.g. '<|image_pad|>' for Qwen2-VL)")
-    p.add_argument("--sft-format", default="prompt_completion", choices=("prompt_completion", "messages"),
+                        f"image (default {DEFAULT_IMAGE_TOKEN!r}; e.g. '<|image_pad|>' for Qwen2-VL)")
+    p.add_argument("--sft-format", default=default_of(to_sft, "format"), choices=SFT_FORMATS,
                    help="sft: prompt/completion columns or one conversational 'messages' column (TRL's formats)")
-    p.add_argument("--n-negatives", type=positive_int, default=1, help="negclip: negatives per caption (default 1)")
-    p.add_argument("--n-negative-images", type=non_negative_int, default=3,
+    n_negatives = default_of(to_negclip, "n_negatives")
+    p.add_argument("--n-negatives", type=positive_int, default=n_negatives,
+                   help=f"negclip: negatives per caption (default {n_negatives})")
+    p.add_argument("--n-negative-images", type=non_negative_int, default=default_of(to_negclip, "n_negative_images"),
                    help="negclip: hard-negative image rows per row")
     p.add_argument("--relative-to", default=None, help="negclip/sugarcrepe: write image paths relative to this folder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -86,19 +93,18 @@ def _corrupt_options(args) -> dict:
 
 def prepare(ds, args, *, need_base: bool):
     """Parse and corrupt ``ds`` as needed; returns ``(dataset, base or None)``."""
-    from . import columns
     from .corrupt import corrupt
     from .parsing import add_concepts
 
     if args.recorrupt:
-        ds = ds.remove_columns([c for c in _RECORD_COLUMNS if c in ds.column_names])
+        ds = ds.remove_columns([c for c in _CORRUPTION_COLUMNS if c in ds.column_names])
     has_corruptions = "corrupted_caption" in ds.column_names
     if has_corruptions and not need_base:
         return ds, None
-    if columns.CONCEPTS not in ds.column_names:
+    if CONCEPTS not in ds.column_names:
         ds = add_concepts(ds, nlp=args.model, num_proc=args.num_proc)
-    groups = ds.select_columns(["image_id"])["image_id"]
-    group_column = "image_id" if any(g is not None for g in groups) else None
+    groups = ds.select_columns([IMAGE_ID])[IMAGE_ID]
+    group_column = IMAGE_ID if any(g is not None for g in groups) else None
     options = _corrupt_options(args)
     if args.base:
         from .base import ConceptBase
@@ -132,25 +138,23 @@ def _images_exist(ds) -> bool:
     """Whether the first image path of ``ds`` names an existing file (an Image feature: True)."""
     from datasets import Value
 
-    if "image" not in ds.column_names:
+    if IMAGE not in ds.column_names:
         return False
-    feature = ds.features["image"]
+    feature = ds.features[IMAGE]
     if not (isinstance(feature, Value) and feature.dtype in ("string", "large_string")):
         return True
-    first = next((p for p in ds.select_columns(["image"])["image"] if p is not None), None)
+    first = next((p for p in ds.select_columns([IMAGE])[IMAGE] if p is not None), None)
     return first is not None and Path(first).is_file()
 
 
 def _sft(ds, args, out, kind):
     """``iccc export sft``: TRL SFT rows from a build, or from captions built on the fly."""
-    from .dataset._sft import to_sft
-
     options = {}
     if not {"prompt", "target"} <= set(ds.column_names):
-        from .columns import CONCEPTS, PARSE_STATUS
+        from .dataset._samples import OUTPUT_COLUMNS
 
         if args.recorrupt:
-            ds = ds.remove_columns([c for c in _RECORD_COLUMNS if c in ds.column_names])
+            ds = ds.remove_columns([c for c in _CORRUPTION_COLUMNS if c in ds.column_names])
         concepts = None
         if args.base:
             from .base import ConceptBase
@@ -160,9 +164,9 @@ def _sft(ds, args, out, kind):
         options = dict(seed=args.seed, p_correction=args.p_correction, operations=o["operations"], kinds=o["kinds"],
                        p_swap=o["p_swap"], p_add=o["p_add"], concepts=concepts, balance=not args.no_balance,
                        nlp=args.model, num_proc=args.num_proc,
-                       group_column="image_id" if "image_id" in ds.column_names else "auto")
-        clash = [c for c in ("corrupted_caption", "operation", "concept_kind", "original", "replacement", "target",
-                             "task", "build_status") if c in ds.column_names]
+                       group_column=IMAGE_ID if IMAGE_ID in ds.column_names else default_of(build_dataset, "group_column"))
+        # columns the build made on the fly writes (a stale one would clash)
+        clash = [c for c in OUTPUT_COLUMNS if c != CAPTION and c in ds.column_names]
         if clash:
             ds = ds.remove_columns(clash)
         if (CONCEPTS in ds.column_names) != (PARSE_STATUS in ds.column_names):
@@ -170,7 +174,7 @@ def _sft(ds, args, out, kind):
     elif args.recorrupt:
         raise ValueError(f"{args.input!r} is a build (prompt and target columns): --recorrupt does not apply; build "
                          "again with another --seed (iccc build) or export from the captions.")
-    image_features = kind == "folder" and _images_exist(ds)
+    image_features = kind == FOLDER and _images_exist(ds)
     rows, counts = to_sft(ds, format=args.sft_format, conversational=not args.standard,
                           image_features=image_features, image_token=args.image_token, return_counts=True,
                           **options)
@@ -181,9 +185,8 @@ def run(args) -> int:
     import datasets
 
     from ._cli_build import check_output, replace_output
-    from .dataset._export import to_dpo, to_negclip, to_sugarcrepe
-    from .dataset._inputs import load_captions
-    from .dataset._write import write_dataset
+    from .dataset import load_captions, to_dpo, to_sugarcrepe
+    from .io import write_dataset
 
     out, kind = check_output(args.output, args.overwrite, OUTPUTS[args.format], what=f"`iccc export {args.format}`")
     if args.quiet:
@@ -204,7 +207,7 @@ def run(args) -> int:
         write_dataset(rows, out, kind)
         what = ("SFT rows (" + ", ".join(rows.column_names) + ")")
         _print_counts(counts, len(ds), what)
-        if "images" in rows.column_names and not image_features and kind == "folder":
+        if "images" in rows.column_names and not image_features and kind == FOLDER:
             print("  images kept as path strings (the first image file was not found; see --image-root)")
         print(f"Wrote {out} in {time.perf_counter() - start:.1f}s")
         return 0
@@ -216,7 +219,7 @@ def run(args) -> int:
         print(f"Using the corruptions in {args.input} (--recorrupt draws new ones with --seed).")
     if args.format == "dpo":
         kwargs = {"prompt": args.prompt} if args.prompt else {}
-        as_file = kind != "folder"
+        as_file = kind != FOLDER
         # an Image feature is saved from its files: keep path strings when they are not here
         image_features = not as_file and _images_exist(ds)
         pairs, counts = to_dpo(ds, conversational=not args.standard, image_features=image_features,

@@ -13,7 +13,17 @@ from itertools import tee
 from pathlib import Path
 
 from . import __version__
-from ._cli_args import no_rows_error, non_negative_int, positive_int, shorten
+from ._cli_args import (
+    INPUT_HELP,
+    MODEL_HELP,
+    ROWS_OUTPUT_HELP,
+    no_rows_error,
+    non_negative_int,
+    positive_int,
+    shorten,
+)
+from .columns import CAPTION, CONCEPTS, PARSE_STATUS
+from .parsing._pipeline import DEFAULT_BATCH_SIZE
 
 
 def _rows(input_path, caption_column):
@@ -50,7 +60,7 @@ def cmd_parse(args) -> int:
     from .parsing import iter_parse, load_parser
 
     # a bad name is refused before any work; the file is finished on success, discarded on an error
-    with open_writer(args.output) if args.output else contextlib.nullcontext() as out:
+    with open_writer(args.output, option="-o") if args.output else contextlib.nullcontext() as out:
         # a first pass counts the rows (cheap next to parsing): the progress bar's total, and an
         # empty input is refused before the parser is loaded
         total = sum(1 for _ in _rows(args.input, args.caption_column))
@@ -58,7 +68,7 @@ def cmd_parse(args) -> int:
             raise no_rows_error(args.input, "parse")
         nlp = load_parser(args.model)
         rows_for_text, rows_for_out = tee(_rows(args.input, args.caption_column))
-        texts = (row.get("caption") for row in rows_for_text)
+        texts = (row.get(CAPTION) for row in rows_for_text)
         kinds, statuses, examples = Counter(), Counter(), []
         start = time.perf_counter()
         n = 0
@@ -73,7 +83,7 @@ def cmd_parse(args) -> int:
             if len(examples) < args.show:
                 examples.append(parsed)
             if out is not None:
-                out.write({**row, "concepts": [c.to_dict() for c in parsed.concepts], "parse_status": parsed.status})
+                out.write({**row, CONCEPTS: [c.to_dict() for c in parsed.concepts], PARSE_STATUS: parsed.status})
             progress.update(1)
         progress.close()
         seconds = time.perf_counter() - start
@@ -106,13 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("parse", help="extract concepts from captions (default: the built-in sample)")
-    p.add_argument("input", nargs="?", help=".txt/.jsonl/.csv/.tsv/.json (COCO or list) file, optionally .gz, "
-                   "or .parquet (default: the built-in sample)")
-    p.add_argument("-o", "--output", help="write every input row with its concepts and parse_status; the format "
-                   "follows the name: .jsonl, .csv, .tsv (each optionally .gz) or .parquet")
-    p.add_argument("--caption-column", default="caption", help="field of the input holding the caption")
-    p.add_argument("--model", default=None, help="spaCy pipeline name or path (default: en_core_web_sm)")
-    p.add_argument("--batch-size", type=positive_int, default=256, help="captions per spaCy batch (default 256)")
+    p.add_argument("input", nargs="?", help=INPUT_HELP + " (default: the built-in sample)")
+    p.add_argument("-o", "--output", help="write every input row with its concepts and parse_status"
+                   + ROWS_OUTPUT_HELP)
+    p.add_argument("--caption-column", default=CAPTION, help="field of the input holding the caption")
+    p.add_argument("--model", default=None, help=MODEL_HELP)
+    p.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE,
+                   help=f"captions per spaCy batch (default {DEFAULT_BATCH_SIZE})")
     p.add_argument("--n-process", type=positive_int, default=1, help="parser processes (default 1)")
     p.add_argument("--show", type=non_negative_int, default=5, help="examples to print (default 5)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

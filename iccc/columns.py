@@ -1,7 +1,16 @@
-"""Column names used in datasets produced by iccc, defined once."""
+"""Column names used in datasets produced by iccc, defined once.
 
+:func:`iccc.dataset.load_captions` gives every source the standard columns :data:`CAPTION`,
+:data:`IMAGE` and :data:`IMAGE_ID`; parsing adds :data:`CONCEPTS` and :data:`PARSE_STATUS`.
+"""
+
+#: The caption text (any type as read: a stray number or list gets a parse status, not an error).
 CAPTION = "caption"
-CONCEPTS = "concepts"
-PARSE_STATUS = "parse_status"
+#: The image: a path string (joined with ``image_root``), or the source's own image feature.
 IMAGE = "image"
+#: The group id of captions of one image (the sibling-caption guard of :func:`iccc.corrupt`).
 IMAGE_ID = "image_id"
+#: The concepts of the parsed caption (:meth:`iccc.Concept.to_dict` of each).
+CONCEPTS = "concepts"
+#: Why a caption has no concepts, or ``"ok"`` (:data:`iccc.STATUSES`).
+PARSE_STATUS = "parse_status"

@@ -83,12 +83,13 @@ def test_caption_column(tmp_path):
 @pytest.mark.parametrize(
     "make_args, message",
     [
-        (lambda d: [str(d / "missing.jsonl")], "is not a file"),
+        (lambda d: [str(d / "missing.jsonl")], "does not exist"),
         (lambda d: [str(write_jsonl(d / "in.xlsx", ROWS))], "Unknown caption file format '.xlsx'"),
         (lambda d: [str(write_jsonl(d / "in.parquet", ROWS))], "is not a readable Parquet file"),
-        (lambda d: [str(write_jsonl(d / "in.jsonl", [{"text": "A dog."}]))], "no 'caption' field"),
+        (lambda d: [str(write_jsonl(d / "in.jsonl", [{"text": "A dog."}]))], "no caption column 'caption'"),
         (lambda d: ["--model", "xx_no_such_pipeline"], "No spaCy pipeline found"),
-        (lambda d: ["-o", str(d / "out.txt")], "Accepted endings: .jsonl, .jsonl.gz, .csv"),
+        (lambda d: ["-o", str(d / "out.txt")], "`-o` '"),
+        (lambda d: ["-o", str(d / "out.txt")], "can be written as .jsonl/.jsonl.gz/.ndjson/.ndjson.gz, .csv"),
     ],
 )
 def test_errors_exit_2_with_a_message(tmp_path, capsys, make_args, message):

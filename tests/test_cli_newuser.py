@@ -98,7 +98,9 @@ def test_negative_seed_via_train_is_refused(tmp_path, capsys):
 
 
 def test_fold_and_row_streams_refuse_what_would_not_end():
-    from iccc.streams import Streams as RowStreams, _fold, stream as row_stream
+    from iccc.streams import Streams as RowStreams
+    from iccc.streams import _fold
+    from iccc.streams import stream as row_stream
 
     with deadline(QUICK_S):
         for bad in (-1, -(2**70), 1.5, "3", True, None):
@@ -108,7 +110,7 @@ def test_fold_and_row_streams_refuse_what_would_not_end():
             RowStreams(-1, 0, [0, 1])
         with pytest.raises(ValueError, match="`epoch` should be a non-negative integer, got -5"):
             RowStreams(0, -5, [0])
-        with pytest.raises(ValueError, match=r"`indices` should be a sequence of non-negative integers, got \[3, -1\]"):
+        with pytest.raises(ValueError, match=r"`rows` should be a sequence of non-negative integers, got \[3, -1\]"):
             RowStreams(0, 0, [3, -1])
     # 128-bit entropy and numpy integers still work, and give the same stream as row_stream
     import numpy as np
@@ -196,8 +198,8 @@ def test_parse_and_corrupt_write_what_the_name_says(suffix, tmp_path, capsys):
 @pytest.mark.parametrize("name", ["out.txt", "out.json", "out", "out.parquet.gz"])
 def test_an_output_name_without_a_format_is_refused_before_any_work(command, name, tmp_path, capsys):
     code, out, err = run_cli([command, "-o", tmp_path / name], capsys, QUICK_S)
-    assert_refused(code, err, command, "Cannot tell the output format",
-                   "Accepted endings: .jsonl, .jsonl.gz, .csv, .csv.gz, .tsv, .tsv.gz, .parquet.")
+    assert_refused(code, err, command, "`-o` ", "the output can be written as .jsonl/.jsonl.gz/.ndjson/.ndjson.gz, "
+                   ".csv/.csv.gz, .tsv/.tsv.gz, .parquet; got ")
     assert out == "" and list(tmp_path.iterdir()) == []
 
 

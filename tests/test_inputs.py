@@ -185,6 +185,34 @@ def test_streaming_matches_materialised(tmp_path):
     assert list(stream) == ds.to_list()
 
 
+def test_streaming_types_mixed_fields_as_the_materialised_dataset(tmp_path):
+    rows = [{"caption": "A dog.", "image_id": 1, "extra": 1}, {"caption": 5, "image_id": "x", "extra": "one"},
+            {"caption": None, "image_id": 2, "extra": [1]}, {"caption": ["a", "list"], "image_id": None}]
+    path = write(tmp_path / "mixed.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    ds = load_captions(path)
+    stream = load_captions(path, streaming=True)
+    assert stream.features == ds.features
+    assert stream.features["image_id"] == datasets.Value("string")
+    assert isinstance(stream.features["caption"], datasets.Json)
+    assert list(stream) == ds.to_list()
+    assert [r["image_id"] for r in stream] == ["1", "x", "2", None]  # one group id type, as materialised
+    assert [r["extra"] for r in stream] == [1, "one", [1], None]
+
+
+def test_streaming_types_fields_mixed_across_chunks(tmp_path, monkeypatch):
+    from iccc.dataset import _inputs
+
+    monkeypatch.setattr(_inputs, "_CHUNK_ROWS", 2)  # each chunk is of one type; the file is not
+    rows = [{"caption": "A dog.", "image_id": 1, "n": 1}, {"caption": "A cat.", "image_id": 2, "n": 2},
+            {"caption": 7, "image_id": "three", "n": 2.5}]
+    path = write(tmp_path / "chunks.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    ds = load_captions(path)
+    stream = load_captions(path, streaming=True)
+    assert stream.features == ds.features and list(stream) == ds.to_list()
+    assert ds["caption"] == ["A dog.", "A cat.", 7] and ds["image_id"] == ["1", "2", "three"]
+    assert ds["n"] == [1.0, 2.0, 2.5]
+
+
 def test_cache_follows_file_changes(tmp_path):
     path = write(tmp_path / "c.jsonl", json.dumps({"caption": "A dog."}) + "\n")
     assert load_captions(path)["caption"] == ["A dog."]
@@ -195,6 +223,24 @@ def test_cache_follows_file_changes(tmp_path):
 def test_iter_caption_rows_matches_dataset(tmp_path):
     path = write(tmp_path / "c.json", json.dumps(COCO))
     assert list(iter_caption_rows(path, image_root="/r")) == load_captions(path, image_root="/r").to_list()
+    datasets.Dataset.from_dict({"caption": [["A dog.", "A cat."]], "image": ["a.jpg"]}).to_parquet(
+        str(tmp_path / "c.parquet"))
+    assert list(iter_caption_rows(tmp_path / "c.parquet")) == load_captions(tmp_path / "c.parquet").to_list()
+
+
+def test_rows_are_those_read_captions_reads_with_the_standard_columns(tmp_path):
+    from iccc.io import read_captions
+
+    for name, text in (("k.json", json.dumps(KARPATHY)), ("c.json", json.dumps(COCO)),
+                       ("f.token.txt", "1.jpg#0\tA dog .\n2.jpg#0\tA cat .\n"), ("t.csv", "img,text\na,A b.\n")):
+        path = write(tmp_path / name, text)
+        column = "text" if name == "t.csv" else "caption"
+        read = list(read_captions(path, caption_column=column))
+        loaded = list(iter_caption_rows(path, caption_column=column))
+        assert [r["caption"] for r in read] == [r["caption"] for r in loaded]
+        # every field read is loaded as it was; load_captions adds (or fills) the standard columns
+        assert all({k: v for k, v in a.items() if k not in ("image", "image_id")}
+                   == {k: v for k, v in b.items() if k not in ("image", "image_id")} for a, b in zip(read, loaded))
 
 
 # ------------------------------------------------------------------ datasets objects
@@ -268,7 +314,7 @@ def test_missing_caption_column_lists_available(tmp_path):
 
 def test_folder_without_captions_file(tmp_path):
     (tmp_path / "a.jpg").write_bytes(b"")
-    with pytest.raises(ValueError, match=r"neither a dataset saved with save_to_disk nor a folder with a captions"):
+    with pytest.raises(ValueError, match=r"neither a folder with a captions file .* nor a dataset saved with save_to_disk"):
         load_captions(tmp_path)
 
 

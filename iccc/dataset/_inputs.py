@@ -1,57 +1,49 @@
 """Loading caption data of the usual shapes into a HuggingFace dataset with standard columns.
 
-:func:`load_captions` reads COCO ``captions_*.json``, the Karpathy/LAVIS list format, Karpathy's
-original ``dataset_*.json``, CSV/TSV/JSONL/TXT/Parquet, Flickr ``*.token.txt``, a folder of images
-with a captions file, a dataset saved with ``save_to_disk`` and an already-loaded ``datasets``
-object. Every result has ``caption``, ``image`` (a path string, or the source's own image column)
-and ``image_id`` (the group id of sibling captions), plus every other field of the source.
-Images are never opened.
+:func:`load_captions` reads every caption file and folder :mod:`iccc.io` reads (COCO
+``captions_*.json``, the Karpathy/LAVIS list format, Karpathy's original ``dataset_*.json``,
+CSV/TSV/JSONL/TXT/Parquet, Flickr ``*.token.txt``, a folder of images with a captions file), a
+dataset saved with ``save_to_disk`` and an already-loaded ``datasets`` object. Files are read by
+:func:`iccc.io.source_rows` and :func:`iccc.io.shape_captions`, the reader of ``iccc parse`` and
+``iccc corrupt``; this module adds the standard columns and owns the Arrow side: the on-disk cache,
+the streaming dataset and fields of mixed types. Every result has ``caption``, ``image`` (a path
+string, or the source's own image column) and ``image_id`` (the group id of sibling captions), plus
+every other field of the source. Images are never opened.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import itertools
 import json
 import os
-import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
-from .. import columns
-from ..io import _open
+from .. import io
+from ..columns import CAPTION, IMAGE, IMAGE_ID
+from ..io import (
+    IMAGE_FIELDS,
+    SUPPORTED_FILES,
+    caption_field,
+    check_caption_field,
+    file_format,
+    find_caption_file,
+    image_ref,
+    peek,
+    shape_captions,
+    source_rows,
+)
 
-CAPTION = columns.CAPTION
-#: The image column: a path string (joined with ``image_root``), or the source's own image feature.
-IMAGE = getattr(columns, "IMAGE", "image")
-#: The group id of captions of one image (the sibling-caption guard of :func:`iccc.corrupt`).
-IMAGE_ID = getattr(columns, "IMAGE_ID", "image_id")
 STANDARD_COLUMNS = (CAPTION, IMAGE, IMAGE_ID)
 
-#: Fields that name a row's image, in the order they are looked for.
-IMAGE_FIELDS = ("image", "image_path", "file_name", "filename", "filepath", "image_name", "img_path", "img")
-
-#: Caption files looked for in a folder of images, in this order (each also ``.gz``).
-FOLDER_CAPTION_FILES = (
-    "metadata.jsonl", "metadata.csv", "captions.jsonl", "captions.csv", "captions.txt", "captions.json",
-    "results.csv", "Flickr8k.token.txt", "results_20130124.token",
-)
-#: Sub-folders holding the images of a folder dataset (Kaggle Flickr8k/Flickr30k layouts).
-IMAGE_SUBFOLDERS = ("Images", "images", "Flicker8k_Dataset", "Flickr8k_Dataset", "flickr30k_images")
-
-SUPPORTED = (
-    "COCO captions_*.json; a JSON list of {'image', 'caption': str or [str, ...]} (Karpathy/LAVIS); "
-    "Karpathy's dataset_*.json ({'images': [{'sentences': ...}]}); a JSON object of records; "
-    ".jsonl; .csv/.tsv with a header; .txt (one caption per line, or a delimited file with a header); "
-    "Flickr .token/.token.txt ('name.jpg#0<TAB>caption'); .parquet; each text format optionally .gz; "
-    "a folder with a captions file (" + ", ".join(FOLDER_CAPTION_FILES) + "); a folder written by "
-    "save_to_disk; a datasets.Dataset, IterableDataset, DatasetDict or IterableDatasetDict"
+SUPPORTED = SUPPORTED_FILES + (
+    "; a folder written by save_to_disk; a datasets.Dataset, IterableDataset, DatasetDict or IterableDatasetDict"
 )
 
-_FLICKR_TOKEN = re.compile(r"^([^\t#]+)#(\d+)\t")
 #: Bumped when the rows produced for a file change (part of the on-disk cache key).
-_READER_VERSION = "2"
+_READER_VERSION = "3"
+#: Rows turned into one Arrow table at a time when a file is cached or its types are scanned.
+_CHUNK_ROWS = 50_000
 
 
 # --------------------------------------------------------------------------------------- public
@@ -73,7 +65,9 @@ def load_captions(
     through untouched); ``image_id`` (the group id shared by captions of one image: ``group_column``,
     else the source's ``image_id``/``cocoid``, else the image reference as written in the source);
     then every other field of the source, unchanged. Rows are never dropped: a row without a caption
-    keeps ``caption=None`` (the parser gives it a status later).
+    keeps ``caption=None`` (the parser gives it a status later). A field whose values have different
+    types in different rows is kept: ``image_id`` as strings, any other field as ``datasets.Json``
+    (each value read back as it was), with and without ``streaming``.
 
     Args:
         source: a path (file or folder) or a ``datasets.Dataset``/``IterableDataset``/``DatasetDict``/
@@ -86,7 +80,8 @@ def load_captions(
         explode: one row per caption (rows with a list of captions become several rows sharing their
             ``image_id``). ``False``: ``caption`` is a list of strings; COCO and Flickr token files are
             grouped per image, lists stay whole, single captions become one-element lists.
-        streaming: return an ``IterableDataset`` read lazily (flat memory for any size).
+        streaming: return an ``IterableDataset`` read lazily (flat memory for any size; a caption file
+            is read once first to learn its column types).
         split: for a ``DatasetDict``, the split to return; for a file or dataset with a ``split``
             field (Karpathy), keep only the rows of that split.
 
@@ -101,9 +96,8 @@ def load_captions(
     >>> ds.to_list()[1]
     {'caption': 'A brown dog.', 'image': '/data/coco/a.jpg', 'image_id': 'a.jpg'}
     """
-    for name, value in (("caption_column", caption_column),):
-        if not isinstance(value, str) or not value:
-            raise TypeError(f"`{name}` should be a non-empty string, got {value!r}.")
+    if not isinstance(caption_column, str) or not caption_column:
+        raise TypeError(f"`caption_column` should be a non-empty string, got {caption_column!r}.")
     for name, value in (("image_column", image_column), ("group_column", group_column), ("split", split)):
         if value is not None and (not isinstance(value, str) or not value):
             raise TypeError(f"`{name}` should be a non-empty string or None, got {value!r}.")
@@ -112,8 +106,7 @@ def load_captions(
     for name, value in (("explode", explode), ("streaming", streaming)):
         if not isinstance(value, bool):
             raise TypeError(f"`{name}` should be True or False, got {value!r}.")
-    root = _absolute_root(image_root)
-    config = dict(caption_column=caption_column, image_column=image_column, image_root=root,
+    config = dict(caption_column=caption_column, image_column=image_column, image_root=_absolute_root(image_root),
                   group_column=group_column, explode=explode, split=split)
 
     if _is_datasets_object(source):
@@ -123,27 +116,21 @@ def load_captions(
             f"`source` should be a path or a datasets object, got {type(source).__name__}: {source!r:.80}. "
             f"Supported: {SUPPORTED}."
         )
-    path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"`source` {str(path)!r} does not exist.")
-    if path.is_dir():
-        if _is_saved_dataset(path):
-            from datasets import load_from_disk
+    if Path(source).is_dir() and _is_saved_dataset(Path(source)):
+        from datasets import load_from_disk
 
-            return _from_dataset(load_from_disk(str(path)), streaming=streaming, **config)
-        path, default_root = _folder_caption_file(path)
-        if config["image_root"] is None:
-            config["image_root"] = default_root
-    fmt = _format_of(path, caption_column)
+        return _from_dataset(load_from_disk(os.fspath(source)), streaming=streaming, **config)
+    path, images = find_caption_file(source)
+    if config["image_root"] is None:
+        config["image_root"] = images
+    fmt = file_format(path, caption_column)
     if fmt == "parquet":
         from datasets import Dataset
 
         ds = Dataset.from_parquet(str(path))
         return _from_dataset(ds, streaming=streaming, **config)
     if streaming:
-        from datasets import IterableDataset
-
-        return IterableDataset.from_generator(_generate, gen_kwargs=dict(path=str(path), fmt=fmt, **config))
+        return _streaming_file_dataset(path, fmt, config)
     return _cached_file_dataset(path, fmt, config)
 
 
@@ -158,21 +145,14 @@ def iter_caption_rows(source, *, caption_column: str = CAPTION, image_column: st
     >>> next(iter_caption_rows(path, caption_column="text", image_column="file"))
     {'caption': 'A cat.', 'image': 'x.jpg', 'image_id': 'x.jpg', 'file': 'x.jpg', 'text': 'A cat.'}
     """
-    path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"`source` {str(path)!r} does not exist.")
+    path, images = find_caption_file(source)
     root = _absolute_root(image_root)
-    if path.is_dir():
-        path, default_root = _folder_caption_file(path)
-        root = default_root if root is None else root
-    fmt = _format_of(path, caption_column)
-    if fmt == "parquet":
-        raise ValueError(f"{str(path)!r}: read Parquet files with load_captions, not iter_caption_rows.")
-    yield from _generate(str(path), fmt, caption_column=caption_column, image_column=image_column, image_root=root,
+    yield from _generate(str(path), file_format(path, caption_column), caption_column=caption_column,
+                         image_column=image_column, image_root=images if root is None else root,
                          group_column=group_column, explode=explode, split=split)
 
 
-# ------------------------------------------------------------------------------ file detection
+# ------------------------------------------------------------------------------ standard rows
 def _is_datasets_object(source) -> bool:
     try:
         from datasets import Dataset, DatasetDict, IterableDataset, IterableDatasetDict
@@ -187,302 +167,36 @@ def _is_saved_dataset(path: Path) -> bool:
     )
 
 
-def _folder_caption_file(folder: Path) -> tuple[Path, str]:
-    """The captions file of a folder dataset, and the folder its images are in."""
-    found = None
-    for name in FOLDER_CAPTION_FILES:
-        for candidate in (folder / name, folder / f"{name}.gz"):
-            if candidate.is_file():
-                found = candidate
-                break
-        if found:
-            break
-    if found is None:
-        tokens = sorted(p for p in folder.glob("*.token*") if "lemma" not in p.name.lower() and p.is_file())
-        found = tokens[0] if tokens else None
-    if found is None:
-        listing = sorted(p.name for p in folder.iterdir())[:20]
-        raise ValueError(
-            f"{str(folder)!r} is neither a dataset saved with save_to_disk nor a folder with a captions file "
-            f"(looked for {', '.join(FOLDER_CAPTION_FILES)}, *.token.txt, each optionally .gz). "
-            f"It holds: {listing}. Pass the captions file itself, with image_root=."
-        )
-    images = folder
-    for sub in IMAGE_SUBFOLDERS:
-        if (folder / sub).is_dir():
-            images = folder / sub
-            break
-    return found, os.path.abspath(images)
-
-
-def _format_of(path: Path, caption_column: str) -> str:
-    suffixes = [s.lstrip(".").lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] == "gz":
-        suffixes = suffixes[:-1]
-    ext = suffixes[-1] if suffixes else ""
-    if ext in ("json", "jsonl", "csv", "tsv", "parquet", "token"):
-        return ext
-    if ext == "ndjson":
-        return "jsonl"
-    if ext == "txt":
-        first = _first_line(path)
-        if _FLICKR_TOKEN.match(first):
-            return "token"
-        if _header_delimiter(first, caption_column) is not None:
-            return "delimited"
-        return "txt"
-    raise ValueError(
-        f"Unknown caption file format {''.join(path.suffixes)!r} for {str(path)!r}. Supported: {SUPPORTED}."
-    )
-
-
-def _first_line(path: Path) -> str:
-    with _open(path) as f:
-        for line in f:
-            if line.strip():
-                return line.rstrip("\r\n")
-    return ""
-
-
-def _header_delimiter(line: str, caption_column: str) -> str | None:
-    """The delimiter that makes ``line`` a header naming ``caption_column``, if any."""
-    for delimiter in (",", "\t", "|"):
-        if delimiter in line and caption_column in (f.strip().strip('"') for f in line.split(delimiter)):
-            return delimiter
-    return None
-
-
-# ------------------------------------------------------------------------------ row readers
 def _generate(path: str, fmt: str, *, caption_column, image_column, image_root, group_column, explode, split):
-    """Standard rows of one caption file (the generator behind both the cached and streaming datasets)."""
-    path = Path(path)
-    raw = _raw_rows(path, fmt, caption_column, explode)
-    return _standardize(raw, where=str(path), caption_column=_caption_field(fmt, caption_column),
-                        image_column=image_column, image_root=image_root, group_column=group_column,
-                        explode=explode, split=split)
-
-
-def _caption_field(fmt: str, caption_column: str) -> str:
-    # COCO, Karpathy and Flickr token rows are produced here with a ``caption`` field
-    return CAPTION if fmt in ("token", "txt") else caption_column
-
-
-def _raw_rows(path: Path, fmt: str, caption_column: str, explode: bool) -> Iterator[dict]:
-    if fmt == "txt":
-        with _open(path) as f:
-            for line in f:
-                line = line.rstrip("\r\n")
-                if line.strip():
-                    yield {CAPTION: line}
-    elif fmt == "token":
-        rows = _token_rows(path)
-        yield from (rows if explode else _grouped(rows, "image", ("caption_number",)))
-    elif fmt == "jsonl":
-        with _open(path) as f:
-            for number, line in enumerate(f, 1):
-                if line.strip():
-                    yield _json_line(line, f"{path}:{number}")
-    elif fmt in ("csv", "tsv", "delimited"):
-        yield from _delimited_rows(path, "\t" if fmt == "tsv" else None, caption_column)
-    elif fmt == "json":
-        yield from _json_file_rows(path, explode)
-    else:  # pragma: no cover - _format_of only returns the formats above
-        raise ValueError(f"Unknown format {fmt!r}.")
-
-
-def _json_line(line: str, where: str) -> dict:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{where}: not valid JSON ({err.msg}): {line[:80]!r}") from None
-    if not isinstance(row, dict):
-        raise ValueError(f"{where}: expected a JSON object per line, got {type(row).__name__}: {line[:80]!r}")
-    return row
-
-
-def _token_rows(path: Path) -> Iterator[dict]:
-    with _open(path) as f:
-        for number, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            match = _FLICKR_TOKEN.match(line)
-            if match is None:
-                raise ValueError(f"{path}:{number}: expected 'name.jpg#N<TAB>caption', got {line[:80]!r}")
-            yield {"image": match.group(1), "caption_number": int(match.group(2)), CAPTION: line[match.end():]}
-
-
-def _delimited_rows(path: Path, delimiter: str | None, caption_column: str) -> Iterator[dict]:
-    with _open(path) as f:
-        header = f.readline()
-        if delimiter is None:
-            delimiter = _header_delimiter(header.rstrip("\r\n"), caption_column) or ","
-        # "image_name| comment_number| comment" (Flickr30k results.csv): spaces after the delimiter
-        skip = f"{delimiter} " in header
-        reader = csv.reader(itertools.chain([header], f), delimiter=delimiter, skipinitialspace=skip)
-        names = next(reader, None)
-        if names is None:
-            return
-        names = [name.strip() or f"unnamed_{k}" for k, name in enumerate(names)]
-        for values in reader:
-            if not values:
-                continue
-            if len(values) < len(names):
-                values = values + [None] * (len(names) - len(values))
-            row = dict(zip(names, values))
-            if len(values) > len(names):
-                row["extra_fields"] = values[len(names):]
-            yield row
-
-
-def _json_file_rows(path: Path, explode: bool) -> Iterator[dict]:
-    with _open(path) as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as err:
-            if err.msg == "Extra data":  # JSON Lines under a .json name
-                yield from _raw_rows(path, "jsonl", CAPTION, explode)
-                return
-            raise ValueError(f"{str(path)!r}: not valid JSON ({err.msg} at line {err.lineno}).") from None
-    if isinstance(data, dict) and isinstance(data.get("annotations"), list):
-        rows = _coco_rows(data)
-        yield from (rows if explode else _grouped(rows, IMAGE_ID, ("id",)))
-    elif isinstance(data, dict) and isinstance(data.get("images"), list) and data["images"] \
-            and isinstance(data["images"][0], dict) and "sentences" in data["images"][0]:
-        yield from _karpathy_rows(data["images"], explode)
-    elif isinstance(data, list):
-        for k, row in enumerate(data):
-            if not isinstance(row, dict):
-                raise ValueError(f"{str(path)!r}: item {k} of the JSON list is {type(row).__name__}, not an object.")
-            yield row
-    elif isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
-        for key, row in data.items():  # {"0": {...}, "1": {...}} (SugarCrepe, FACTUAL)
-            yield {"key": key, **row}
-    else:
-        raise ValueError(
-            f"{str(path)!r}: a JSON caption file should be COCO (with 'annotations'), Karpathy (with 'images' "
-            f"holding 'sentences'), a list of objects or an object of objects; got "
-            f"{type(data).__name__}{' with keys ' + repr(sorted(data)[:10]) if isinstance(data, dict) else ''}."
-        )
-
-
-def _coco_rows(data: dict) -> Iterator[dict]:
-    files = {img.get("id"): img.get("file_name") for img in data.get("images") or () if isinstance(img, dict)}
-    for ann in data["annotations"]:
-        image_id = ann.get("image_id")
-        yield {IMAGE_ID: image_id, "id": ann.get("id"), CAPTION: ann.get("caption"), "file_name": files.get(image_id)}
-
-
-def _karpathy_rows(images: list, explode: bool) -> Iterator[dict]:
-    for img in images:
-        base = {k: v for k, v in img.items() if k not in ("sentences", "sentids")}
-        name = img.get("filename")
-        image = f"{img['filepath']}/{name}" if img.get("filepath") and name else name
-        group = img.get("cocoid", name)
-        sentences = img.get("sentences") or []
-        raw = [s.get("raw") if isinstance(s, dict) else s for s in sentences]
-        if explode:
-            for k, caption in enumerate(raw or [None]):
-                sentid = sentences[k].get("sentid") if raw and isinstance(sentences[k], dict) else None
-                yield {"image": image, IMAGE_ID: group, CAPTION: caption, **base, "sentid": sentid}
+    """Standard rows of one caption file (behind :func:`iter_caption_rows`, the cached and the streaming
+    datasets): the rows :func:`iccc.io.read_captions` reads, with ``image`` and ``image_id`` first."""
+    field = caption_field(fmt, caption_column)
+    first, rows = peek(source_rows(path, fmt, caption_column=caption_column, explode=explode))
+    if first is None:
+        return
+    _check_columns(list(first), path, field, image_column, group_column, rename="")
+    if split is not None:
+        if "split" not in first:
+            raise ValueError(f"{path}: `split`={split!r} given, but the rows have no 'split' field. "
+                             f"Available: {list(first)}.")
+        rows = (row for row in rows if row.get("split") == split)
+    for row in shape_captions(rows, caption_column=field, explode=explode):
+        ref = image_ref(row, image_column)
+        if group_column is not None:
+            group = row.get(group_column)
         else:
-            yield {"image": image, IMAGE_ID: group, CAPTION: raw, **base}
-
-
-def _grouped(rows: Iterable[dict], key: str, per_caption: tuple[str, ...]) -> Iterator[dict]:
-    """Rows of one image merged into one, in first-appearance order: the caption and the
-    ``per_caption`` fields become lists, the others are the image's (taken from its first row)."""
-    groups: dict = {}
-    for row in rows:
-        groups.setdefault(row.get(key), []).append(row)
-    lists = (CAPTION, *per_caption)
-    for members in groups.values():
-        yield {name: [m.get(name) for m in members] if name in lists else value for name, value in members[0].items()}
+            group = row[IMAGE_ID] if row.get(IMAGE_ID) is not None else ref
+        yield {CAPTION: row.get(CAPTION), IMAGE: _join(image_root, ref), IMAGE_ID: group,
+               **{k: v for k, v in row.items() if k not in STANDARD_COLUMNS}}
 
 
 def _check_columns(names, where, caption_column, image_column, group_column, *, rename) -> None:
     """The caption column exists and would not overwrite a ``caption`` field; image/group columns exist."""
     names = list(names)
-    if caption_column not in names:
-        raise KeyError(f"{where}: no caption column {caption_column!r}. Available: {names}. Pass caption_column=.")
-    if caption_column != CAPTION and CAPTION in names:
-        raise ValueError(
-            f"{where}: caption_column={caption_column!r}, but the source also has a {CAPTION!r} field, which the "
-            f"output's caption column would overwrite. Rename one of them first{rename}."
-        )
+    check_caption_field(names, where, caption_column, rename=rename)
     for name, value in (("image_column", image_column), ("group_column", group_column)):
         if value is not None and value not in names:
             raise KeyError(f"{where}: no {name.split('_')[0]} column {value!r} (`{name}`). Available: {names}.")
-
-
-# ------------------------------------------------------------------------------ standard rows
-def _standardize(rows: Iterable[dict], *, where: str, caption_column, image_column, image_root, group_column,
-                 explode, split) -> Iterator[dict]:
-    rows = iter(rows)
-    first = next(rows, None)
-    if first is None:
-        return
-    fields = list(first)
-    _check_columns(fields, where, caption_column, image_column, group_column, rename="")
-    if split is not None and "split" not in first:
-        raise ValueError(f"{where}: `split`={split!r} given, but the rows have no 'split' field. Available: {fields}.")
-    # A file of caption lists (Karpathy/LAVIS) is exploded; in a file of single captions a stray
-    # list is an oddly typed caption, kept whole (status ``not_string`` later, as `iccc parse` says).
-    # The first row with a caption decides.
-    lists = None
-    for row in itertools.chain([first], rows):
-        if split is not None and row.get("split") != split:
-            continue
-        value = row.get(caption_column)
-        if lists is None and value is not None:
-            lists = isinstance(value, (list, tuple))
-        if explode and lists is False and isinstance(value, (list, tuple)):
-            yield from _standard_rows({**row, caption_column: _Whole(value)}, caption_column, image_column,
-                                      image_root, group_column, explode)
-            continue
-        yield from _standard_rows(row, caption_column, image_column, image_root, group_column, explode)
-
-
-class _Whole:
-    """A list caption not to explode (see :func:`_standardize`)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = list(value)
-
-
-def _standard_rows(row: dict, caption_column, image_column, image_root, group_column, explode) -> Iterator[dict]:
-    value = row.get(caption_column)
-    whole = isinstance(value, _Whole)
-    if whole:
-        value = value.value
-        row = {**row, caption_column: value}
-    if image_column is not None:
-        ref = row.get(image_column)
-    else:
-        ref = next((row[f] for f in IMAGE_FIELDS if row.get(f) is not None), None)
-    image = _join(image_root, ref)
-    if group_column is not None:
-        group = row.get(group_column)
-    elif row.get(IMAGE_ID) is not None:
-        group = row[IMAGE_ID]
-    else:
-        group = ref
-    rest = {k: v for k, v in row.items() if k not in STANDARD_COLUMNS}
-    if whole:
-        yield {CAPTION: value, IMAGE: image, IMAGE_ID: group, **rest}
-        return
-    if isinstance(value, (list, tuple)):
-        if not explode:
-            yield {CAPTION: list(value), IMAGE: image, IMAGE_ID: group, **rest}
-            return
-        if caption_column != CAPTION:
-            rest.pop(caption_column)  # the list itself is not repeated on each exploded row
-        for caption in value or [None]:  # an empty list still gives one row (caption None)
-            yield {CAPTION: caption, IMAGE: image, IMAGE_ID: group, **rest}
-        return
-    yield {CAPTION: value if explode else [value], IMAGE: image, IMAGE_ID: group, **rest}
 
 
 def _absolute_root(image_root) -> str | None:
@@ -497,10 +211,10 @@ def _join(root: str | None, ref):
     return os.path.join(root, ref)
 
 
-# ------------------------------------------------------------------------------ cached dataset
+# ------------------------------------------------------------------------------ cached and streaming
 def _cached_file_dataset(path: Path, fmt: str, config: dict):
     """Read a caption file once into an Arrow file in the ``datasets`` cache (memory-mapped), keyed
-    by the file's path, size and modification time, the options and this module's code."""
+    by the file's path, size and modification time, the options and the reader's code."""
     from datasets import Dataset
     from datasets import config as ds_config
 
@@ -511,24 +225,11 @@ def _cached_file_dataset(path: Path, fmt: str, config: dict):
     cache_dir = Path(ds_config.HF_DATASETS_CACHE) / "iccc_captions"
     target = cache_dir / f"{fingerprint}.arrow"
     if not target.is_file():
-        tables, encoded, chunk, json_columns, offset = [], [], [], set(), 0
-        for row in _generate(str(path), fmt, **config):
-            chunk.append(row)
-            if len(chunk) >= 50_000:
-                tables.append(_table(chunk, path, offset, json_columns))
-                encoded.append(set(json_columns))
-                offset += len(chunk)
-                chunk = []
-        if chunk or not tables:
-            tables.append(_table(chunk, path, offset, json_columns))
-            encoded.append(set(json_columns))
+        json_columns: set = set()
+        tables, encoded = map(list, zip(*_chunk_tables(path, fmt, config, json_columns)))
         table, json_columns = _concat(tables, encoded, path, json_columns)
         table = _standard_order(table)
-        from datasets import Features
-
-        features = Features.from_arrow_schema(table.schema)
-        for name in json_columns:
-            features[name] = _json_feature()
+        features = _features(table.schema, json_columns)
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = cache_dir / f"{fingerprint}.{os.getpid()}.tmp"
         from datasets.arrow_writer import ArrowWriter
@@ -537,8 +238,85 @@ def _cached_file_dataset(path: Path, fmt: str, config: dict):
             writer.write_table(table)
             writer.finalize()
         os.replace(tmp, target)
-    ds = Dataset.from_file(str(target))
-    return ds
+    return Dataset.from_file(str(target))
+
+
+def _streaming_file_dataset(path: Path, fmt: str, config: dict):
+    """An ``IterableDataset`` of a caption file with the features the cached dataset would have: a
+    first pass learns the column types (one chunk of rows in memory at a time), the second yields
+    the rows with mixed-type fields encoded as in the cached dataset."""
+    import pyarrow as pa
+    from datasets import IterableDataset
+
+    schema, json_columns = _scan_schema(path, fmt, config)
+    text = (IMAGE_ID,) if pa.types.is_string(schema.field(IMAGE_ID).type) else ()
+    # tuples, not lists: from_generator shards list-valued gen_kwargs
+    return IterableDataset.from_generator(
+        _typed_rows, features=_features(schema, json_columns),
+        gen_kwargs=dict(path=str(path), fmt=fmt, json_columns=tuple(sorted(json_columns)), text_columns=text,
+                        **config))
+
+
+def _typed_rows(path: str, fmt: str, *, json_columns: tuple, text_columns: tuple, **config) -> Iterator[dict]:
+    for row in _generate(path, fmt, **config):
+        for name in json_columns:
+            if name in row:
+                row[name] = _as_json(row[name])
+        for name in text_columns:
+            row[name] = _as_text(row.get(name))
+        yield row
+
+
+def _chunk_tables(path: Path, fmt: str, config: dict, json_columns: set) -> Iterator[tuple]:
+    """``(table, JSON columns so far)`` for each :data:`_CHUNK_ROWS` standard rows of the file (one
+    empty table for a file without rows); ``json_columns`` collects the fields found of mixed types."""
+    chunk, offset = [], 0
+    for row in _generate(str(path), fmt, **config):
+        chunk.append(row)
+        if len(chunk) >= _CHUNK_ROWS:
+            yield _table(chunk, path, offset, json_columns), set(json_columns)
+            offset += len(chunk)
+            chunk = []
+    if chunk or offset == 0:
+        yield _table(chunk, path, offset, json_columns), set(json_columns)
+
+
+def _scan_schema(path: Path, fmt: str, config: dict):
+    """``(schema, JSON columns)`` of the table :func:`_cached_file_dataset` would write, from the
+    chunks' schemas alone (what :func:`_concat` decides from the chunks themselves)."""
+    import pyarrow as pa
+
+    json_columns: set = set()
+    types: dict = {}
+    for table, _ in _chunk_tables(path, fmt, config, json_columns):
+        for field in table.schema:
+            name, old = field.name, types.get(field.name)
+            if old is None or old == field.type or name in json_columns:
+                types[name] = pa.string() if name in json_columns else field.type
+                continue
+            try:
+                types[name] = pa.unify_schemas([pa.schema([pa.field(name, old)]), pa.schema([field])],
+                                               promote_options="permissive").field(name).type
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                if name != IMAGE_ID and not _has_json():
+                    raise ValueError(
+                        f"{str(path)!r}: field {name!r} has values of different types in different rows ({old} and "
+                        f"{field.type}); make them one type, or install datasets>=4 to keep them as JSON."
+                    ) from None
+                if name != IMAGE_ID:
+                    json_columns.add(name)
+                types[name] = pa.string()
+    empty = pa.schema(list(types.items())).empty_table()
+    return _standard_order(empty).schema, json_columns
+
+
+def _features(schema, json_columns: set):
+    from datasets import Features
+
+    features = Features.from_arrow_schema(schema)
+    for name in json_columns:
+        features[name] = _json_feature()
+    return features
 
 
 # A field whose values have different types in different rows (an int caption among strings, ids
@@ -669,10 +447,13 @@ def _standard_order(table):
 
 
 def _code_digest() -> str:
+    """A digest of the code that makes the rows (this module and :mod:`iccc.io`): a cached file is
+    read again after either changes."""
     try:
-        return hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
+        code = b"".join(Path(f).read_bytes() for f in (__file__, io.__file__))
     except OSError:  # pragma: no cover - zipped install
         return _READER_VERSION
+    return hashlib.sha1(code).hexdigest()[:12]
 
 
 # ------------------------------------------------------------------------------ datasets objects
