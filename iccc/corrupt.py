@@ -34,6 +34,8 @@ STATUS_COLUMN = "corrupt_status"
 DEFAULT_OPERATIONS = ("replace", "swap")
 #: The paper's share of swaps among corrections.
 DEFAULT_P_SWAP = 0.15
+#: Additions are off unless asked for (the paper corrects replacements and swaps only).
+DEFAULT_P_ADD = 0.0
 #: Rows :meth:`Corruptor.many` draws together (their weight requests are computed in one go).
 MANY_CHUNK = 1024
 #: Parse statuses of captions that can be corrupted (``None``: a concepts column without statuses).
@@ -84,7 +86,7 @@ class Corruptor:
     """
 
     def __init__(self, concepts: ConceptBase, *, operations: Sequence[str] = DEFAULT_OPERATIONS,
-                 kinds: Sequence[str] | None = None, p_swap: float = DEFAULT_P_SWAP, p_add: float = 0.0,
+                 kinds: Sequence[str] | None = None, p_swap: float = DEFAULT_P_SWAP, p_add: float = DEFAULT_P_ADD,
                  same_category: bool = True):
         if not isinstance(concepts, ConceptBase):
             raise TypeError(f"`concepts` must be an iccc.ConceptBase, got {type(concepts).__name__}: {concepts!r:.80}.")
@@ -340,7 +342,7 @@ def corrupt(
     operations: Sequence[str] = DEFAULT_OPERATIONS,
     kinds: Sequence[str] | None = None,
     p_swap: float = DEFAULT_P_SWAP,
-    p_add: float = 0.0,
+    p_add: float = DEFAULT_P_ADD,
     same_category: bool = True,
     group: Any = None,
     epoch: int = 0,
