@@ -92,10 +92,10 @@ def run(args) -> int:
         raise FileNotFoundError(f"`--model` {args.model!r} is not a folder (the output folder of `iccc train`).")
 
     from .train import evaluate, load_trained
-    from .train.data import _load_data
+    from .train.data import load_data
 
     saved = _run_config(args.model)
-    dataset, split = pick_split(_load_data(args.data), args.split, saved.get("eval_split"))
+    dataset, split = pick_split(load_data(args.data), args.split, saved.get("eval_split"))
     if len(dataset) == 0:
         raise ValueError(f"`--data` {args.data!r}" + (f" split {split!r}" if split else "") + " has no rows.")
     base_dir = args.data if os.path.isdir(args.data) else os.path.dirname(os.path.abspath(args.data))

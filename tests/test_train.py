@@ -489,3 +489,27 @@ def test_images_open_from_every_stored_form(torch_stack, tmp_path):
     assert rows_[0]["image"].size == (8, 8)
     with pytest.raises(TypeError, match="Row 1: cannot open column 'image'"):
         rows_[1]
+
+
+@pytest.mark.parametrize("name", ["rows.jsonl", "rows.ndjson.gz", "rows.json", "rows.parquet", "rows.csv.gz",
+                                  "rows.tsv", "rows.tsv.gz", "saved"])
+def test_load_data_reads_every_kind_a_build_writes(tmp_path, name):
+    """Training reads whatever ``iccc build -o`` writes: the same table (``iccc.io.write_dataset``)."""
+    from datasets import Dataset
+
+    from iccc.io import write_dataset
+    from iccc.train.data import load_data
+
+    ds = Dataset.from_dict({"prompt": ["Caption:", "Fix:"], "target": ["A dog.", '"cat" should be "dog".']})
+    path = write_dataset(ds, tmp_path / name)
+    back = load_data(str(path))
+    assert back["prompt"] == ds["prompt"] and back["target"] == ds["target"]
+
+
+def test_load_data_names_what_it_reads(tmp_path):
+    from iccc.train.data import load_data
+
+    with pytest.raises(ValueError, match=r"`data` '.*rows\.txt': training data can be written as"):
+        load_data(str(tmp_path / "rows.txt"))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_data(str(tmp_path / "missing.jsonl"))

@@ -50,25 +50,26 @@ def open_image(value, base_dir=None):
     return image.convert("RGB") if image.mode != "RGB" else image
 
 
-#: Data files ``load_splits`` reads besides save_to_disk folders (what ``iccc build -o`` writes).
-DATA_FILES = (".jsonl", ".jsonl.gz", ".ndjson", ".json", ".parquet", ".csv", ".tsv")
-
-
-def _load_data(path: str):
-    """A save_to_disk folder, or a data file written by ``iccc build -o NAME.jsonl`` (and the like)."""
+def load_data(path: str):
+    """What ``iccc build -o`` wrote: a save_to_disk folder, or a data file whose name says its
+    format as :func:`iccc.io.output_kind` reads it (``.jsonl``/``.ndjson`` (``.gz``), ``.json``,
+    ``.parquet``, ``.csv``/``.tsv`` (``.gz``)), as a ``datasets.Dataset`` (or ``DatasetDict``)."""
     import datasets
 
-    if os.path.isdir(path):
+    from ..io import output_kind
+
+    kind = output_kind(path, what="training data", option="data")
+    if kind == "folder":
+        if not os.path.isdir(path):
+            raise FileNotFoundError(f"`data` {str(path)!r} does not exist (a save_to_disk folder or a data file).")
         return datasets.load_from_disk(path)
-    name = path.lower()
-    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json")):
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"`data` {str(path)!r} does not exist.")
+    if kind in ("jsonl", "json"):
         return datasets.Dataset.from_json(path)
-    if name.endswith(".parquet"):
+    if kind == "parquet":
         return datasets.Dataset.from_parquet(path)
-    if name.endswith((".csv", ".tsv")):
-        return datasets.Dataset.from_csv(path, sep="\t" if name.endswith(".tsv") else ",")
-    raise ValueError(f"`data` {path!r} is neither a datasets save_to_disk directory nor a data file "
-                     f"({', '.join(DATA_FILES)}).")
+    return datasets.Dataset.from_csv(path, sep="\t" if kind == "tsv" else ",")
 
 
 def usable_rows(ds, *, prompt_column="prompt", target_column="target") -> tuple[list[int], int]:
@@ -129,7 +130,7 @@ def load_splits(cfg, *, skipped: dict | None = None):
     """``(train, eval_or_None, base_dir)`` from ``cfg.data`` following the split options of ``cfg``.
 
     ``cfg.data`` is a ``Dataset``/``DatasetDict``, a save_to_disk directory or a data file
-    (:data:`DATA_FILES`). Rows without a usable prompt or target (a build's rows whose caption is
+    (:func:`load_data`). Rows without a usable prompt or target (a build's rows whose caption is
     missing, empty or not a string) are skipped: a line says how many, and ``skipped`` (a dict,
     when given) gets ``{"train": n, "eval": m}``.
     """
@@ -141,9 +142,10 @@ def load_splits(cfg, *, skipped: dict | None = None):
         data = os.fspath(data)
         if not os.path.exists(data):
             raise FileNotFoundError(f"`data` directory not found: {data!r} (expected a datasets save_to_disk "
-                                    f"directory, or a data file: {', '.join(DATA_FILES)}).")
+                                    "directory, or a data file: .jsonl/.ndjson, .json, .parquet, .csv/.tsv, "
+                                    "optionally .gz).")
         base_dir = data if os.path.isdir(data) else os.path.dirname(os.path.abspath(data))
-        data = _load_data(data)
+        data = load_data(data)
     evaluation = None
     if isinstance(data, datasets.DatasetDict):
         if cfg.train_split not in data:

@@ -137,7 +137,7 @@ def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tok
     """
     import os
 
-    from .data import _load_data, check_columns, has_column, open_image, usable_rows
+    from .data import check_columns, has_column, load_data, open_image, usable_rows
 
     if isinstance(model_or_dir, (str, os.PathLike)):
         from .inference import load_trained
@@ -153,7 +153,7 @@ def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tok
 
         path = os.fspath(dataset)
         base_dir = base_dir or (path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path)))
-        dataset = _load_data(path)
+        dataset = load_data(path)
         if isinstance(dataset, datasets.DatasetDict):
             raise ValueError(f"`dataset` should be one split, got a DatasetDict with {sorted(dataset)}.")
     for name, value in (("batch_size", batch_size), ("max_new_tokens", max_new_tokens)):
