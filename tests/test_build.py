@@ -193,6 +193,49 @@ def test_epochs_draw_new_samples(parsed, base, built):
     assert sum(a != b for a, b in zip(seed["prompt"], built["prompt"])) > len(built) // 2
 
 
+def test_task_and_prompt_are_the_draws_of_the_sample_streams(built):
+    """Row i's task is the first draw of its ``(seed, epoch, i, "sample")`` stream (below p_correction:
+    a corruption; below p_correction + p_correct_caption: a correct caption), its prompt the second."""
+    from iccc.dataset._prompts import fill
+    from iccc.streams import stream
+
+    kinds = set()
+    for i, row in enumerate(built):
+        draws = stream(0, 0, i, "sample")
+        u = draws.random()
+        if row["target"] is None:  # no usable caption: a captioning row whatever the draw
+            kind = "unusable"
+        elif u < 0.5:
+            kind = "corrupted" if row["task"] == "correction" else "fallback"
+            assert row["operation"] not in (None, "none") if kind == "corrupted" else row["build_status"] != "ok"
+        elif u < 0.6:
+            kind = "correct caption"
+            assert row["task"] == "correction" and row["operation"] == "none"
+        else:
+            kind = "caption"
+            assert row["task"] == "caption" and row["build_status"] == "ok"
+        kinds.add(kind)
+        if row["task"] == "correction":
+            shown = row["corrupted_caption"] if row["operation"] != "none" else row["caption"]
+            assert row["prompt"] == fill(draws.choice(CORRECTION_PROMPTS), shown)
+        else:
+            assert row["prompt"] == draws.choice(CAPTION_PROMPTS)
+    assert {"unusable", "corrupted", "correct caption", "caption"} <= kinds
+
+
+def test_pinned_tasks_and_prompts_of_the_streams_scheme(built):
+    # The values of the iccc.streams scheme (purpose "sample"), pinned so that a change of the
+    # derivation shows: the task of the first 16 rows and the phrasing each prompt uses.
+    rows = built.select(range(16)).to_list()
+    assert [r["task"][:4] for r in rows] == [
+        "corr", "corr", "capt", "corr", "corr", "capt", "corr", "corr",
+        "corr", "corr", "corr", "corr", "corr", "capt", "corr", "corr"]
+    templates = [next(k for k, t in enumerate(CORRECTION_PROMPTS)
+                      if t.replace("{caption}", r["corrupted_caption"] or r["caption"]) == r["prompt"])
+                 if r["task"] == "correction" else CAPTION_PROMPTS.index(r["prompt"]) for r in rows]
+    assert templates == [2, 3, 3, 1, 0, 1, 1, 0, 0, 3, 1, 2, 3, 4, 0, 3]
+
+
 def test_set_epoch_on_the_fly(parsed, base):
     fly = _build(parsed, base, p_correction=0.5, mode="transform")
     first = _columns(fly)

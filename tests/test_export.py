@@ -116,6 +116,24 @@ def test_dpo_prompt_phrasings_drawn_per_row(corrupted):
     assert first == a[: len(first)]
 
 
+def test_dpo_prompts_are_the_draws_of_the_export_prompt_streams(corrupted):
+    """The phrasing of source row i is the first draw of its ``(seed, 0, i, "export-prompt")`` stream,
+    also when rows before it are skipped."""
+    from iccc.dataset._prompts import CAPTION_PROMPTS
+    from iccc.streams import stream
+
+    ds = corrupted.map(lambda neg, i: {"corrupted_caption": None if i % 3 == 0 else neg, "row": i},
+                       input_columns=["corrupted_caption"], with_indices=True)
+    pairs = to_dpo(ds, prompt=CAPTION_PROMPTS, conversational=False, image_features=False, seed=1,
+                   keep_columns=["row"])
+    assert len(pairs) > 20 and all(r % 3 for r in pairs["row"])
+    for row, prompt in zip(pairs["row"], pairs["prompt"]):
+        assert prompt == "<image>\n" + stream(1, 0, row, "export-prompt").choice(CAPTION_PROMPTS)
+    # the values of the iccc.streams scheme, pinned so that a change of the derivation shows
+    full = to_dpo(corrupted, prompt=CAPTION_PROMPTS, conversational=False, image_features=False, seed=1)
+    assert [CAPTION_PROMPTS.index(p.split("\n", 1)[1]) for p in full["prompt"][:10]] == [0, 3, 4, 0, 4, 2, 4, 4, 0, 1]
+
+
 def test_dpo_text_only_has_no_images():
     ds = datasets.Dataset.from_dict({"caption": ["A red bus.", "A dog."], "corrupted_caption": ["A blue bus.", None]})
     pairs = to_dpo(ds)
@@ -197,6 +215,15 @@ def test_negclip_is_deterministic_per_seed(corrupted, engine_base, tmp_path):
     c = to_negclip(corrupted, tmp_path / "c.tsv", n_negatives=2, concepts=engine_base, seed=4)
     assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
     assert a.to_list() == b.to_list() and a.to_list() != c.to_list()
+
+
+def test_negclip_images_pinned_values_of_the_streams_scheme(corrupted):
+    # The rows sharing the most rare words are taken; the picks among rows tied at the cut come from
+    # each row's "export-pairs" stream of iccc.streams. These are that scheme's values for seed 0.
+    table = to_negclip(corrupted, seed=0)
+    assert table["neg_image"][:5] == [[102, 123, 101], [101, 69, 128], [66, 42, 62], [84, 117, 135], [80, 2, 14]]
+    other = to_negclip(corrupted, seed=1)["neg_image"]
+    assert other != table["neg_image"] and all(len(a) == len(b) == 3 for a, b in zip(other, table["neg_image"]))
 
 
 def test_negclip_draws_match_corrupt_epochs(corrupted, engine_base):

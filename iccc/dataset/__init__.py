@@ -1,6 +1,8 @@
 """ICCC training data as HuggingFace datasets: loaders, the builder, on-the-fly epochs and exports.
 
-``datasets`` is imported only when a function here runs.
+``datasets`` is imported only when a function here runs. Every random draw of a build or an
+export comes from :mod:`iccc.streams`. :func:`find_builder` and :data:`ROW_COLUMN` are for other
+packages of iccc (training, evaluation) that read an on-the-fly build's rows without its images.
 """
 
 from ._builder import build_dataset, concept_base, detect_group_column
@@ -16,7 +18,7 @@ from ._export import (
 )
 from ._inputs import iter_caption_rows, load_captions
 from ._prompts import CAPTION_PROMPTS, CORRECTION_PROMPTS, NO_ERROR_TARGET, TARGET_FORMATS
-from ._samples import BUILD_STATUS, TASKS, SampleBuilder
+from ._samples import BUILD_STATUS, ROW_COLUMN, TASKS, SampleBuilder, find_builder
 from ._sft import SFT_FORMATS, to_sft
 from ._summary import BuildSummary, build_summary, format_summary, image_check
 
@@ -30,15 +32,17 @@ def __getattr__(name):
         return OnTheFlyDataset
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "BUILD_STATUS",
     "BuildSummary",
-    "DEFAULT_IMAGE_TOKEN",
-    "OnTheFlyDataset",
-    "SFT_FORMATS",
     "CAPTION_PROMPTS",
     "CORRECTION_PROMPTS",
+    "DEFAULT_IMAGE_TOKEN",
     "NO_ERROR_TARGET",
+    "OnTheFlyDataset",
+    "ROW_COLUMN",
+    "SFT_FORMATS",
     "SampleBuilder",
     "TARGET_FORMATS",
     "TASKS",
@@ -46,6 +50,7 @@ __all__ = [
     "build_summary",
     "concept_base",
     "detect_group_column",
+    "find_builder",
     "format_summary",
     "image_check",
     "iter_caption_rows",

@@ -17,15 +17,25 @@ from typing import Any, Sequence
 from .. import columns
 from .._schema import ParsedCaption
 from ..base import ConceptBase
-from ..corrupt import DEFAULT_OPERATIONS, DEFAULT_P_SWAP
-from ._samples import OUTPUT_COLUMNS, ROW_COLUMN, LazyBase, SampleBuilder, _check_count, _check_p
+from ..corrupt import DEFAULT_OPERATIONS, DEFAULT_P_ADD, DEFAULT_P_SWAP
+from ._checks import check_bool, check_column, check_count, check_p, check_positive
+from ._prompts import DEFAULT_TARGET_FORMAT
+from ._samples import (
+    DEFAULT_P_CORRECTION,
+    ROW_COLUMN,
+    TARGET,
+    LazyBase,
+    SampleBuilder,
+    output_columns,
+    usable_caption,
+)
 
 MODES = ("materialize", "transform")
-IMAGE = "image"
+IMAGE = columns.IMAGE
 #: ``group_column`` default: the first of :data:`GROUP_COLUMNS` the data has (what ``iccc build`` does).
 AUTO = "auto"
 #: Columns taken as the image id when ``group_column="auto"`` (``image`` only when it holds path strings).
-GROUP_COLUMNS = ("image_id", "cocoid", "image")
+GROUP_COLUMNS = (columns.IMAGE_ID, "cocoid", IMAGE)
 #: Rows of an ``IterableDataset`` read to build the concept base when ``base_rows`` is None.
 STREAM_BASE_ROWS = 100_000
 #: Captions the frequency balancing simulates on (an even sample of the rows read for the base).
@@ -42,15 +52,15 @@ def build_dataset(
     balance: bool = True,
     seed: int = 0,
     epoch: int = 0,
-    p_correction: float = 0.3,
+    p_correction: float = DEFAULT_P_CORRECTION,
     p_swap: float = DEFAULT_P_SWAP,
     p_correct_caption: float = 0.0,
-    target_format: str = "statement",
+    target_format: str = DEFAULT_TARGET_FORMAT,
     caption_prompts: Sequence[str] | None = None,
     correction_prompts: Sequence[str] | None = None,
     operations: Sequence[str] = DEFAULT_OPERATIONS,
     kinds: Sequence[str] | None = None,
-    p_add: float = 0.0,
+    p_add: float = DEFAULT_P_ADD,
     mode: str = "materialize",
     num_proc: int | None = None,
     batch_size: int = 1000,
@@ -68,8 +78,9 @@ def build_dataset(
     caption is left correct, else a *captioning* sample (target: the caption). The paper's mixture
     is the default: 30% corrections, 15% of them tried as swaps first (a swap needs two concepts of
     one category; when there are none the caption gets a replacement, so fewer end up as swaps:
-    about 2% on COCO). Every draw comes from ``(seed, epoch, row index)``: the result does not
-    depend on ``num_proc``, ``batch_size`` or ``mode``.
+    about 2% on COCO). Every draw comes from the :mod:`iccc.streams` streams of ``(seed, epoch,
+    row index)`` (the task and prompt from the ``"sample"`` stream, the corruption from the
+    ``"corrupt"`` stream): the result does not depend on ``num_proc``, ``batch_size`` or ``mode``.
 
     Columns added: ``prompt``, ``target``, ``task`` (``"correction"``/``"caption"``), ``caption``
     (when the caption column has another name), ``corrupted_caption``, ``operation`` (``replace``,
@@ -95,7 +106,7 @@ def build_dataset(
         concepts: the :class:`iccc.ConceptBase` to draw replacements from; by default built from
             the captions of ``ds`` (all splits) and frequency-balanced
             (:func:`iccc.balance.balance_insertions`) unless ``balance=False``.
-        seed, epoch: per-row generators derive from ``(seed, epoch, index)``.
+        seed, epoch: a row's draws come from its :mod:`iccc.streams` streams of ``(seed, epoch, index)``.
         p_correction, p_swap, p_correct_caption: the mixture (see above).
         target_format: ``"statement"`` (the paper's ``"cat" should be "dog".``), ``"caption"`` (the
             corrected caption) or ``"both"``.
@@ -148,31 +159,25 @@ def build_dataset(
     if concepts is not None and not isinstance(concepts, ConceptBase):
         raise TypeError(f"`concepts` should be an iccc.ConceptBase or None, got {type(concepts).__name__}: "
                         f"{concepts!r:.80}.")
-    if num_proc is not None and (isinstance(num_proc, bool) or not isinstance(num_proc, int) or num_proc < 1):
-        raise ValueError(f"`num_proc` should be a positive integer or None, got {num_proc!r}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` should be a positive integer, got {batch_size!r}.")
-    if base_rows is not None and (isinstance(base_rows, bool) or not isinstance(base_rows, int) or base_rows < 1):
-        raise ValueError(f"`base_rows` should be a positive integer or None, got {base_rows!r}.")
+    num_proc = check_positive("num_proc", num_proc, optional=True)
+    batch_size = check_positive("batch_size", batch_size)
+    base_rows = check_positive("base_rows", base_rows, optional=True)
     for name, value in (("balance", balance), ("keep_concepts", keep_concepts), ("drop_unusable", drop_unusable)):
-        if not isinstance(value, bool):
-            raise TypeError(f"`{name}` should be True or False, got {value!r}.")
-    if not isinstance(caption_column, str) or not caption_column:
-        raise TypeError(f"`caption_column` should be a non-empty string, got {caption_column!r}.")
+        check_bool(name, value)
+    check_column("caption_column", caption_column)
     for name, value in (("image_column", image_column), ("group_column", group_column)):
         if value is not None and (not isinstance(value, str) or not value):
             extra = ', "auto"' if name == "group_column" else ""
             raise TypeError(f"`{name}` should be a column name (a non-empty string){extra} or None, got {value!r}.")
     if group_column == AUTO:
         group_column = detect_group_column(list(splits.values()), image_column)
-    _check_count("seed", seed)
-    _check_count("epoch", epoch)
+    seed, epoch = check_count("seed", seed), check_count("epoch", epoch)
     # A builder with a stand-in base validates the sampling arguments before any parsing.
     config = dict(seed=seed, epoch=epoch, p_correction=p_correction, p_swap=p_swap,
                   p_correct_caption=p_correct_caption, target_format=target_format, caption_prompts=caption_prompts,
                   correction_prompts=correction_prompts, operations=operations, kinds=kinds, p_add=p_add,
                   caption_column=caption_column, group_column=group_column)
-    _check_p("p_correction", p_correction)
+    check_p("p_correction", p_correction)
     SampleBuilder(ConceptBase(), **{**config, "p_correction": 0.0})
     if p_correction + p_correct_caption > 1.0:
         raise ValueError(
@@ -216,7 +221,7 @@ def build_dataset(
         if isinstance(split, IterableDataset):
             out[name] = _build_iterable(split, builder, batch_size, recast[name], drop_unusable)
         elif len(split) == 0:
-            out[name] = _empty(split, builder, mode)
+            out[name] = _empty(split, builder)
         elif mode == "materialize":
             out[name] = _materialize(split, builder, batch_size, num_proc, load_from_cache_file, drop_unusable)
         else:
@@ -310,8 +315,7 @@ def _check_columns(ds, where: str, caption_column: str, image_column: str | None
         raise KeyError(f"Image column {image_column!r} not found in {where}. {available} Pass `image_column=None` "
                        "for a dataset without images.")
     rename = has_image and image_column != IMAGE
-    written = [c for c in OUTPUT_COLUMNS if c != "caption" or caption_column != "caption"]
-    written += [ROW_COLUMN] + ([IMAGE] if rename else [])
+    written = output_columns(caption_column) + [ROW_COLUMN] + ([IMAGE] if rename else [])
     clash = [c for c in written if c in names]
     if clash:
         raise ValueError(
@@ -433,11 +437,6 @@ def _map_kwargs(load_from_cache_file) -> dict:
     return {} if load_from_cache_file is None else {"load_from_cache_file": load_from_cache_file}
 
 
-def _usable(caption) -> bool:
-    """Whether a caption gives a sample (the builder's own test: a non-blank string)."""
-    return isinstance(caption, str) and bool(caption.strip())
-
-
 def _usable_targets(targets) -> list[bool]:
     return [t is not None for t in targets]
 
@@ -451,7 +450,7 @@ def _output_features(ds_features, builder: SampleBuilder):
     return Features(features)
 
 
-def _empty(ds, builder: SampleBuilder, mode: str):
+def _empty(ds, builder: SampleBuilder):
     """The build of an empty ``Dataset``: no rows, every output column."""
     from datasets import Dataset
 
@@ -465,7 +464,7 @@ def _materialize(ds, builder: SampleBuilder, batch_size, num_proc, load_from_cac
                  features=_output_features(ds.features, builder), num_proc=num_proc, desc="Building ICCC samples",
                  **_map_kwargs(load_from_cache_file))
     if drop_unusable:
-        out = out.filter(_usable_targets, input_columns=["target"], batched=True, batch_size=batch_size,
+        out = out.filter(_usable_targets, input_columns=[TARGET], batched=True, batch_size=batch_size,
                          num_proc=num_proc, desc="Dropping rows without a usable caption",
                          **_map_kwargs(load_from_cache_file))
     return out
@@ -485,7 +484,7 @@ def _on_the_fly(ds, builder: SampleBuilder, batch_size, num_proc, load_from_cach
                 num_proc=num_proc, desc="Indexing rows", **_map_kwargs(load_from_cache_file))
     if drop_unusable:  # the rows keep their ids, so the others draw what the full build draws
         keep = [i for i, caption in enumerate(ds.select_columns([builder.caption_column])[builder.caption_column])
-                if _usable(caption)]
+                if usable_caption(caption)]
         if len(keep) < len(ds):
             ds = ds.select(keep)
     return on_the_fly(ds.with_transform(builder.transform, columns=builder.input_columns + [ROW_COLUMN],
@@ -511,5 +510,5 @@ def _build_iterable(ds, builder: SampleBuilder, batch_size, recast, drop_unusabl
         feats.update({k: v for k, v in recast.items() if k in feats})
         out = out.cast(Features(feats))
     if drop_unusable:
-        out = out.filter(_usable_targets, input_columns=["target"], batched=True, batch_size=batch_size)
+        out = out.filter(_usable_targets, input_columns=[TARGET], batched=True, batch_size=batch_size)
     return out

@@ -1,20 +1,22 @@
 """Per-epoch resampling of on-the-fly builds: :func:`set_epoch`, and the ``IterableDataset`` hook
-(in :mod:`iccc.dataset._epoch_hook`, which imports ``datasets``)."""
+(in :mod:`iccc.dataset._datasets_internals`, which imports ``datasets``).
+
+A row of training epoch ``e`` draws from the :mod:`iccc.streams` streams of epoch ``epoch + e``
+(``epoch``: the build's), so new corruptions and prompts each epoch, the same ones on every rerun."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._samples import SampleBuilder, _check_count, find_builder
+from ._checks import check_count
+from ._samples import SampleBuilder, find_builder
 
 
 def hook_iterable(ds, builder: SampleBuilder) -> bool:
     """Make the map step of ``builder`` in the ``IterableDataset`` ``ds`` follow ``ds.set_epoch``;
     returns whether it could (``False`` with a ``datasets`` version laid out otherwise)."""
-    try:
-        from ._epoch_hook import hook
-    except ImportError:  # pragma: no cover - other datasets layouts
-        return False
+    from ._datasets_internals import hook
+
     return hook(ds, builder)
 
 
@@ -38,7 +40,7 @@ def set_epoch(ds: Any, epoch: int) -> None:
     >>> ds[:]["prompt"] != first
     True
     """
-    _check_count("epoch", epoch)
+    epoch = check_count("epoch", epoch)
     from datasets import DatasetDict, IterableDataset, IterableDatasetDict
 
     if isinstance(ds, (DatasetDict, IterableDatasetDict)):

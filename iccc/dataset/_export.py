@@ -30,17 +30,20 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .. import columns
-from ._inputs import IMAGE, IMAGE_ID
+from ..corrupt import STATUS_COLUMN
+from ..streams import Streams
+from ._checks import check_bool, check_count, check_positive
+from ._prompts import CAPTION_PROMPTS
+from ._samples import BUILD_STATUS, CONCEPT_KIND, CORRUPTED_CAPTION, OPERATION, TASK, TASK_CORRECTION
 
-CAPTION = columns.CAPTION
-CORRUPTED = "corrupted_caption"
+IMAGE, IMAGE_ID, CAPTION, CORRUPTED = columns.IMAGE, columns.IMAGE_ID, columns.CAPTION, CORRUPTED_CAPTION
 #: Columns that may hold a row's corruption status, looked for in this order.
-STATUS_COLUMNS = ("corrupt_status", "status", "build_status")
-TASK = "task"
+STATUS_COLUMNS = (STATUS_COLUMN, "status", BUILD_STATUS)
 EXPORTED = "exported"
 
-#: The captioning instruction of :func:`to_dpo` (the chosen answer is the real caption).
-DEFAULT_DPO_PROMPT = "Write a short caption for this image."
+#: The captioning instruction of :func:`to_dpo` (the chosen answer is the real caption): the
+#: first of the build's :data:`~iccc.dataset.CAPTION_PROMPTS`.
+DEFAULT_DPO_PROMPT = CAPTION_PROMPTS[0]
 
 #: iccc's (operation, concept kind) -> SugarCrepe's negative type. Counts are attributes of a noun
 #: ("two dogs"), verbs are actions that SugarCrepe counts as relations ("riding" -> "walking"), and
@@ -59,8 +62,9 @@ SUGARCREPE_TYPES: dict[tuple[str, str], str] = {
     ("add", "attribute"): "add_att",
 }
 
-# Mixed into the per-row seed of the DPO prompt draw.
-_PROMPT_STREAM = 0xD90
+#: The purposes (:data:`iccc.streams.PURPOSES`) of the exporters' draws: the DPO prompt phrasing
+#: of a row, and the hard-negative images of a NegCLIP row. Their epoch is always 0.
+PROMPT_PURPOSE, PAIRS_PURPOSE = "export-prompt", "export-pairs"
 
 #: Column names of the NegCLIP TSV (after its unnamed index column).
 NEGCLIP_COLUMNS = ("title", "filepath", "neg_caption", "neg_image")
@@ -78,11 +82,6 @@ def _check_dataset(ds, *needed: str):
         raise KeyError(f"`ds` has no column(s) {missing}. Available: {ds.column_names}.")
 
 
-def _check_bool(name: str, value):
-    if not isinstance(value, bool):
-        raise TypeError(f"`{name}` should be True or False, got {value!r}.")
-
-
 def _status_column(ds) -> str | None:
     return next((c for c in STATUS_COLUMNS if c in ds.column_names), None)
 
@@ -94,7 +93,7 @@ def _skip_reason(caption, negative, status, task) -> str | None:
     if not isinstance(negative, str) or not negative.strip():
         if status not in (None, "ok"):
             return f"not_corrupted:{status}"
-        if task not in (None, "correction"):
+        if task not in (None, TASK_CORRECTION):
             return f"task:{task}"
         return "not_corrupted"
     if negative == caption:
@@ -180,7 +179,8 @@ def to_dpo(
     Args:
         ds: a ``datasets.Dataset`` with the caption, corrupted caption and (optionally) image columns.
         prompt: the instruction the captions answer; a sequence of phrasings (e.g.
-            ``iccc.dataset.CAPTION_PROMPTS``) gives one per row, drawn from ``(seed, row)``.
+            ``iccc.dataset.CAPTION_PROMPTS``) gives one per row, drawn from the row's
+            ``"export-prompt"`` stream of :mod:`iccc.streams` (``(seed, 0, row of ds)``).
         conversational: messages (True) or plain strings (False).
         seed: seed of the per-row prompt draws (only used with several phrasings).
         image_column: the image column (path strings or an ``Image`` feature); ``None`` (or no
@@ -207,11 +207,10 @@ def to_dpo(
     prompts = (prompt,) if isinstance(prompt, str) else tuple(prompt) if isinstance(prompt, Sequence) else ()
     if not prompts or not all(isinstance(p, str) and p.strip() for p in prompts):
         raise ValueError(f"`prompt` should be a non-empty string or a sequence of them, got {prompt!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"`seed` should be a non-negative integer, got {seed!r}.")
+    seed = check_count("seed", seed)
     for name, value in (("conversational", conversational), ("image_features", image_features),
                         ("return_counts", return_counts)):
-        _check_bool(name, value)
+        check_bool(name, value)
     if image_column == IMAGE and IMAGE not in ds.column_names:
         image_column = None  # the default column is absent: text-only pairs
     if image_column is not None and image_column not in ds.column_names:
@@ -230,9 +229,9 @@ def to_dpo(
     def texts(captions, negatives, indices):
         if len(prompts) == 1:
             chosen_prompts = [prompts[0]] * len(captions)
-        else:  # one phrasing per source row, whatever the batching
-            chosen_prompts = [prompts[int(np.random.default_rng([seed, _PROMPT_STREAM, keep[i]]).integers(len(prompts)))]
-                              for i in indices]
+        else:  # one phrasing per source row (its index in ``ds``), whatever the batching
+            streams = Streams(seed, 0, [keep[i] for i in indices], PROMPT_PURPOSE)
+            chosen_prompts = [streams[k].choice(prompts) for k in range(len(streams))]
         if conversational:
             user = [{"type": "image", "text": None}] if has_images else []
             return {
@@ -334,13 +333,14 @@ def to_negclip(
     ``neg_caption`` (a list of negative captions) and ``neg_image`` (rows of other images).
 
     The first negative is the row's ``corrupted_caption`` when it has one; with ``concepts`` (the
-    :class:`iccc.ConceptBase`) more are drawn, each from the per-row generator of another epoch
-    (``(seed, epoch, row)``, epochs 0, 1, ...: the same draws as ``ds.map(iccc.corrupt, ...,
-    fn_kwargs={"seed": seed, "epoch": k})``), keeping distinct ones until ``n_negatives`` are found
-    or ``max_draws`` epochs were tried; a row may so end with fewer. ``neg_image`` holds
-    ``n_negative_images`` output rows of other images whose captions share the most content
-    words (NegCLIP's hard-negative images were CLIP neighbours; word overlap is the text-only
-    stand-in), chosen deterministically from ``seed``.
+    :class:`iccc.ConceptBase`) more are drawn, each from the row's ``"corrupt"`` stream of another
+    epoch (:mod:`iccc.streams`: ``(seed, epoch, row)``, epochs 0, 1, ...: the same draws as
+    ``ds.map(iccc.corrupt, ..., fn_kwargs={"seed": seed, "epoch": k})``), keeping distinct ones until
+    ``n_negatives`` are found or ``max_draws`` epochs were tried; a row may so end with fewer.
+    ``neg_image`` holds ``n_negative_images`` output rows of other images whose captions share the
+    most content words (NegCLIP's hard-negative images were CLIP neighbours; word overlap is the
+    text-only stand-in); the choices among equals come from the row's ``"export-pairs"`` stream of
+    ``seed``.
 
     With ``path`` the table is written as NegCLIP's TSV (a leading unnamed index column; lists as
     Python literals, read back with ``ast.literal_eval``); ``.csv`` gives commas, ``.gz`` gzip.
@@ -368,18 +368,15 @@ def to_negclip(
     >>> to_negclip(ds, n_negative_images=0).to_list()
     [{'title': 'A red bus.', 'filepath': '1.jpg', 'neg_caption': ['A blue bus.'], 'neg_image': []}]
     """
-    from datasets import Dataset, List, Value
+    from datasets import Dataset, Features, List, Value
 
     _check_dataset(ds, caption_column)
-    for name, value, low in (("n_negatives", n_negatives, 1), ("n_negative_images", n_negative_images, 0),
-                             ("seed", seed, 0)):
+    for name, value, low in (("n_negatives", n_negatives, 1), ("n_negative_images", n_negative_images, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"`{name}` should be an integer >= {low}, got {value!r}.")
-    if max_draws is None:
-        max_draws = 4 * n_negatives + 4
-    if isinstance(max_draws, bool) or not isinstance(max_draws, (int, np.integer)) or max_draws < 1:
-        raise ValueError(f"`max_draws` should be a positive integer, got {max_draws!r}.")
-    _check_bool("return_counts", return_counts)
+    seed = check_count("seed", seed)
+    max_draws = check_positive("max_draws", 4 * n_negatives + 4 if max_draws is None else max_draws)
+    check_bool("return_counts", return_counts)
     has_corrupted = corrupted_column in ds.column_names
     if concepts is None and (n_negatives > 1 or not has_corrupted):
         why = f"n_negatives={n_negatives}" if has_corrupted else f"`ds` has no {corrupted_column!r} column"
@@ -398,18 +395,11 @@ def to_negclip(
     captions = ds.select_columns([caption_column])[caption_column]
     groups = ds.select_columns([group_column])[group_column] if group_column else refs
     titles = [captions[i] for i in keep]
-    neg_images = _negative_images(titles, [groups[i] for i in keep], n_negative_images, seed)
-    table = {
-        "title": titles,
-        "filepath": [_filename(refs[i], relative_to) for i in keep],
-        "neg_caption": [negatives[i] for i in keep],
-        "neg_image": neg_images,
-    }
-    features = {"title": Value("string"), "filepath": Value("string"), "neg_caption": List(Value("string")),
-                "neg_image": List(Value("int64"))}
-    from datasets import Features
-
-    out = Dataset.from_dict(table, features=Features(features))
+    neg_images = _negative_images(titles, [groups[i] for i in keep], n_negative_images, seed, rows=keep)
+    values = (titles, [_filename(refs[i], relative_to) for i in keep], [negatives[i] for i in keep], neg_images)
+    types = (Value("string"), Value("string"), List(Value("string")), List(Value("int64")))
+    features = Features(dict(zip(NEGCLIP_COLUMNS, types)))
+    out = Dataset.from_dict(dict(zip(NEGCLIP_COLUMNS, values)), features=features)
     if path is not None:
         write_negclip(out, path)
     return _finish(out, counts, return_counts)
@@ -472,11 +462,16 @@ def _negatives(ds, *, n_negatives, concepts, seed, max_draws, caption_column, co
     return negatives, counts
 
 
-def _negative_images(captions: list[str], groups: list, k: int, seed: int) -> list[list[int]]:
+def _negative_images(captions: list[str], groups: list, k: int, seed: int, rows: Sequence[int]) -> list[list[int]]:
     """For each row, ``k`` rows of other images whose captions share its rarest content words
-    (weighted by inverse document frequency; random other rows when too few share any);
-    deterministic per ``seed``. Bounded work per row: the :data:`_RARE_WORDS` rarest words, and at
-    most :data:`_PER_WORD` rows (a window drawn per row) of each."""
+    (weighted by inverse document frequency; random other rows when too few share any). Bounded
+    work per row: the :data:`_RARE_WORDS` rarest words, and at most :data:`_PER_WORD` rows (a
+    window drawn per row) of each.
+
+    The draws of row ``t`` (a window start per word, the pick among rows tied at the cut, the
+    random fill) come from the ``"export-pairs"`` stream of :mod:`iccc.streams` of ``(seed, 0,
+    rows[t])``, ``rows[t]`` being the row's index in the source dataset.
+    """
     from math import log
 
     from ..base import content_words
@@ -489,38 +484,51 @@ def _negative_images(captions: list[str], groups: list, k: int, seed: int) -> li
     for i, ws in enumerate(words):
         for w in ws:
             postings.setdefault(w, []).append(i)
-    idf = {w: log(n / len(rows)) for w, rows in postings.items()}
+    idf = {w: log(n / len(found)) for w, found in postings.items()}
     out = []
-    for i in range(n):
-        rng = np.random.default_rng([seed, _IMAGE_STREAM, i])
-        mine = groups[i]
-        score: dict[int, float] = {}
-        for w in sorted(words[i], key=lambda w: (-idf[w], w))[:_RARE_WORDS]:
-            rows = postings[w]
-            if len(rows) > _PER_WORD:
-                s0 = int(rng.integers(len(rows)))
-                rows = rows[s0:s0 + _PER_WORD] + rows[: max(0, s0 + _PER_WORD - len(rows))]
-            for j in rows:
-                if j != i and (mine is None or groups[j] != mine):
-                    score[j] = score.get(j, 0.0) + idf[w]
-        candidates = list(score)
-        keys = rng.random(len(candidates))
-        order = sorted(range(len(candidates)), key=lambda t: (-score[candidates[t]], keys[t]))[:k]
-        ranked = [candidates[t] for t in order]
-        tries = 0
-        while len(ranked) < k and tries < 20 * k:  # too few rows share a word: fill with random other images
-            tries += 1
-            j = int(rng.integers(n))
-            if j != i and j not in ranked and (mine is None or groups[j] != mine):
-                ranked.append(j)
-        out.append(ranked)
+    for start in range(0, n, _STREAM_CHUNK):  # streams a chunk at a time: bounded memory
+        streams = Streams(seed, 0, rows[start:start + _STREAM_CHUNK], PAIRS_PURPOSE)
+        for i in range(start, min(n, start + _STREAM_CHUNK)):
+            out.append(_images_of(i, words, postings, idf, groups, k, streams[i - start]))
     return out
 
 
-# Bounds of the hard-negative image search, and the stream of its per-row draws.
+def _images_of(i: int, words, postings, idf, groups, k: int, rng) -> list[int]:
+    """The ``k`` negative images of row ``i`` (see :func:`_negative_images`)."""
+    n = len(words)
+    mine = groups[i]
+    score: dict[int, float] = {}
+    for w in sorted(words[i], key=lambda w: (-idf[w], w))[:_RARE_WORDS]:
+        found = postings[w]
+        if len(found) > _PER_WORD:
+            s0 = rng.integers(len(found))
+            found = found[s0:s0 + _PER_WORD] + found[: max(0, s0 + _PER_WORD - len(found))]
+        for j in found:
+            if j != i and (mine is None or groups[j] != mine):
+                score[j] = score.get(j, 0.0) + idf[w]
+    ranked = sorted(score, key=lambda j: (-score[j], j))
+    if len(ranked) > k:
+        # every row scoring above the k-th score is in; the rest are drawn from the rows tied at it
+        cut = score[ranked[k - 1]]
+        above = [j for j in ranked if score[j] > cut]
+        tied = [j for j in ranked if score[j] == cut]
+        for t in range(k - len(above)):  # a partial Fisher-Yates shuffle: one draw per pick
+            u = t + rng.integers(len(tied) - t)
+            tied[t], tied[u] = tied[u], tied[t]
+        ranked = above + tied[: k - len(above)]
+    tries = 0
+    while len(ranked) < k and tries < 20 * k:  # too few rows share a word: fill with random other images
+        tries += 1
+        j = rng.integers(n)
+        if j != i and j not in ranked and (mine is None or groups[j] != mine):
+            ranked.append(j)
+    return ranked
+
+
+# Bounds of the hard-negative image search, and the rows whose streams are made at once.
 _RARE_WORDS = 4
 _PER_WORD = 64
-_IMAGE_STREAM = 7_919
+_STREAM_CHUNK = 1024
 
 
 def write_negclip(table, path) -> Path:
@@ -595,20 +603,20 @@ def to_sugarcrepe(
     >>> to_sugarcrepe(ds)
     {'replace_att': {'0': {'filename': '1.jpg', 'caption': 'A red bus.', 'negative_caption': 'A blue bus.'}}}
     """
-    _check_dataset(ds, caption_column, corrupted_column, "operation", "concept_kind")
-    _check_bool("return_counts", return_counts)
+    _check_dataset(ds, caption_column, corrupted_column, OPERATION, CONCEPT_KIND)
+    check_bool("return_counts", return_counts)
     if indent is not None and (isinstance(indent, bool) or not isinstance(indent, int) or indent < 0):
         raise ValueError(f"`indent` should be a non-negative integer or None, got {indent!r}.")
     relative_to = os.fspath(relative_to) if relative_to is not None else None
     reasons = _pair_reasons(ds, caption_column, corrupted_column)
     refs = _image_refs(ds, image_column)
-    view = ds.select_columns([caption_column, corrupted_column, "operation", "concept_kind"])
+    view = ds.select_columns([caption_column, corrupted_column, OPERATION, CONCEPT_KIND])
     out: dict[str, dict[str, dict]] = {}
     counts: Counter = Counter()
     index = 0
     for batch in view.iter(batch_size=2000):
-        for cap, neg, op, kind in zip(batch[caption_column], batch[corrupted_column], batch["operation"],
-                                      batch["concept_kind"]):
+        for cap, neg, op, kind in zip(batch[caption_column], batch[corrupted_column], batch[OPERATION],
+                                      batch[CONCEPT_KIND]):
             reason = reasons[index]
             ref = refs[index]
             index += 1

@@ -42,6 +42,8 @@ CORRECTION_PROMPTS: tuple[str, ...] = (
 )
 
 TARGET_FORMATS = ("statement", "caption", "both")
+#: The paper's target: the correction statement.
+DEFAULT_TARGET_FORMAT = TARGET_FORMATS[0]
 
 #: Target of a correction prompt whose caption is correct (``target_format="statement"``).
 NO_ERROR_TARGET = "The caption is correct."

@@ -2,9 +2,11 @@
 
 One picklable callable, used three ways: as the ``Dataset.map`` function of a materialised build,
 as the ``with_transform`` function of an on-the-fly build, and as the ``IterableDataset.map``
-function of a streaming build. Every random choice of a row (its task, its prompt phrasing and its
-corruption) derives from ``(seed, epoch, row index)``, so the rows do not depend on ``num_proc``,
-the batch size, or which of the three ways made them.
+function of a streaming build. Every random choice of a row comes from the streams of
+:mod:`iccc.streams`, keyed by ``(seed, epoch, row index, purpose)``: its task and prompt phrasing
+from the ``"sample"`` stream (first and second draw), its corruption from the ``"corrupt"`` stream
+(through :func:`iccc.corrupt`). So the rows do not depend on ``num_proc``, the batch size, or which
+of the three ways made them, and changing how prompts are drawn never changes a corruption.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import numpy as np
 
 from .. import columns
 from ..base import ConceptBase
-from ..corrupt import DEFAULT_OPERATIONS, DEFAULT_P_SWAP, STATUS_COLUMN, Corruptor, corrupt
+from ..corrupt import DEFAULT_OPERATIONS, DEFAULT_P_ADD, DEFAULT_P_SWAP, STATUS_COLUMN, Corruptor, corrupt
+from ..streams import Streams
 from . import _prompts
+from ._checks import check_column, check_count, check_p
 
 TASK_CORRECTION = "correction"
 TASK_CAPTION = "caption"
@@ -24,42 +28,41 @@ TASKS = (TASK_CORRECTION, TASK_CAPTION)
 
 #: The column of the build status: ``"ok"``, or why the row is not what its draw asked for.
 BUILD_STATUS = "build_status"
+#: The sample columns of a build: the instruction, the answer, and which of :data:`TASKS` it is.
+PROMPT, TARGET, TASK = "prompt", "target", "task"
+#: The columns of the corruption record a correction sample shows (named as :func:`iccc.corrupt` names them).
+CORRUPTED_CAPTION, OPERATION, CONCEPT_KIND = "corrupted_caption", "operation", "concept_kind"
+SAMPLE_RECORD = (CORRUPTED_CAPTION, OPERATION, CONCEPT_KIND, "original", "replacement")
 #: ``operation`` of a correction sample whose caption was left correct (``p_correct_caption``).
 NO_OPERATION = "none"
 #: Columns every build adds (``caption`` too, when the caption column has another name).
-OUTPUT_COLUMNS = (
-    "prompt", "target", "task", "caption", "corrupted_caption", "operation", "concept_kind", "original",
-    "replacement", BUILD_STATUS,
-)
+OUTPUT_COLUMNS = (PROMPT, TARGET, TASK, columns.CAPTION, *SAMPLE_RECORD, BUILD_STATUS)
 #: Row ids of an on-the-fly build (the transform has no ``with_indices``); hidden from its rows.
 ROW_COLUMN = "_iccc_row"
 #: Statuses of captions that give no sample at all (their ``target`` is ``None``).
 UNUSABLE = ("missing", "empty", "not_string")
-
-# Mixed into the per-row seed of the task and prompt draws, so that they are independent of the
-# corruption's own generator (which derives from (seed, epoch, index) alone).
-_DRAW_STREAM = 0x1CCC
-
-
-def _check_p(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"`{name}` should be a probability in [0, 1], got {value!r}.")
-    return float(value)
+#: The paper's share of correction samples (with a corrupted caption).
+DEFAULT_P_CORRECTION = 0.3
+#: The purpose (:data:`iccc.streams.PURPOSES`) of the task and prompt draws.
+SAMPLE_PURPOSE = "sample"
+# The column of iccc.corrupt's record that holds the correction statement (a sample's own
+# ``target`` is that statement, the caption or both: see ``target_format``).
+_STATEMENT = "target"
 
 
-def _check_count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"`{name}` should be a non-negative integer, got {value!r}.")
-    return int(value)
+def output_columns(caption_column: str = columns.CAPTION) -> list[str]:
+    """The columns a build adds, for captions in ``caption_column``: :data:`OUTPUT_COLUMNS`, less
+    ``caption`` when that is the caption column itself.
+
+    >>> output_columns("text")[:4], "caption" in output_columns()
+    (['prompt', 'target', 'task', 'caption'], False)
+    """
+    return [c for c in OUTPUT_COLUMNS if c != columns.CAPTION or caption_column != columns.CAPTION]
 
 
-def _check_name(name: str, value, *, optional: bool = False):
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value:
-        allowed = "a non-empty string or None" if optional else "a non-empty string"
-        raise TypeError(f"`{name}` should be {allowed} (a column name), got {value!r}.")
-    return value
+def usable_caption(caption) -> bool:
+    """Whether a caption gives a sample: a string that is not blank."""
+    return isinstance(caption, str) and bool(caption.strip())
 
 
 class SampleBuilder:
@@ -78,7 +81,8 @@ class SampleBuilder:
 
     Args:
         concepts: the :class:`iccc.ConceptBase` replacements come from.
-        seed, epoch: the per-row generators derive from ``(seed, epoch, row index)``.
+        seed, epoch: a row's draws come from the :mod:`iccc.streams` streams of ``(seed, epoch, row index)``
+            (purpose ``"sample"`` for its task and prompt, ``"corrupt"`` for its corruption).
         p_correction: share of correction samples with a corrupted caption (the paper: 0.3).
         p_swap: share of corrections tried as swaps first (the paper: 0.15).
         p_correct_caption: share of correction samples whose caption is left correct.
@@ -103,25 +107,25 @@ class SampleBuilder:
         *,
         seed: int = 0,
         epoch: int = 0,
-        p_correction: float = 0.3,
+        p_correction: float = DEFAULT_P_CORRECTION,
         p_swap: float = DEFAULT_P_SWAP,
         p_correct_caption: float = 0.0,
-        target_format: str = "statement",
+        target_format: str = _prompts.DEFAULT_TARGET_FORMAT,
         caption_prompts: Sequence[str] | None = None,
         correction_prompts: Sequence[str] | None = None,
         operations: Sequence[str] = DEFAULT_OPERATIONS,
         kinds: Sequence[str] | None = None,
-        p_add: float = 0.0,
+        p_add: float = DEFAULT_P_ADD,
         same_category: bool = True,
         caption_column: str = columns.CAPTION,
         group_column: str | None = None,
     ):
         if not isinstance(concepts, (ConceptBase, LazyBase)):
             raise TypeError(f"`concepts` should be an iccc.ConceptBase, got {type(concepts).__name__}: {concepts!r:.80}.")
-        self.seed = _check_count("seed", seed)
-        self.epoch = _check_count("epoch", epoch)
-        self.p_correction = _check_p("p_correction", p_correction)
-        self.p_correct_caption = _check_p("p_correct_caption", p_correct_caption)
+        self.seed = check_count("seed", seed)
+        self.epoch = check_count("epoch", epoch)
+        self.p_correction = check_p("p_correction", p_correction)
+        self.p_correct_caption = check_p("p_correct_caption", p_correct_caption)
         if self.p_correction + self.p_correct_caption > 1.0:
             raise ValueError(
                 f"`p_correction` + `p_correct_caption` should be at most 1, got {p_correction} + {p_correct_caption}."
@@ -138,13 +142,13 @@ class SampleBuilder:
         if isinstance(kinds, str):
             kinds = (kinds,)
         self.corrupt_config = dict(operations=tuple(operations), kinds=tuple(kinds) if kinds is not None else None,
-                                   p_swap=_check_p("p_swap", p_swap), p_add=_check_p("p_add", p_add),
+                                   p_swap=check_p("p_swap", p_swap), p_add=check_p("p_add", p_add),
                                    same_category=bool(same_category))
         if self.p_correction > 0 and isinstance(concepts, ConceptBase):
             Corruptor(concepts, **self.corrupt_config)  # fails early, with its message, on a bad configuration
         self._concepts = concepts
-        self.caption_column = _check_name("caption_column", caption_column)
-        self.group_column = _check_name("group_column", group_column, optional=True)
+        self.caption_column = check_column("caption_column", caption_column)
+        self.group_column = check_column("group_column", group_column, optional=True)
         #: The training epoch set by :meth:`set_epoch` (added to ``epoch``).
         self.epoch_offset = 0
         #: Columns not to show in on-the-fly rows (set by :func:`iccc.build_dataset`).
@@ -176,7 +180,7 @@ class SampleBuilder:
 
     @property
     def output_columns(self) -> list[str]:
-        return [c for c in OUTPUT_COLUMNS if c != "caption" or self.caption_column != "caption"]
+        return output_columns(self.caption_column)
 
     def features(self) -> dict:
         """HF ``datasets`` features of the columns a build adds."""
@@ -186,7 +190,7 @@ class SampleBuilder:
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the rows of training epoch ``epoch`` (with the build's ``epoch`` added)."""
-        self.epoch_offset = _check_count("epoch", epoch)
+        self.epoch_offset = check_count("epoch", epoch)
 
     def at_epoch(self, epoch: int) -> SampleBuilder:
         """A copy drawing the rows of training epoch ``epoch``."""
@@ -240,12 +244,13 @@ class SampleBuilder:
         if self.index_scale != 1 or self.index_shift:
             indices = [int(i) * self.index_scale + self.index_shift for i in indices]
         statuses = batch[columns.PARSE_STATUS]
-        draws = np.empty((n, 2))
-        for k in range(n):
-            draws[k] = np.random.default_rng([self.seed, epoch, int(indices[k]), _DRAW_STREAM]).random(2)
-        usable = [isinstance(c, str) and bool(c.strip()) for c in captions]
-        wants_error = draws[:, 0] < self.p_correction
-        wants_check = ~wants_error & (draws[:, 0] < self.p_correction + self.p_correct_caption)
+        # first draw of a row's "sample" stream: its task; second: its prompt phrasing
+        streams = Streams(self.seed, epoch, indices, SAMPLE_PURPOSE)
+        draws = [streams[k] for k in range(n)]
+        u = np.array([d.random() for d in draws])
+        usable = [usable_caption(c) for c in captions]
+        wants_error = u < self.p_correction
+        wants_check = ~wants_error & (u < self.p_correction + self.p_correct_caption)
 
         records: dict[int, dict] = {}
         fallback: dict[int, str] = {}
@@ -257,50 +262,45 @@ class SampleBuilder:
                           **self.corrupt_config)
             for j, k in enumerate(rows):
                 if out[STATUS_COLUMN][j] == "ok":
-                    records[k] = {name: out[name][j] for name in
-                                  ("corrupted_caption", "operation", "concept_kind", "original", "replacement",
-                                   "target")}
+                    records[k] = {name: out[name][j] for name in (*SAMPLE_RECORD, _STATEMENT)}
                 else:
                     fallback[k] = out[STATUS_COLUMN][j]
 
         result: dict[str, list] = {name: [None] * n for name in self.output_columns}
-        keep_caption = "caption" in result
+        keep_caption = columns.CAPTION in result
         for k in range(n):
             caption = captions[k]
             if keep_caption and isinstance(caption, str):
-                result["caption"][k] = caption
+                result[columns.CAPTION][k] = caption
             record = records.get(k)
             if record is not None:
-                prompt = self._pick(self.correction_prompts, draws[k, 1])
-                result["prompt"][k] = _prompts.fill(prompt, record["corrupted_caption"])
-                result["target"][k] = _prompts.correction_target(record["target"], caption, self.target_format)
-                result["task"][k] = TASK_CORRECTION
-                for name in ("corrupted_caption", "operation", "concept_kind", "original", "replacement"):
+                prompt = draws[k].choice(self.correction_prompts)
+                result[PROMPT][k] = _prompts.fill(prompt, record[CORRUPTED_CAPTION])
+                statement = record[_STATEMENT]
+                result[TARGET][k] = _prompts.correction_target(statement, caption, self.target_format)
+                result[TASK][k] = TASK_CORRECTION
+                for name in SAMPLE_RECORD:
                     result[name][k] = record[name]
                 result[BUILD_STATUS][k] = "ok"
                 continue
             if usable[k] and wants_check[k]:
-                prompt = self._pick(self.correction_prompts, draws[k, 1])
-                result["prompt"][k] = _prompts.fill(prompt, caption)
-                result["target"][k] = _prompts.correction_target(None, caption, self.target_format)
-                result["task"][k] = TASK_CORRECTION
-                result["operation"][k] = NO_OPERATION
+                prompt = draws[k].choice(self.correction_prompts)
+                result[PROMPT][k] = _prompts.fill(prompt, caption)
+                result[TARGET][k] = _prompts.correction_target(None, caption, self.target_format)
+                result[TASK][k] = TASK_CORRECTION
+                result[OPERATION][k] = NO_OPERATION
                 result[BUILD_STATUS][k] = "ok"
                 continue
-            result["prompt"][k] = self._pick(self.caption_prompts, draws[k, 1])
-            result["task"][k] = TASK_CAPTION
+            result[PROMPT][k] = draws[k].choice(self.caption_prompts)
+            result[TASK][k] = TASK_CAPTION
             if usable[k]:
-                result["target"][k] = caption.strip()
+                result[TARGET][k] = caption.strip()
                 result[BUILD_STATUS][k] = fallback.get(k, "ok")
             else:
                 status = statuses[k] if statuses[k] in UNUSABLE else None
                 result[BUILD_STATUS][k] = status or ("missing" if caption is None else
                                                      "not_string" if not isinstance(caption, str) else "empty")
         return result
-
-    @staticmethod
-    def _pick(templates: tuple[str, ...], u: float) -> str:
-        return templates[min(int(u * len(templates)), len(templates) - 1)]
 
 
 class LazyBase:
@@ -319,14 +319,25 @@ class LazyBase:
             self._base = self._make()
         return self._base
 
-    @property
-    def ready(self) -> bool:
-        return self._base is not None
-
 
 def find_builder(obj: Any) -> SampleBuilder | None:
-    """The :class:`SampleBuilder` behind an on-the-fly ``Dataset`` (its transform), else ``None``."""
-    fmt = getattr(obj, "_format_kwargs", None) or {}
-    transform = fmt.get("transform")
+    """The :class:`SampleBuilder` behind an on-the-fly build (the transform of a ``datasets.Dataset``
+    made by :func:`iccc.build_dataset` with ``mode="transform"``), else ``None``.
+
+    Reads the public ``Dataset.format`` (its ``format_kwargs`` hold the transform); anything
+    without a dict ``format`` (an ``IterableDataset``, a list) has no builder.
+
+    >>> import iccc
+    >>> from datasets import Dataset
+    >>> from iccc.dataset import build_dataset
+    >>> fly = build_dataset(Dataset.from_dict({"caption": ["A red car.", "A blue bus."]}), mode="transform",
+    ...                     balance=False)
+    >>> find_builder(fly).seed, find_builder(fly.with_format(None)), find_builder([1, 2])
+    (0, None, None)
+    """
+    fmt = getattr(obj, "format", None)
+    if not isinstance(fmt, dict):
+        return None
+    transform = (fmt.get("format_kwargs") or {}).get("transform")
     builder = getattr(transform, "__self__", None)
     return builder if isinstance(builder, SampleBuilder) else None

@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Sequence
 
+from .. import columns
+from ._checks import check_bool
 from ._export import (
     EXPORTED,
-    _check_bool,
     _finish,
     _image_refs,
     _is_image_feature,
@@ -28,7 +29,9 @@ from ._export import (
     resolve_image_token,
     with_image_token,
 )
-from ._inputs import IMAGE
+from ._samples import PROMPT, TARGET
+
+IMAGE = columns.IMAGE
 
 SFT_FORMATS = ("prompt_completion", "messages")
 
@@ -39,8 +42,8 @@ def to_sft(
     format: str = "prompt_completion",
     conversational: bool = True,
     image_column: str | None = IMAGE,
-    prompt_column: str = "prompt",
-    target_column: str = "target",
+    prompt_column: str = PROMPT,
+    target_column: str = TARGET,
     image_features: bool = True,
     image_token: str | None = None,
     processor: Any = None,
@@ -83,13 +86,13 @@ def to_sft(
         raise ValueError(f"Unknown `format` {format!r}. Available: {', '.join(repr(f) for f in SFT_FORMATS)}.")
     for name, value in (("conversational", conversational), ("image_features", image_features),
                         ("return_counts", return_counts)):
-        _check_bool(name, value)
+        check_bool(name, value)
     if format == "messages" and not conversational:
         raise ValueError("`format`='messages' is conversational; use format='prompt_completion' with "
                          "conversational=False for plain strings.")
     token = resolve_image_token(image_token, processor)
     if prompt_column not in ds.column_names or target_column not in ds.column_names:
-        if build_options.get("caption_column", "caption") not in ds.column_names:
+        if build_options.get("caption_column", columns.CAPTION) not in ds.column_names:
             raise KeyError(f"`ds` has neither {prompt_column!r}/{target_column!r} columns (a build) nor a caption "
                            f"column to build from. Available: {ds.column_names}.")
         from ._builder import build_dataset

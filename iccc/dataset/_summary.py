@@ -6,22 +6,29 @@ import os
 from collections import Counter
 from typing import Any
 
+from .. import columns
+from ._checks import check_count, check_positive
 from ._samples import (
     BUILD_STATUS,
+    CONCEPT_KIND,
     NO_OPERATION,
+    OPERATION,
+    PROMPT,
     ROW_COLUMN,
+    TARGET,
+    TASK,
     TASK_CAPTION,
     TASK_CORRECTION,
     UNUSABLE,
     find_builder,
 )
 
-_READ = ("task", "operation", "concept_kind", BUILD_STATUS, "prompt", "target")
+_READ = (TASK, OPERATION, CONCEPT_KIND, BUILD_STATUS, PROMPT, TARGET)
 #: Rows read from an ``IterableDataset`` when ``limit`` is None (a stream may not end).
 STREAM_LIMIT = 10_000
 #: Characters of a prompt or target shown in a summary's examples (longer ones end in "…").
 EXAMPLE_CHARS = 200
-IMAGE = "image"
+IMAGE = columns.IMAGE
 
 
 class BuildSummary(dict):
@@ -70,10 +77,8 @@ def build_summary(ds, *, examples: int = 3, limit: int | None = None) -> BuildSu
     """
     from datasets import Dataset, DatasetDict, IterableDataset, IterableDatasetDict
 
-    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
-        raise ValueError(f"`examples` should be a non-negative integer, got {examples!r}.")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"`limit` should be a positive integer or None, got {limit!r}.")
+    examples = check_count("examples", examples)
+    limit = check_positive("limit", limit, optional=True)
     if isinstance(ds, (DatasetDict, IterableDatasetDict)):
         return BuildSummary(splits={name: build_summary(split, examples=examples, limit=limit)
                                     for name, split in ds.items()})
@@ -172,7 +177,7 @@ def _summarise(batches, n_examples: int) -> dict[str, Any]:
                 operations[op] += 1
                 kinds[kind] += 1
                 edits[f"{op} {kind}"] += 1
-            example = {"task": task, "prompt": shorten(prompt), "target": shorten(target)}
+            example = {TASK: task, PROMPT: shorten(prompt), TARGET: shorten(target)}
             if task == TASK_CORRECTION and len(shown) < n_examples:
                 shown.append(example)
             elif task == TASK_CAPTION and caption_example is None and target is not None:
@@ -237,8 +242,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"Corruptions (swap share {summary['swap_share']:.1%}): "
                      + ", ".join(f"{k} {v}" for k, v in summary["edits"].items()))
     for ex in summary["examples"]:
-        prompt = _one_line(ex["prompt"])
-        lines.append(f"  [{ex['task']}] {prompt}\n      -> {_one_line(ex['target'])}")
+        lines.append(f"  [{ex[TASK]}] {_one_line(ex[PROMPT])}\n      -> {_one_line(ex[TARGET])}")
     return "\n".join(lines)
 
 

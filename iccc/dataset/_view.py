@@ -15,32 +15,24 @@ subclass does it, and nothing else:
   still runs the build's transform.
 
 ``datasets``' own code keeps seeing the stored table: when the caller of ``features`` or
-``column_names`` is a module of ``datasets`` (its ``map``, ``save_to_disk``, the format carried
-over by ``select``...), the stored names and features are returned. That is the one place that
-relies on how ``datasets`` is organised; ``tests/test_stages.py`` checks it.
+``column_names`` is a module of ``datasets`` (its ``map``, ``save_to_disk``, ``format``, the
+format carried over by ``select``...), the stored names and features are returned. That, and
+keeping the class on the results of ``select``..., rely on ``datasets`` internals, kept in
+:mod:`iccc.dataset._datasets_internals` (checked by ``tests/test_datasets_internals.py``).
 """
 
 from __future__ import annotations
 
-import sys
 from functools import wraps
 
 from datasets import Dataset, DatasetDict, Features
 
+from ._datasets_internals import adopt, called_from_datasets, stored_column_names, stored_features
 from ._samples import ROW_COLUMN, find_builder
 
 #: Dataset methods whose result keeps the transform (and so stays an on-the-fly view).
 _KEEPS_TRANSFORM = ("select", "shuffle", "sort", "train_test_split", "shard", "skip", "take", "filter",
                     "flatten_indices")
-
-
-def _from_datasets(depth: int = 2) -> bool:
-    """Whether the code asking (``depth`` frames up) is part of the ``datasets`` library."""
-    try:
-        name = sys._getframe(depth).f_globals.get("__name__", "")
-    except ValueError:  # pragma: no cover - shallower stack than expected
-        return False
-    return name == "datasets" or name.startswith("datasets.")
 
 
 class OnTheFlyDataset(Dataset):
@@ -54,7 +46,7 @@ class OnTheFlyDataset(Dataset):
         return find_builder(self)
 
     def _view_features(self, builder) -> Features:
-        raw = Dataset.features.fget(self)
+        raw = stored_features(self)
         hidden = set(builder.hidden) | {ROW_COLUMN}
         read = set(builder.input_columns)
         # the transform returns the columns it read (in table order, minus the hidden ones), then
@@ -66,19 +58,21 @@ class OnTheFlyDataset(Dataset):
                 out[name] = feature
         return Features(out)
 
+    # ``datasets``' own reads are answered first: finding the builder reads ``Dataset.format``,
+    # which may read ``column_names``
     @property
     def features(self) -> Features:
+        if called_from_datasets():
+            return stored_features(self)
         builder = self._builder()
-        if builder is None or _from_datasets():
-            return Dataset.features.fget(self)
-        return self._view_features(builder)
+        return stored_features(self) if builder is None else self._view_features(builder)
 
     @property
     def column_names(self) -> list[str]:
+        if called_from_datasets():
+            return stored_column_names(self)
         builder = self._builder()
-        if builder is None or _from_datasets():
-            return Dataset.column_names.fget(self)
-        return list(self._view_features(builder))
+        return stored_column_names(self) if builder is None else list(self._view_features(builder))
 
     def __repr__(self) -> str:
         builder = self._builder()
@@ -88,11 +82,11 @@ class OnTheFlyDataset(Dataset):
                 f"  # on the fly: {builder!r}")
 
     def __getitem__(self, key):
-        builder = self._builder()
-        if isinstance(key, str) and builder is not None and not _from_datasets():
+        builder = self._builder() if isinstance(key, str) and not called_from_datasets() else None
+        if builder is not None:
             if key in builder.output_columns:
                 return self._built_column(builder, key)
-            if key in builder.hidden or key == ROW_COLUMN or key not in Dataset.column_names.fget(self):
+            if key in builder.hidden or key == ROW_COLUMN or key not in stored_column_names(self):
                 raise KeyError(f"Column {key!r} not in the dataset. Columns: {self.column_names}.")
         return super().__getitem__(key)
 
@@ -109,7 +103,7 @@ def _adopt(out):
         for split in out.values():
             _adopt(split)
     elif type(out) is Dataset and find_builder(out) is not None:
-        out.__class__ = OnTheFlyDataset
+        adopt(out, OnTheFlyDataset)
     return out
 
 
