@@ -23,7 +23,10 @@ from ._schema import STATUS_OK, Concept, ParsedCaption, filled
 from .base import ConceptBase
 from .operators import OPERATORS, CandidateIndex, Corruption, compute_weights, run
 from .operators._base import PER_CAPTION_LIMIT
-from .streams import RowStream, Streams
+from .streams import RowStream, Streams, stream
+
+#: The stream a map gives a row: ``row_stream(seed, epoch, row)`` (:func:`iccc.streams.stream`).
+row_stream = stream
 
 #: Columns a corruption map adds (``caption`` is kept as it is).
 RECORD_COLUMNS = (
@@ -357,7 +360,7 @@ def corrupt(
     returns a :class:`Corruption` or ``None`` when nothing can be corrupted. The same function is
     a ``Dataset.map`` function: ``ds.map(corrupt, batched=True, with_indices=True,
     fn_kwargs={"concepts": base, "seed": 0})`` adds the record columns and ``corrupt_status``; each
-    row's random stream derives from ``(seed, epoch, index)`` (``row_stream(seed, epoch, index)``
+    row's random stream derives from ``(seed, epoch, index)`` (``iccc.streams.stream(seed, epoch, index)``
     gives it, to redo one row alone), so any ``num_proc`` and batch size give the same rows. Rows
     that cannot be corrupted are kept, with a status.
 
