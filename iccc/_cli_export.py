@@ -151,7 +151,7 @@ def _sft(ds, args, out, kind):
     """``iccc export sft``: TRL SFT rows from a build, or from captions built on the fly."""
     options = {}
     if not {"prompt", "target"} <= set(ds.column_names):
-        from .dataset._samples import OUTPUT_COLUMNS
+        from .dataset import OUTPUT_COLUMNS
 
         if args.recorrupt:
             ds = ds.remove_columns([c for c in _CORRUPTION_COLUMNS if c in ds.column_names])

@@ -33,7 +33,7 @@ RECORD_COLUMNS = (
     "corrupted_caption", "operation", "concept_kind", "original", "replacement", "start", "end",
     "new_start", "new_end", "other_start", "other_end", "target",
 )
-STATUS_COLUMN = "corrupt_status"
+STATUS_COLUMN = columns.CORRUPT_STATUS
 DEFAULT_OPERATIONS = ("replace", "swap")
 #: The paper's share of swaps among corrections.
 DEFAULT_P_SWAP = 0.15

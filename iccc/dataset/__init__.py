@@ -18,7 +18,7 @@ from ._export import (
 )
 from ._inputs import iter_caption_rows, load_captions
 from ._prompts import CAPTION_PROMPTS, CORRECTION_PROMPTS, NO_ERROR_TARGET, TARGET_FORMATS
-from ._samples import BUILD_STATUS, ROW_COLUMN, TASKS, SampleBuilder, find_builder
+from ._samples import BUILD_STATUS, OUTPUT_COLUMNS, ROW_COLUMN, TASKS, SampleBuilder, find_builder
 from ._sft import SFT_FORMATS, to_sft
 from ._summary import BuildSummary, build_summary, format_summary, image_check
 
@@ -40,6 +40,7 @@ __all__ = [
     "CORRECTION_PROMPTS",
     "DEFAULT_IMAGE_TOKEN",
     "NO_ERROR_TARGET",
+    "OUTPUT_COLUMNS",
     "OnTheFlyDataset",
     "ROW_COLUMN",
     "SFT_FORMATS",

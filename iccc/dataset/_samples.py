@@ -27,18 +27,18 @@ TASK_CAPTION = "caption"
 TASKS = (TASK_CORRECTION, TASK_CAPTION)
 
 #: The column of the build status: ``"ok"``, or why the row is not what its draw asked for.
-BUILD_STATUS = "build_status"
+BUILD_STATUS = columns.BUILD_STATUS
 #: The sample columns of a build: the instruction, the answer, and which of :data:`TASKS` it is.
-PROMPT, TARGET, TASK = "prompt", "target", "task"
+PROMPT, TARGET, TASK = columns.PROMPT, columns.TARGET, columns.TASK
 #: The columns of the corruption record a correction sample shows (named as :func:`iccc.corrupt` names them).
-CORRUPTED_CAPTION, OPERATION, CONCEPT_KIND = "corrupted_caption", "operation", "concept_kind"
+CORRUPTED_CAPTION, OPERATION, CONCEPT_KIND = columns.CORRUPTED_CAPTION, columns.OPERATION, columns.CONCEPT_KIND
 SAMPLE_RECORD = (CORRUPTED_CAPTION, OPERATION, CONCEPT_KIND, "original", "replacement")
 #: ``operation`` of a correction sample whose caption was left correct (``p_correct_caption``).
 NO_OPERATION = "none"
 #: Columns every build adds (``caption`` too, when the caption column has another name).
 OUTPUT_COLUMNS = (PROMPT, TARGET, TASK, columns.CAPTION, *SAMPLE_RECORD, BUILD_STATUS)
 #: Row ids of an on-the-fly build (the transform has no ``with_indices``); hidden from its rows.
-ROW_COLUMN = "_iccc_row"
+ROW_COLUMN = columns.ROW
 #: Statuses of captions that give no sample at all (their ``target`` is ``None``).
 UNUSABLE = ("missing", "empty", "not_string")
 #: The paper's share of correction samples (with a corrupted caption).

@@ -84,7 +84,7 @@ def usable_rows(ds, *, prompt_column="prompt", target_column="target") -> tuple[
     >>> usable_rows(Dataset.from_dict({"prompt": ["p", "p", ""], "target": ["t", None, "t"]}))
     ([0], 2)
     """
-    from ..dataset._samples import find_builder
+    from ..dataset import find_builder
 
     builder = find_builder(ds)
     if builder is not None and prompt_column == "prompt" and target_column == "target":

@@ -102,7 +102,7 @@ def _column(ds, name) -> list:
     stored = datasets.Dataset.column_names.fget(ds) if isinstance(ds, datasets.Dataset) else ds.column_names
     if name in stored and ds.format.get("type") != "custom":
         return list(ds.select_columns([name])[name])
-    from ..dataset._samples import ROW_COLUMN, find_builder
+    from ..dataset import ROW_COLUMN, find_builder
 
     builder = find_builder(ds)
     if builder is not None and name in builder.output_columns:

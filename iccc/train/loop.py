@@ -274,8 +274,7 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
 def _epoch_resampler(ds):
     """``set_epoch`` for an on-the-fly ``iccc.build_dataset(..., mode="transform")`` build (new corruptions
     every epoch, deterministic per (seed, epoch, row)); None for a fixed dataset."""
-    from ..dataset import set_epoch
-    from ..dataset._samples import find_builder
+    from ..dataset import find_builder, set_epoch
 
     if find_builder(ds) is None:
         return None
