@@ -129,7 +129,7 @@ def _embed_images(built):
     """The ``image`` column as a ``datasets.Image()`` feature (its files embedded on save)."""
     from datasets import DatasetDict, Image, Value
 
-    from .dataset._summary import image_check
+    from .dataset import image_check
 
     def one(split, name):
         where = f" in split {name!r}" if name else ""

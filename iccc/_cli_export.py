@@ -111,7 +111,7 @@ def prepare(ds, args, *, need_base: bool):
 
         base = ConceptBase.load(args.base)
     else:
-        from .dataset._builder import concept_base
+        from .dataset import concept_base
 
         base = concept_base([ds], group_column=group_column, balance=not args.no_balance, seed=args.seed,
                             corrupt_config=options)

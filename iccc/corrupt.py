@@ -21,8 +21,7 @@ import numpy as np
 from . import columns
 from ._schema import STATUS_OK, Concept, ParsedCaption, filled
 from .base import ConceptBase
-from .operators import OPERATORS, CandidateIndex, Corruption, compute_weights, run
-from .operators._base import PER_CAPTION_LIMIT
+from .operators import OPERATORS, PER_CAPTION_LIMIT, CandidateIndex, Corruption, compute_weights, run
 from .streams import RowStream, Streams, stream
 
 #: The stream a map gives a row: ``row_stream(seed, epoch, row)`` (:func:`iccc.streams.stream`).

@@ -5,7 +5,7 @@ name -> operator class. Each class declares what it takes (:attr:`Operator.setti
 whether it draws from the concept base (:attr:`Operator.needs_base`).
 """
 
-from ._base import Operator, Options, Prepared, Slot, as_index, run
+from ._base import PER_CAPTION_LIMIT, Operator, Options, Prepared, Slot, as_index, run
 from ._index import CandidateIndex, Pool
 from ._record import Corruption
 from ._weights import WeightRequest, candidate_weights, compute_weights
@@ -18,6 +18,6 @@ OPERATORS: dict[str, type[Operator]] = {cls.name: cls for cls in (Replace, Swap,
 OPERATIONS = tuple(OPERATORS)
 
 __all__ = [
-    "OPERATIONS", "OPERATORS", "Add", "CandidateIndex", "Corruption", "Operator", "Options", "Pool", "Prepared",
+    "OPERATIONS", "OPERATORS", "PER_CAPTION_LIMIT", "Add", "CandidateIndex", "Corruption", "Operator", "Options", "Pool", "Prepared",
     "Replace", "Slot", "Swap", "WeightRequest", "as_index", "candidate_weights", "compute_weights", "run",
 ]
