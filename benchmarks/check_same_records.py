@@ -13,7 +13,9 @@ and writes what each entry point produces, one JSON line per row, to ``OUT/``:
 
 ``--against REF`` compares with a reference folder written earlier (by the code before the
 change) and prints, per file, the number of rows and of differing rows (the first few shown);
-the exit status is 1 when corruption records differ. Usage::
+for the build, every correction sample must carry its row's epoch-0 map record in both runs
+(the task and prompt draws have a stream of their own and may differ); the exit status is 1
+when a corruption record differs. Usage::
 
     python benchmarks/check_same_records.py --out /tmp/records-before          # on the old code
     python benchmarks/check_same_records.py --out /tmp/records-after --against /tmp/records-before
@@ -120,37 +122,72 @@ def run(out: Path, limit: int | None) -> None:
     print(f"build in {time.perf_counter() - t0:.0f} s; iccc {iccc.__version__}", flush=True)
 
 
+BUILD_RECORD = ("corrupted_caption", "operation", "concept_kind", "original", "replacement")
+
+
+def _rows(path: Path):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        yield from f
+
+
+def _check_build(out: Path, ref: Path) -> tuple[int, dict]:
+    """Build rows: the corruption of a correction sample must be the row's epoch-0 map record,
+    in this run and in the reference; the task and prompt draws may differ between runs (their
+    stream is not the corruption's), every other column must not."""
+    counts = {"rows": 0, "correction_both": 0, "task_differs": 0, "prompt_differs": 0, "bad": 0}
+    shown = 0
+    runs = ((out, "now"), (ref, "ref"))
+    files = [(_rows(d / "build.jsonl.gz"), _rows(d / "map1.jsonl.gz")) for d, _ in runs]
+    for lines in zip(*(x for pair in files for x in pair), strict=True):
+        counts["rows"] += 1
+        (bx, mx, by, my) = (json.loads(line) for line in lines)
+        problems = []
+        for built, mapped, name in ((bx, mx, "now"), (by, my, "ref")):
+            record = mapped["epoch0"]
+            if built.get("task") == "correction" and built.get("operation") not in (None, "none"):
+                wrong = [k for k in BUILD_RECORD if built.get(k) != record.get(k)]
+                if wrong or built.get("target") != record.get("target"):
+                    problems.append(f"{name}: correction sample differs from its map record in {wrong or ['target']}")
+        same_task = bx.get("task") == by.get("task")
+        counts["task_differs"] += not same_task
+        if same_task:
+            counts["correction_both"] += bx.get("task") == "correction"
+            counts["prompt_differs"] += bx.get("prompt") != by.get("prompt")
+            if bx.get("task") == "correction" and any(bx.get(k) != by.get(k) for k in BUILD_RECORD + ("target",)):
+                problems.append("the correction differs between runs")
+        kept = [k for k in set(bx) | set(by) if k not in BUILD_RECORD + ("task", "prompt", "target", "build_status")]
+        if any(bx.get(k) != by.get(k) for k in kept):
+            problems.append(f"passed-through columns differ: {[k for k in kept if bx.get(k) != by.get(k)]}")
+        if problems:
+            counts["bad"] += 1
+            if shown < 3:
+                shown += 1
+                print(f"  build row {counts['rows'] - 1}: {'; '.join(problems)}")
+    return counts["bad"], counts
+
+
 def compare(out: Path, ref: Path) -> int:
     bad = 0
     a, b = json.loads((out / "base.json").read_text()), json.loads((ref / "base.json").read_text())
     same = a == b
     print(f"base.json: {'identical' if same else 'DIFFERENT'}")
     bad += not same
-    for name in ("concepts", "function", "map1", "map2", "build"):
-        with gzip.open(out / f"{name}.jsonl.gz", "rt") as f1, gzip.open(ref / f"{name}.jsonl.gz", "rt") as f2:
-            rows = diffs = 0
-            prompt_diffs = 0
-            shown = 0
-            for x, y in zip(f1, f2, strict=True):
-                rows += 1
-                if x == y:
-                    continue
-                rx, ry = json.loads(x), json.loads(y)
-                if name == "build":
-                    keys = [k for k in set(rx) | set(ry) if rx.get(k) != ry.get(k)]
-                    if all(k in ("task", "prompt", "target") for k in keys) and rx.get("task") == ry.get("task") == "caption":
-                        prompt_diffs += 1
-                        continue
-                    if set(keys) <= {"prompt"}:
-                        prompt_diffs += 1
-                        continue
+    for name in ("concepts", "function", "map1", "map2"):
+        rows = diffs = shown = 0
+        for x, y in zip(_rows(out / f"{name}.jsonl.gz"), _rows(ref / f"{name}.jsonl.gz"), strict=True):
+            rows += 1
+            if x != y:
                 diffs += 1
                 if shown < 3:
                     shown += 1
-                    print(f"  {name} row {rx.get('row', rows - 1)}:\n    now {x[:400]}\n    ref {y[:400]}")
-        print(f"{name}: {rows} rows, {diffs} differ" + (f" ({prompt_diffs} differ in prompt draws only)"
-                                                        if prompt_diffs else ""))
+                    print(f"  {name} row {rows - 1}:\n    now {x[:400]}\n    ref {y[:400]}")
+        print(f"{name}: {rows} rows, {diffs} differ")
         bad += diffs > 0
+    problems, counts = _check_build(out, ref)
+    print(f"build: {counts['rows']} rows, {problems} with a corruption or column that differs; "
+          f"{counts['correction_both']} correction samples in both runs; task drawn differently in "
+          f"{counts['task_differs']}, prompt in {counts['prompt_differs']} of the others")
+    bad += problems > 0
     return 1 if bad else 0
 
 
