@@ -8,6 +8,7 @@ function runs, torch/transformers only in ``iccc.train``.
 """
 
 from ._schema import KINDS, STATUSES, Concept, ParsedCaption
+from ._version import __version__ as __version__
 from .base import ConceptBase
 from .corrupt import Corruptor, corrupt
 from .dataset import build_dataset, build_summary, load_captions, set_epoch
@@ -22,8 +23,6 @@ from .parsing import (
     parse,
 )
 from .samples import sample_captions
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Add",
