@@ -164,10 +164,81 @@ def test_only_trailing_rule_components_are_taken_over(nlp):
     assert_same(blank, TEXTS)
 
 
-def test_memo_limit_clears_and_stays_correct(monkeypatch):
-    monkeypatch.setattr(_fastrules, "MEMO_LIMIT", 2)
+def _counting_signatures(fast: FastRules) -> list:
+    """Record every signature ``fast`` computes (a memo miss) instead of finding in its memo."""
+    computed = []
+    compute = fast._single
+
+    def counting(sig, doc, i):
+        computed.append(sig)
+        return compute(sig, doc, i)
+
+    fast._single = counting
+    return computed
+
+
+def _run(nlp, fast: FastRules, texts) -> None:
+    tagger = nlp.get_pipe("iccc_test_table_tagger")
+    for text in texts:
+        fast(tagger(nlp.make_doc(text)))
+
+
+def test_memo_limit_clears_the_memo_and_stays_correct(monkeypatch):
     nlp = _tagged_pipeline(PATTERNS)
-    _compare(nlp, TEXTS * 2)
+    ruler = nlp.get_pipe("attribute_ruler")
+    unbounded = FastRules(ruler, None)
+    computed = _counting_signatures(unbounded)
+    _run(nlp, unbounded, TEXTS * 2)
+    distinct = len(set(computed))
+    assert len(computed) == distinct == len(unbounded._single_memo) > 2  # the second pass: all from the memo
+
+    monkeypatch.setattr(_fastrules, "MEMO_LIMIT", 2)
+    bounded = FastRules(ruler, None)
+    computed = _counting_signatures(bounded)
+    _run(nlp, bounded, TEXTS * 2)
+    assert len(bounded._single_memo) <= 2  # cleared whenever it was full
+    assert len(computed) > distinct  # so signatures seen before were computed again
+    _compare(nlp, TEXTS * 2)  # with the same annotations as spaCy's
+
+
+@pytest.mark.model
+def test_lemma_memo_limit_clears_the_memo_and_stays_correct(nlp, monkeypatch):
+    monkeypatch.setattr(_fastrules, "MEMO_LIMIT", 3)
+    lemmatizer = nlp.get_pipe("lemmatizer")
+    fast = FastRules(nlp.get_pipe("attribute_ruler"), lemmatizer)
+    calls = []
+    lemmatize = lemmatizer.lemmatize
+    monkeypatch.setattr(lemmatizer, "lemmatize", lambda token: calls.append(token.text) or lemmatize(token))
+    texts = ["Two dogs run on the beach.", "A cat sleeps on a red couch."]
+    bare = list(nlp.pipe(texts * 2, disable=["attribute_ruler", "lemmatizer"]))
+    done = [fast(doc) for doc in bare]
+    assert len(fast._lemma_memo) <= 3
+    assert len(calls) > len({(t.text, t.pos_, str(t.morph)) for doc in done for t in doc})  # recomputed
+    assert annotations(done) == annotations(nlp.pipe(texts * 2))
+
+
+@pytest.mark.model
+def test_clear_caches_empties_every_memo_and_the_next_parse_fills_them_the_same(nlp):
+    import iccc.parsing
+    from iccc.parsing.rules import _tokens
+
+    texts = ["A dog runs on the beach.", "Two cats on a red couch."]
+    before = iccc.parse(texts, nlp=nlp, cache_size=0)
+    fast, _ = accelerator(nlp, [])
+    assert fast._single_memo and fast._lemma_memo and _fastrules._CACHE and _tokens._STRINGS
+
+    fast.clear()
+    assert fast._single_memo == {} and fast._lemma_memo == {}
+    iccc.parse(texts, nlp=nlp, cache_size=0)
+    assert fast._single_memo and fast._lemma_memo  # filled again
+
+    iccc.parsing.clear_caches()
+    assert fast._single_memo == {} and fast._lemma_memo == {}
+    assert len(_fastrules._CACHE) == 0 and len(_tokens._STRINGS) == len(_tokens._LEMMAS) == 0
+    assert iccc.parse(texts, nlp=nlp, cache_size=0) == before  # recomputed, the same
+    again, _ = accelerator(nlp, [])
+    assert again is not fast and again._single_memo
+    assert_same(nlp, texts)
 
 
 def test_doc_without_tokens():

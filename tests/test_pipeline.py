@@ -306,3 +306,16 @@ def test_telegraphic_english_is_not_taken_for_another_language(nlp):
     )
     assert parsed[0].status == "ok" and parsed[0].of_kind("noun")
     assert parsed[1].status == "non_english"
+
+
+def test_the_parsing_package_exports_exactly_its_public_names():
+    import iccc.parsing
+
+    # other packages import from these (and from iccc.parsing.lexicon), never from a private module
+    assert iccc.parsing.__all__ == sorted(iccc.parsing.__all__)
+    assert set(iccc.parsing.__all__) == {
+        "ConceptParser", "DEFAULT_BATCH_SIZE", "DEFAULT_PIPELINES", "ParserNotFoundError", "add_concepts",
+        "clear_caches", "extract", "iter_parse", "load_parser", "parse",
+    }
+    assert iccc.parsing.DEFAULT_BATCH_SIZE == _pipeline.DEFAULT_BATCH_SIZE
+    assert iccc.parsing.extract is iccc.extract and iccc.parsing.parse is iccc.parse

@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import columns
 from .._schema import Concept, concept_features
+from .._version import __version__
 from ._loader import UNNEEDED, load_parser, pipeline_name
 from ._pipeline import (
     DEFAULT_BATCH_SIZE,
@@ -35,12 +36,11 @@ def code_digest() -> str:
     """A digest of the parsing code (rules, word lists, text checks), part of the map function's
     cache fingerprint, so that a cached ``concepts`` column is recomputed when the code changes."""
     digest = hashlib.sha1()
+    root = Path(__file__).resolve().parent
     try:
-        for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        for path in sorted(root.rglob("*.py")):  # the rule passes live in a subpackage
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     except OSError:  # e.g. a zipped install: fall back to the package version
-        from .. import __version__
-
         digest.update(__version__.encode())
     return digest.hexdigest()[:16]
 

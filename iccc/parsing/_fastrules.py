@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from functools import lru_cache
+from functools import cache
 from types import SimpleNamespace
 from typing import Any, Iterable, Iterator
 
@@ -78,7 +78,7 @@ def _compile_token(spec: dict) -> list:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ids() -> SimpleNamespace:
     """spaCy's attribute ids (imported on first use: ``import iccc`` does not import spaCy)."""
     from spacy import attrs
@@ -232,6 +232,11 @@ class FastRules:
         for doc in docs:
             yield self(doc)
 
+    def clear(self) -> None:
+        """Empty both memo tables (they fill again, from spaCy's own components, as docs come)."""
+        self._single_memo.clear()
+        self._lemma_memo.clear()
+
 
 def _compose(matches: tuple) -> tuple:
     """Apply ``matches`` (already in precedence order) one after another: the final value per attribute."""
@@ -300,6 +305,15 @@ def accelerator(nlp, disable: list[str]) -> tuple[FastRules | None, list[str]]:
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def clear_caches() -> None:
+    """Empty the memo tables of every pipeline's :class:`FastRules` and forget them (they are made
+    again on the next parse)."""
+    for by_names in list(_CACHE.values()):
+        for fast in by_names.values():
+            fast.clear()
+    _CACHE.clear()
+
+
 def run_pipeline(nlp, texts: list[str], batch_size: int, disable: list[str], fast: bool = True) -> Iterator:
     """``nlp.pipe(texts)`` with ``disable`` off; the trailing rule components through :class:`FastRules`
     when ``fast`` and the pipeline allows it (identical annotations)."""
@@ -309,4 +323,4 @@ def run_pipeline(nlp, texts: list[str], batch_size: int, disable: list[str], fas
     return rules.pipe(nlp.pipe(texts, batch_size=batch_size, disable=list(disable) + names))
 
 
-__all__ = ["FastRules", "accelerator", "run_pipeline", "trailing_rules"]
+__all__ = ["FastRules", "accelerator", "clear_caches", "run_pipeline", "trailing_rules"]

@@ -24,9 +24,10 @@ from operator import attrgetter
 from typing import Any, Iterable, Iterator
 
 from .._schema import STATUS_OK, Concept, ParsedCaption
-from ._loader import UNNEEDED, load_parser
 from ._fastrules import run_pipeline
-from ._rules import _PLAIN_CONCEPT, extract
+from ._loader import UNNEEDED, load_parser
+from .rules import extract
+from .rules._assemble import PLAIN_CONCEPT
 
 #: Captions longer than this are cut at a word boundary before parsing (status "truncated").
 DEFAULT_MAX_CHARS = 2000
@@ -101,13 +102,13 @@ _FIELDS = tuple(Concept.__dataclass_fields__)
 _ROW = attrgetter(*_FIELDS)
 # Concepts made by ``extract`` hold their fields in their instance dict, in field order: a row is
 # that dict's values, and a concept is rebuilt by giving a bare instance a dict (three times faster
-# than the frozen dataclass's ``__init__``); see ``_rules._PLAIN_CONCEPT``.
+# than the frozen dataclass's ``__init__``); see ``rules._assemble.PLAIN_CONCEPT``.
 _new = object.__new__
 _set = object.__setattr__
 
 
 def _to_rows(concepts: tuple) -> tuple:
-    if _PLAIN_CONCEPT:
+    if PLAIN_CONCEPT:
         return tuple([tuple(c.__dict__.values()) for c in concepts])
     return tuple([_ROW(c) for c in concepts])  # pragma: no cover
 
@@ -125,7 +126,7 @@ def _caption(text: str, concepts: tuple, status: str) -> ParsedCaption:
 
 
 def _from_rows(rows) -> tuple:
-    if _PLAIN_CONCEPT:
+    if PLAIN_CONCEPT:
         out = []
         for row in rows:
             c = _new(Concept)

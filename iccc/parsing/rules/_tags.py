@@ -1,0 +1,335 @@
+"""Pass 1, repairs: the small model's part-of-speech and attachment slips on caption fragments.
+
+:func:`repair_tags` rewrites a :class:`~._tokens.Tokens` in place (the ``Doc`` is never changed):
+
+- a noun tagged as an adjective or verb in an argument slot ("on skateboard/JJ", "lamp near
+  building/VBG"), at the start of a caption ("spoon/VB on the table") or after a determiner ("a
+  can/MD");
+- an "-ing" noun that is a verb ("a man skiing/NN down a hill", "adult giraffe grazing/NN on a
+  tree");
+- subject + verb that are one compound ("bathroom/nsubj sink/VBP", "a toilet lid" with two
+  subjects); a noun "taking an object" ("glass windows/dobj");
+- a caption-initial participle ("parked/VBD black car");
+- a clause with two subjects, which is a relative clause without "that" ("the table the food is on");
+- an adjective-ending word tagged as a noun ("stands motionless/NN");
+- a colour in a noun slot, which is a quality, not a thing ("dressed in blue"): returned, for the
+  attribute pass.
+"""
+
+from __future__ import annotations
+
+from itertools import compress
+from operator import not_
+
+from .. import lexicon as lex
+from ._tokens import NOMINAL_POS, Tokens
+
+# Parts of speech the repairs never touch (checked first: most tokens are these).
+_NEVER_REPAIRED_POS = frozenset("DET ADP PUNCT CCONJ SCONJ PRON PART NUM SPACE SYM INTJ X".split())
+# Dependency labels under which an adjective/verb may be a misread noun (see _is_misread_noun).
+_REPAIR_DEPS = frozenset(("pobj", "dobj", "ROOT", "conj"))
+_REPAIR_POS = frozenset(("ADJ", "ADV", "VERB", "AUX"))
+_ARGUMENT_DEPS = frozenset(("pobj", "dobj"))
+_GERUND_CLAUSE_DEPS = frozenset(("acl", "relcl", "advcl", "xcomp"))
+# Dependency labels under which a bare noun-tagged adjective ("stands motionless/dobj") is predicative.
+_PREDICATIVE_SLOT_DEPS = frozenset(("dobj", "attr", "oprd", "npadvmod"))
+_BASE_VERB_TAGS = frozenset(("VB", "VBP", "VBZ", "MD"))
+# Children that show a verb really is a verb (a subject, an object, an auxiliary, ...).
+_FINITE_MARKS = lex.SUBJECT_DEPS | {"aux", "auxpass", "expl"}
+_COMMAND_MARKS = lex.OBJECT_DEPS | {"expl", "aux", "neg", "ccomp"}
+_CLAUSE_MARKS = lex.OBJECT_DEPS | {"aux", "auxpass", "neg", "xcomp", "ccomp"}
+
+
+def repair_tags(t: Tokens) -> list[int]:
+    """Fix part-of-speech and attachment slips of the parser on caption fragments, in ``t``.
+
+    Returns the colour (or predicative material) tokens in noun slots, in order: qualities of a
+    thing, not things ("a person dressed in blue", "the step is stone"). They are no longer
+    nominal; the attribute pass gives them to their owner.
+
+    >>> from spacy.tokens import Doc
+    >>> from spacy.vocab import Vocab
+    >>> t = Tokens(Doc(Vocab(), words=["spoon", "on", "table"], heads=[0, 0, 1],
+    ...                deps=["ROOT", "prep", "pobj"], pos=["VERB", "ADP", "NOUN"],
+    ...                tags=["VB", "IN", "NN"], lemmas=["spoon", "on", "table"]))
+    >>> repair_tags(t), t.tag[0], t.nominal[0]
+    ([], 'NN', True)
+    """
+    pos, tag, dep, lower, head, children = t.pos, t.tag, t.dep, t.lower, t.head, t.children
+    n = t.n
+    qualities: list[int] = []
+    first_word = None
+    for i, p in enumerate(pos):
+        if p != "PUNCT" and p != "SPACE" and p != "DET":
+            first_word = i
+            break
+    # the parts of speech the repairs never touch are most tokens: skip them at C level
+    for i in compress(range(n), map(not_, map(_NEVER_REPAIRED_POS.__contains__, pos))):
+        p = pos[i]
+        d, tg = dep[i], tag[i]
+        if (
+            (p == "VERB" or p == "AUX")
+            and len(children[i]) > 1
+            and dep.count("nsubj") + dep.count("nsubjpass") > 1  # it needs two subjects
+            and _reduced_relative(t, i)
+        ):
+            continue
+        if d == "ROOT":
+            if i == first_word and (tg == "VBN" or tg == "VBD") and _leading_participle(t, i):
+                continue
+            if (tg == "VBG" or tg == "NN") and _looks_like_gerund(lower[i]):
+                subj = _gerund_subject(t, i)
+                if subj is not None:
+                    # "adult giraffe grazing/NN on a tree", "a spoon/compound laying on a
+                    # table": the "-ing" word is the verb, the noun before it its subject.
+                    _make_verb(t, i)
+                    for c in list(children[i]):
+                        if c < subj:
+                            t.reattach(c, subj, dep[c])
+                    t.reattach(subj, i, "nsubj")
+                    continue
+        if p in _REPAIR_POS:
+            if (d in _REPAIR_DEPS or tg == "MD") and _is_misread_noun(t, i, i == first_word):
+                _make_noun(t, i)
+            elif (tg == "VBP" or tg == "VB") and _is_misread_compound(t, i):
+                # "bathroom/nsubj sink/VBP on wall": a singular noun cannot be the subject of
+                # a plural-agreement verb; the two are one compound noun.
+                _make_noun(t, i)
+                dep[i - 1] = "compound"
+            elif i == first_word and tg == "VBG" and _is_gerund_compound(t, i):
+                # "cutting/VBG board/dobj on the counter" -> the noun "cutting board"
+                _into_compound(t, i)
+                t.verbal[i] = False
+        elif p in NOMINAL_POS:
+            if tg == "NN" and not children[i] and _adjective_form(lower[i]):
+                # "stands motionless/NN", "is shirtless/NN": an adjective, not a thing
+                t.nominal[i] = False
+                pos[i], tag[i] = "ADJ", "JJ"
+                if d in _PREDICATIVE_SLOT_DEPS:
+                    dep[i] = "acomp"
+            elif (
+                tg == "NN"
+                and d in _GERUND_CLAUSE_DEPS
+                and _looks_like_gerund(lower[i])
+                and not t.has_child(i, ("det", "poss", "amod"))
+            ):
+                _make_verb(t, i)  # "a man in a red shirt skiing/NN down a hill"
+            elif i + 1 < n and head[i + 1] == i and t.nominal[i + 1] and (
+                dep[i + 1] == "dobj" or (dep[i + 1] == "amod" and tag[i + 1] in ("NN", "NNS"))
+            ):
+                # nouns take no objects ("glass windows/dobj"), and a noun right after a noun
+                # is its head, not its adjective ("a red fire hydrant/amod->fire")
+                _into_compound(t, i)
+        if lower[i] in lex.NOUN_ATTRIBUTES and _is_bare_quality(t, i, qualities):
+            # "a person dressed in blue", "the step is stone": a colour (or a predicative
+            # material) names a quality of the thing, not a thing.
+            t.nominal[i] = False
+            qualities.append(i)
+    return qualities
+
+
+# ---------------------------------------------------------------------- word shapes
+def _looks_like_gerund(lower: str) -> bool:
+    """An "-ing" word that is not a known "-ing" noun ("building", "ceiling", "ring")."""
+    return len(lower) > 5 and lower.endswith("ing") and lower not in lex.ING_NOUNS
+
+
+def _adjective_form(lower: str) -> bool:
+    """A word with an adjective ending ("motionless", "unconscious"); see ``ADJECTIVE_ENDINGS``."""
+    return len(lower) > 6 and lower.isalpha() and lower.endswith(lex.ADJECTIVE_ENDINGS)
+
+
+def gerund_lemma(word: str) -> str:
+    """Verb lemma of an "-ing" form the tagger called a noun (its lemma is then the word itself).
+
+    >>> [gerund_lemma(w) for w in ("playing", "sitting", "hiking", "riding", "table")]
+    ['play', 'sit', 'hike', 'ride', 'table']
+    """
+    fixed = lex.LEMMA_FIXES.get(word)
+    if fixed or not word.endswith("ing"):
+        return fixed or word
+    stem = word[:-3]
+    vowels = "aeiou"
+    if len(stem) >= 3 and stem[-1] == stem[-2] and stem[-1] not in vowels + "lsz":
+        return stem[:-1]  # running -> run
+    if (
+        2 <= len(stem) <= 4
+        and stem[-1] not in vowels + "wxy"
+        and stem[-2] in vowels
+        and (len(stem) == 2 or stem[-3] not in vowels)
+    ):
+        return stem + "e"  # hiking -> hike, riding -> ride
+    return stem
+
+
+# ---------------------------------------------------------------------- what is misread
+def _is_misread_noun(t: Tokens, i: int, first_word: bool) -> bool:
+    low, tag, dep = t.lower[i], t.tag[i], t.dep[i]
+    if not low.isalpha() or low in lex.NOT_NOUNS:
+        return False
+    determined = t.has_child(i, ("det", "poss"))
+    if tag == "MD":
+        return determined or t.has_child(i, ("amod", "compound"))  # "a can", "trash can"
+    if t.has_child(i, lex.SUBJECT_DEPS):
+        return False
+    if dep in _ARGUMENT_DEPS:
+        if t.pos[i] in ("ADJ", "ADV"):
+            return not t.has_child(i, ("advmod", "npadvmod", "prep"))
+        if tag in _BASE_VERB_TAGS:
+            return not t.has_child(i, lex.OBJECT_DEPS)
+        if determined or t.has_child(i, ("amod", "compound")):
+            return True  # "the building"
+        # a bare "-ing" object of a spatial preposition: "lamp near building/VBG"
+        h = t.head[i]
+        return (
+            tag == "VBG"
+            and dep == "pobj"
+            and t.lower[h] not in lex.GERUND_PREPS
+            and all(t.dep[c] in ("det", "amod", "compound", "poss") for c in t.children[i])
+        )
+    if dep == "ROOT" and tag in ("VB", "VBP", "VBZ") and first_word:
+        # Captions describe, they do not command: a caption-initial base-form "verb" with
+        # no subject and no object is a noun ("spoon on the table", "oranges/VBZ in a bowl").
+        return not t.has_child(i, _COMMAND_MARKS)
+    if dep == "ROOT" and tag in ("VBN", "VBD") and t.pos[i] == "VERB":
+        # "a small moped/VBN parked on the sidewalk": a participle takes no article
+        return any(t.dep[c] == "det" and t.lower[c] in ("a", "an", "the") for c in t.children[i]) and (
+            not t.has_child(i, lex.OBJECT_DEPS | {"aux", "auxpass"})
+        )
+    if dep == "ROOT" and tag in ("VB", "VBP", "VBG") and t.pos[i] == "VERB":
+        # "a railing on top", "white railing on top of a train"
+        adjectival = any(
+            t.dep[c] == "amod" and (t.pos[c] == "ADJ" or t.lower[c] in lex.NOUN_ATTRIBUTES)
+            for c in t.children[i]
+        )
+        return (determined or adjectival) and not t.has_child(i, lex.OBJECT_DEPS)
+    if dep == "conj" and tag in ("VB", "VBP") and t.nominal[t.head[i]]:
+        return not t.has_child(i, lex.OBJECT_DEPS)  # "a knife and fork/VB"
+    return False
+
+
+def _is_misread_compound(t: Tokens, i: int) -> bool:
+    if t.tag[i] not in ("VBP", "VB") or t.pos[i] != "VERB" or i == 0:
+        return False
+    j = i - 1
+    return (
+        t.dep[j] == "nsubj"
+        and t.head[j] == i
+        and t.tag[j] in ("NN", "NNP")
+        and not t.has_child(i, _CLAUSE_MARKS)
+    )
+
+
+def _is_gerund_compound(t: Tokens, i: int) -> bool:
+    j = i + 1
+    return (
+        t.lower[i] in lex.GERUND_MODIFIERS
+        and t.tag[i] == "VBG"
+        and j < t.n
+        and t.head[j] == i
+        and t.dep[j] == "dobj"
+        and t.pos[j] == "NOUN"
+        and not t.has_child(i, lex.SUBJECT_DEPS)
+    )
+
+
+def _gerund_subject(t: Tokens, i: int):
+    """The noun directly before root "-ing" noun ``i`` that is really its subject, if any."""
+    j = i - 1
+    if (
+        j < 0
+        or t.head[j] != i
+        or t.dep[j] not in ("compound", "amod", "nmod")
+        or not t.nominal[j]
+        or t.lower[j] in lex.NOUN_ATTRIBUTES
+        or not any(t.dep[c] == "prep" and c > i for c in t.children[i])
+    ):
+        return None
+    return j
+
+
+def _is_bare_quality(t: Tokens, i: int, qualities: list[int]) -> bool:
+    d = t.dep[i]
+    if d not in ("attr", "pobj", "dobj", "conj") or t.has_child(i, ("det", "poss", "compound", "prep")):
+        return False
+    if d == "conj":
+        return bool(qualities) and t.head[i] == qualities[-1]
+    if d == "attr":
+        return t.lemma[t.head[i]] == "be"
+    return t.lower[i] in lex.COLOUR_WORDS and (d == "dobj" or t.lower[t.head[i]] not in ("of",))
+
+
+# ---------------------------------------------------------------------- restructuring
+def _reduced_relative(t: Tokens, v: int) -> bool:
+    """A clause has one subject; when the parser gives it two ("the table the food is on",
+    "black camera the hand is holding"), the first is the noun a relative clause without "that"
+    modifies: makes ``v`` a relative clause of that noun. Two adjacent subjects ("a toilet lid
+    is closed") are one compound noun."""
+    subjects = [c for c in t.children[v] if c < v and t.dep[c] in ("nsubj", "nsubjpass")]
+    if len(subjects) < 2 or not t.nominal[subjects[0]] or t.has_child(v, ("dobj",)):
+        return False
+    noun = subjects[0]
+    if t.has_prep_object(v):
+        return False  # "a drawing, people pulled into a station": not a relative clause
+    if subjects[1] == noun + 1:
+        if t.nominal[noun + 1]:
+            t.reattach(noun, noun + 1, "compound")  # "a toilet/nsubj lid/nsubj is closed"
+            for c in list(t.children[noun]):
+                t.reattach(c, noun + 1, t.dep[c])
+        return False
+    t.reattach(noun, t.head[v] if t.head[v] != v else noun, t.dep[v])
+    for c in list(t.children[v]):
+        if c < noun:
+            t.reattach(c, noun, t.dep[c])
+    t.reattach(v, noun, "relcl")
+    return True
+
+
+def _leading_participle(t: Tokens, v: int) -> bool:
+    """A caption-initial participle with an object and no subject modifies that object
+    ("parked/VBD black car beside a building"): makes ``v`` an adjectival modifier of it."""
+    objects = [c for c in t.children[v] if t.dep[c] == "dobj" and t.nominal[c]]
+    if (
+        len(objects) != 1
+        or t.has_child(v, _FINITE_MARKS)
+        or any(
+            t.pos[k] not in ("DET", "ADJ", "NUM") and t.dep[k] not in ("amod", "compound")
+            for k in range(v + 1, objects[0])
+        )
+    ):
+        return False
+    n = objects[0]
+    t.reattach(n, n, "ROOT")
+    for c in list(t.children[v]):
+        t.reattach(c, n, t.dep[c])
+    t.reattach(v, n, "amod")
+    t.verbal[v] = False
+    t.tag[v] = "VBN"
+    return True
+
+
+def _into_compound(t: Tokens, i: int) -> None:
+    """Make token ``i`` a compound of the token after it, which takes over its place."""
+    j = i + 1
+    t.reattach(j, t.head[i] if t.head[i] != i else j, t.dep[i])
+    for c in list(t.children[i]):
+        if c != j:
+            t.reattach(c, j, t.dep[c])
+    t.reattach(i, j, "compound")
+
+
+def _make_verb(t: Tokens, i: int) -> None:
+    if not t.verbal[i]:
+        t.lemma[i] = gerund_lemma(t.lower[i])
+    t.nominal[i] = False
+    t.verbal[i] = True
+    t.tag[i] = "VBG"
+
+
+def _make_noun(t: Tokens, i: int) -> None:
+    plural = t.tag[i] == "VBZ"
+    t.nominal[i] = True
+    t.verbal[i] = False
+    t.tag[i] = "NNS" if plural else "NN"
+    if not plural:  # the verb lemma of "drops/VBZ" is the noun lemma; that of "building" is not
+        t.lemma[i] = lex.LEMMA_FIXES.get(t.lower[i], t.lower[i])

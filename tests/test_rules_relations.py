@@ -1,0 +1,380 @@
+"""Pass 5, iccc.parsing.rules._relations: verbs and relations, on the pass itself
+(``find_relations``) and in the extracted concepts."""
+
+from __future__ import annotations
+
+import pytest
+from test_rules import concepts, kinds, one, passes, relations
+
+from iccc.parsing.rules._relations import _Relations, find_relations, symmetric
+
+
+def relation_tuples(s) -> list[tuple]:
+    """``(first, last, head token, lemma, subject head, object head, symmetric)`` of the relations."""
+    return [(p[2], p[3], p[4], p[5], p[8], p[9], p[10]) for p in s.protos if p[1] == "relation"]
+
+
+# ---------------------------------------------------------------------------- the pass itself
+def test_a_verb_with_an_object_is_a_verb_and_a_relation_between_entity_heads():
+    s = passes("""
+        a       DT   det   1
+        man     NN   ROOT  1
+        riding  VBG  acl   1  ride
+        a       DT   det   4
+        horse   NN   dobj  2
+    """, "attributes")
+    n = len(s.protos)
+    find_relations(s.tokens, s.entities, s.attributes, s.protos)
+    new = s.protos[n:]
+    assert [(p[1], p[2], p[5]) for p in new] == [("verb", 2, "ride"), ("relation", 2, "ride")]
+    assert relation_tuples(s) == [(2, 2, 2, "ride", 1, 4, False)]
+
+
+def test_a_relation_is_kept_once_per_span_subject_and_object():
+    s = passes("""
+        a     DT  det     1
+        dog   NN  ROOT    1
+        next  RB  advmod  1
+        to    IN  prep    2
+        a     DT  det     5
+        cat   NN  pobj    3
+    """, "attributes")
+    found = _Relations(s.tokens, s.entities, s.protos, set())
+    found._add(2, 3, 3, "next to", 1, 5, True)
+    found._add(2, 3, 3, "next to", 1, 5, True)
+    found._add(2, 3, 3, "next to", 5, 1, True)  # the other direction is another relation
+    assert [(p[8], p[9]) for p in s.protos if p[1] == "relation"] == [(1, 5), (5, 1)]
+
+
+def test_queued_participles_become_relations_and_no_verbs():
+    s = passes("""
+        a         DT   det       3
+        snow      NN   npadvmod  2
+        covered   VBN  amod      3  cover
+        mountain  NN   ROOT      3
+    """, "attributes")
+    assert s.attributes.participles == [(1, 2, 3)]
+    find_relations(s.tokens, s.entities, s.attributes, s.protos)
+    assert relation_tuples(s) == [(2, 2, 2, "cover", 1, 3, False)]
+    assert [p for p in s.protos if p[1] == "verb"] == []
+
+
+def test_a_relating_participle_is_no_verb_of_its_own():
+    s = passes("""
+        a       DT   det   1
+        man     NN   ROOT  1
+        riding  VBG  acl   1  ride
+        a       DT   det   4
+        horse   NN   dobj  2
+    """, "attributes")
+    s.attributes.relation_verbs.add(2)  # as the attribute code marks "covered" in "snow covered"
+    find_relations(s.tokens, s.entities, s.attributes, s.protos)
+    assert [p for p in s.protos if p[1] in ("verb", "relation")] == []
+
+
+def test_without_entities_there_are_verbs_but_no_relations():
+    s = passes("""
+        he       PRP  nsubj  1
+        smiles   VBZ  ROOT   1  smile
+    """)
+    assert [(p[1], p[5]) for p in s.protos] == [("verb", "smile")]
+
+
+@pytest.mark.parametrize(
+    "lemma, prep, expected",
+    [("sit next to", "next to", True), ("near", "near", True), ("sit on", "on", False), ("with", "with", False),
+     ("face", "", True)],
+)
+def test_symmetric(lemma, prep, expected):
+    assert symmetric(lemma, prep) is expected
+
+
+# ---------------------------------------------------------------------------- in the concepts
+def test_verb_with_object_is_a_verb_and_a_relation():
+    cs = concepts("""
+        a       DT   det   1
+        man     NN   ROOT  1
+        riding  VBG  acl   1  rid
+        a       DT   det   4
+        horse   NN   dobj  2
+    """)
+    verb = one(cs, "verb")
+    assert (verb.text, verb.lemma, verb.tag) == ("riding", "ride", "VBG")  # LEMMA_FIXES: not "rid"
+    rel = one(cs, "relation")
+    assert (rel.text, rel.lemma, rel.symmetric) == ("riding", "ride", False)
+    assert relations(cs) == [("a man", "riding", "a horse")]
+
+
+def test_verb_and_its_preposition_form_one_contiguous_relation():
+    cs = concepts("""
+        a        DT   det   1
+        cat      NN   ROOT  1
+        sitting  VBG  acl   1  sit
+        on       IN   prep  2
+        a        DT   det   5
+        mat      NN   pobj  3
+    """)
+    rel = one(cs, "relation")
+    assert (rel.text, rel.lemma, rel.tags, rel.tag, rel.dep) == ("sitting on", "sit on", "VBG IN", "VBG", "acl")
+    assert relations(cs) == [("a cat", "sitting on", "a mat")]
+    assert kinds(cs, "verb") == ["sitting"]
+
+
+def test_verb_not_next_to_its_preposition_leaves_the_bare_preposition():
+    cs = concepts("""
+        a        DT   det   1
+        man      NN   ROOT  1
+        holding  VBG  acl   1  hold
+        a        DT   det   4
+        cup      NN   dobj  2
+        in       IN   prep  2
+        the      DT   det   7
+        kitchen  NN   pobj  5
+    """)
+    assert relations(cs) == [("a man", "holding", "a cup"), ("a man", "in", "the kitchen")]
+
+
+def test_bare_preposition_between_nouns():
+    cs = concepts("""
+        a      DT  det   1
+        cup    NN  ROOT  1
+        on     IN  prep  1
+        the    DT  det   4
+        table  NN  pobj  2
+    """)
+    rel = one(cs, "relation")
+    assert (rel.text, rel.lemma, rel.tag, rel.symmetric) == ("on", "on", "IN", False)
+    assert (cs[rel.subj].kind, cs[rel.obj].kind) == ("entity", "entity")
+    assert relations(cs) == [("a cup", "on", "the table")]
+
+
+@pytest.mark.parametrize("noun, prep", [("top", "on"), ("front", "in"), ("middle", "in")])
+def test_complex_prepositions_take_their_relational_noun(noun, prep):
+    cs = concepts(f"""
+        a       DT  det   1
+        cat     NN  ROOT  1
+        {prep}  IN  prep  1
+        the     DT  det   4
+        {noun}  NN  pobj  2
+        of      IN  prep  4
+        a       DT  det   7
+        car     NN  pobj  5
+    """)
+    assert relations(cs) == [("a cat", f"{prep} the {noun} of", "a car")]
+    assert kinds(cs, "noun") == ["cat", "car"]  # the relational noun is no entity
+
+
+def test_next_to_is_one_symmetric_relation():
+    cs = concepts("""
+        a     DT  det     1
+        dog   NN  ROOT    1
+        next  RB  advmod  1
+        to    IN  prep    2
+        a     DT  det     5
+        cat   NN  pobj    3
+    """)
+    rel = one(cs, "relation")
+    assert (rel.text, rel.lemma, rel.symmetric) == ("next to", "next to", True)
+
+
+def test_with_is_not_symmetric():
+    cs = concepts("""
+        a        DT   det   1
+        cake     NN   ROOT  1
+        with     IN   prep  1
+        candles  NNS  pobj  2  candle
+    """)
+    assert relations(cs) == [("a cake", "with", "candles")]
+    assert one(cs, "relation").symmetric is False
+
+
+def test_coordination_is_a_symmetric_relation_on_the_conjunction():
+    cs = concepts("""
+        a    DT  det   1
+        cat  NN  ROOT  1
+        and  CC  cc    1
+        a    DT  det   4
+        dog  NN  conj  1
+    """)
+    rel = one(cs, "relation")
+    assert (rel.text, rel.tag, rel.symmetric) == ("and", "CC", True)
+    assert relations(cs) == [("a cat", "and", "a dog")]
+
+
+def test_coordination_follows_the_conjunction_when_the_parser_attaches_too_high():
+    # "holding a ball and a racket" with "racket" hung on "man"
+    cs = concepts("""
+        a        DT   det       1
+        man      NN   ROOT      1
+        holding  VBG  acl       1  hold
+        a        DT   det       4
+        ball     NN   dobj      2
+        and      CC   cc        4
+        a        DT   det       7
+        racket   NN   conj      1
+    """)
+    assert ("a ball", "and", "a racket") in relations(cs)
+
+
+def test_relative_pronoun_subject_is_the_noun_the_clause_modifies():
+    cs = concepts("""
+        a       DT   det    1
+        man     NN   ROOT   1
+        who     WP   nsubj  4
+        is      VBZ/AUX  aux  4  be
+        riding  VBG  relcl  1  ride
+        a       DT   det    6
+        horse   NN   dobj   4
+    """)
+    assert relations(cs) == [("a man", "riding", "a horse")]
+    assert kinds(cs, "entity") == ["a man", "a horse"]  # "who" is no entity
+
+
+def test_there_is_opening():
+    cs = concepts("""
+        there  EX   expl  1
+        is     VBZ  ROOT  1  be
+        a      DT   det   3
+        dog    NN   attr  1
+        on     IN   prep  1
+        the    DT   det   6
+        bed    NN   pobj  4
+    """)
+    assert relations(cs) == [("a dog", "on", "the bed")]
+    assert kinds(cs, "entity") == ["a dog", "the bed"]
+    assert kinds(cs, "verb") == []
+
+
+def test_stranded_preposition_of_a_relative_clause():
+    cs = concepts("""
+        the      DT   det    1
+        sofa     NN   ROOT   1
+        the      DT   det    3
+        man      NN   nsubj  5
+        is       VBZ/AUX  aux  5  be
+        sitting  VBG  relcl  1  sit
+        on       RP   prt    5
+    """)
+    assert relations(cs) == [("the man", "sitting on", "the sofa")]
+
+
+def test_clause_with_two_subjects_is_a_relative_clause_of_the_first():
+    # "the table the food is on": the small model makes both nouns subjects of "is"
+    cs = concepts("""
+        the    DT   det    1
+        table  NN   nsubj  4
+        the    DT   det    3
+        food   NN   nsubj  4
+        is     VBZ/AUX  ROOT  4  be
+        on     IN   prep   4
+    """)
+    assert relations(cs) == [("the food", "on", "the table")]
+
+
+def test_resumptive_pronoun_points_back_to_the_carrier():
+    cs = concepts("""
+        a        DT   det   1
+        table    NN   ROOT  1
+        with     IN   prep  1
+        laptops  NNS  pobj  2  laptop
+        on       IN   prep  3
+        it       PRP  pobj  4
+    """)
+    assert relations(cs) == [("laptops", "on", "a table")]  # and no "with": it only connects
+
+
+def test_participle_after_with_describes_the_carrier():
+    cs = concepts("""
+        a        DT   det   1
+        man      NN   ROOT  1
+        with     IN   prep  1
+        a        DT   det   4
+        bag      NN   pobj  2
+        walking  VBG  acl   4  walk
+        down     IN   prep  5
+        the      DT   det   8
+        street   NN   pobj  6
+    """)
+    assert ("a man", "walking down", "the street") in relations(cs)
+    assert ("a man", "with", "a bag") in relations(cs)
+
+
+def test_reciprocal_object_relates_the_coordinated_pair():
+    cs = concepts("""
+        a       DT  det     1
+        toilet  NN  ROOT    1
+        and     CC  cc      1
+        a       DT  det     4
+        sink    NN  conj    1
+        next    RB  advmod  1
+        to      IN  prep    5
+        each    DT  det     8
+        other   JJ  pobj    6
+    """)
+    assert ("a toilet", "next to", "a sink") in relations(cs)
+    assert kinds(cs, "entity") == ["a toilet", "a sink"]
+
+
+def test_noun_participle_compound_is_a_relation():
+    cs = concepts("""
+        a         DT   det       4
+        snow      NN   npadvmod  2
+        covered   VBN  amod      4  cover
+        mountain  NN   compound  4
+        range     NN   ROOT      4
+    """)
+    assert relations(cs) == [("snow", "covered", "a snow covered mountain range")]
+    assert kinds(cs, "attribute") == []  # "covered" is the relation, not an attribute
+    assert kinds(cs, "noun") == ["snow", "mountain range"]
+
+
+def test_of_after_a_verb_is_a_relation():
+    cs = concepts("""
+        the    DT   det        1
+        floor  NN   nsubjpass  3
+        is     VBZ/AUX  auxpass  3  be
+        made   VBN  ROOT       3  make
+        of     IN   prep       3
+        tile   NN   pobj       4
+    """)
+    assert relations(cs) == [("the floor", "made of", "tile")]
+
+
+def test_particle_before_the_object_joins_the_verb():
+    cs = concepts("""
+        a        DT   det   1
+        person   NN   ROOT  1
+        walking  VBG  acl   1  walk
+        down     IN   prep  2
+        the      DT   det   5
+        steps    NNS  dobj  2  step
+    """)
+    assert relations(cs) == [("a person", "walking down", "the steps")]
+
+
+def test_relative_pronoun_in_a_prepositional_phrase():
+    cs = concepts("""
+        a       DT   det    1
+        game    NN   ROOT   1
+        in      IN   prep   5
+        which   WDT  pobj   2
+        batter  NN   nsubj  5
+        swung   VBD  relcl  1  swing
+        at      IN   prep   5
+        the     DT   det    8
+        ball    NN   pobj   6
+    """)
+    assert relations(cs) == [("batter", "in", "a game"), ("batter", "swung at", "the ball")]
+
+
+def test_verb_with_a_direct_object_leaves_its_preposition_bare():
+    # "men climbing on board a bus": "climbing" relates the bus, "on" the board
+    cs = concepts("""
+        men       NNS  ROOT  0  man
+        climbing  VBG  acl   0  climb
+        on        IN   prep  1
+        board     NN   pobj  2
+        a         DT   det   5
+        bus       NN   dobj  1
+    """)
+    assert relations(cs) == [("men", "climbing", "a bus"), ("men", "on", "board")]

@@ -1,0 +1,370 @@
+"""Pass 1, iccc.parsing.rules._tags: the repairs of the parser's slips, on the token lists
+(``repair_tags``) and as they show in the extracted concepts."""
+
+from __future__ import annotations
+
+import pytest
+from test_rules import concepts, kinds, one, relations, tokens
+
+from iccc.parsing.rules._tags import gerund_lemma, repair_tags
+
+# ---------------------------------------------------------------------------- on the token lists
+
+
+def test_caption_initial_base_form_verb_becomes_a_noun_in_the_lists():
+    t = tokens("""
+        spoon  VB  ROOT  0
+        on     IN  prep  0
+        the    DT  det   3
+        table  NN  pobj  1
+    """)
+    assert repair_tags(t) == []
+    assert (t.tag[0], t.nominal[0], t.verbal[0], t.lemma[0]) == ("NN", True, False, "spoon")
+
+
+def test_a_modal_after_a_determiner_becomes_a_noun():
+    t = tokens("""
+        a    DT  det   1
+        can  MD  ROOT  1
+    """)
+    repair_tags(t)
+    assert (t.tag[1], t.nominal[1]) == ("NN", True)
+
+
+def test_third_person_verb_becomes_a_plural_noun_keeping_its_lemma():
+    t = tokens("""
+        oranges  VBZ  ROOT  0  orange
+        in       IN   prep  0
+        a        DT   det   3
+        bowl     NN   pobj  1
+    """)
+    repair_tags(t)
+    assert (t.tag[0], t.nominal[0], t.lemma[0]) == ("NNS", True, "orange")
+
+
+def test_subject_and_plural_verb_become_one_compound_noun():
+    t = tokens("""
+        bathroom  NN   nsubj  1
+        sink      VBP  ROOT   1
+        on        IN   prep   1
+        wall      NN   pobj   2
+    """)
+    repair_tags(t)
+    assert (t.tag[1], t.nominal[1], t.dep[0], t.head[0]) == ("NN", True, "compound", 1)
+
+
+def test_caption_initial_purpose_gerund_becomes_a_compound_of_its_object():
+    t = tokens("""
+        cutting  VBG  ROOT  0  cut
+        board    NN   dobj  0
+        on       IN   prep  0
+        counter  NN   pobj  2
+    """)
+    repair_tags(t)
+    assert (t.head[0], t.dep[0], t.verbal[0]) == (1, "compound", False)
+    assert (t.head[1], t.dep[1]) == (1, "ROOT")
+    assert t.head[2] == 1 and t.children[1] == [0, 2]
+
+
+def test_root_ing_noun_takes_the_noun_before_it_as_subject():
+    t = tokens("""
+        adult    NN  compound  1
+        giraffe  NN  compound  2
+        grazing  NN  ROOT      2
+        on       IN  prep      2
+        tree     NN  pobj      3
+    """)
+    repair_tags(t)
+    assert (t.verbal[2], t.nominal[2], t.tag[2], t.lemma[2]) == (True, False, "VBG", "graze")
+    assert (t.head[1], t.dep[1]) == (2, "nsubj")
+    assert (t.head[0], t.dep[0]) == (1, "compound")  # "adult" moves with its noun
+
+
+def test_clausal_ing_noun_becomes_a_verb():
+    t = tokens("""
+        a       DT  det   1
+        man     NN  ROOT  1
+        skiing  NN  acl   1
+        down    IN  prep  2
+        hill    NN  pobj  3
+    """)
+    repair_tags(t)
+    assert (t.verbal[2], t.tag[2], t.lemma[2]) == (True, "VBG", "ski")
+
+
+def test_adjective_ending_noun_becomes_a_predicative_adjective():
+    t = tokens("""
+        airplane    NN   nsubj  1
+        stands      VBZ  ROOT   1  stand
+        motionless  NN   dobj   1
+    """)
+    repair_tags(t)
+    assert (t.pos[2], t.tag[2], t.dep[2], t.nominal[2]) == ("ADJ", "JJ", "acomp", False)
+
+
+def test_two_subjects_make_a_relative_clause_of_the_first():
+    t = tokens("""
+        the    DT   det    1
+        table  NN   nsubj  4
+        the    DT   det    3
+        food   NN   nsubj  4
+        is     VBZ/AUX  ROOT  4  be
+        on     IN   prep   4
+    """)
+    repair_tags(t)
+    assert (t.head[1], t.dep[1]) == (1, "ROOT")  # the table heads the caption
+    assert (t.head[4], t.dep[4]) == (1, "relcl")  # "the food is on" modifies it
+    assert t.head[0] == 1 and t.head[3] == 4
+
+
+def test_two_adjacent_subjects_become_a_compound():
+    t = tokens("""
+        a       DT   det        1
+        toilet  NN   nsubjpass  4
+        lid     NN   nsubjpass  4
+        is      VBZ/AUX  auxpass  4  be
+        closed  VBN  ROOT       4  close
+    """)
+    repair_tags(t)
+    assert (t.head[1], t.dep[1]) == (2, "compound")
+    assert t.head[0] == 2  # the determiner follows the noun it belongs to
+
+
+def test_caption_initial_participle_becomes_a_modifier_of_its_object():
+    t = tokens("""
+        parked    VBD  ROOT  0  park
+        black     JJ   amod  2
+        car       NN   dobj  0
+        beside    IN   prep  0
+        building  NN   pobj  3
+    """)
+    repair_tags(t)
+    assert (t.head[2], t.dep[2]) == (2, "ROOT")
+    assert (t.head[0], t.dep[0], t.tag[0], t.verbal[0]) == (2, "amod", "VBN", False)
+    assert t.head[3] == 2
+
+
+def test_colours_in_noun_slots_are_returned_as_qualities():
+    t = tokens("""
+        a        DT   det    1
+        person   NN   ROOT   1
+        dressed  VBN  acl    1  dress
+        in       IN   prep   2
+        blue     NN   pobj   3
+        and      CC   cc     4
+        white    NN   conj   4
+    """)
+    assert repair_tags(t) == [4, 6]
+    assert t.nominal[4] is False and t.nominal[6] is False
+    t = tokens("""
+        the   DT   det    1
+        step  NN   nsubj  2
+        is    VBZ/AUX  ROOT  2  be
+        stone NN   attr   2
+    """)
+    assert repair_tags(t) == [3]  # a predicative material
+    t = tokens("""
+        a      DT  det   1
+        piece  NN  ROOT  1
+        of     IN  prep  1
+        gold   NN  pobj  2
+    """)
+    assert repair_tags(t) == []  # "of gold" names a thing
+
+
+def test_real_verbs_and_nouns_are_left_unchanged():
+    table = """
+        two   CD   nummod 1
+        dogs  NNS  nsubj  2  dog
+        run   VBP  ROOT   2
+        on    IN   prep   2
+        the   DT   det    5
+        beach  NN  pobj   3
+    """
+    t, untouched = tokens(table), tokens(table)
+    assert repair_tags(t) == []
+    assert [getattr(t, a) for a in t.__slots__] == [getattr(untouched, a) for a in t.__slots__]
+
+
+@pytest.mark.parametrize(
+    "word, lemma",
+    [("playing", "play"), ("sitting", "sit"), ("running", "run"), ("hiking", "hike"), ("riding", "ride"),
+     ("seeing", "see"), ("eating", "eat"), ("grazing", "graze"), ("table", "table"), ("calling", "call")],
+)
+def test_gerund_lemma(word, lemma):
+    assert gerund_lemma(word) == lemma
+
+
+# ---------------------------------------------------------------------------- in the concepts
+def test_two_adjacent_subjects_are_one_compound():
+    cs = concepts("""
+        a       DT   det        1
+        toilet  NN   nsubjpass  4
+        lid     NN   nsubjpass  4
+        is      VBZ/AUX  auxpass  4  be
+        closed  VBN  ROOT       4  close
+    """)
+    assert kinds(cs, "noun") == ["toilet lid"]
+    assert kinds(cs, "entity") == ["a toilet lid"]
+    assert relations(cs) == []
+
+
+def test_caption_initial_base_form_verb_is_a_noun():
+    cs = concepts("""
+        spoon  VB  ROOT  0
+        on     IN  prep  0
+        the    DT  det   3
+        table  NN  pobj  1
+    """)
+    noun = one(cs, "noun", "spoon")
+    assert noun.tag == "NN"
+    assert relations(cs) == [("spoon", "on", "the table")]
+    assert kinds(cs, "verb") == []
+
+
+def test_determiner_before_a_modal_makes_it_a_noun():
+    cs = concepts("""
+        a    DT  det    1
+        man  NN  nsubj  4
+        holding  VBG  acl  1  hold
+        a    DT  det    4
+        can  MD  ROOT   4
+    """)
+    assert kinds(cs, "noun") == ["man", "can"]
+
+
+def test_adjective_tagged_noun_in_argument_slot_is_a_noun():
+    cs = concepts("""
+        man         NN  ROOT  0
+        sitting     VBG  acl  0  sit
+        on          IN  prep  1
+        skateboard  JJ  pobj  2
+    """)
+    assert relations(cs) == [("man", "sitting on", "skateboard")]
+
+
+def test_clausal_ing_noun_is_a_verb():
+    cs = concepts("""
+        a       DT  det   1
+        man     NN  ROOT  1
+        skiing  NN  acl   1
+        down    IN  prep  2
+        a       DT  det   5
+        hill    NN  pobj  3
+    """)
+    verb = one(cs, "verb")
+    assert (verb.text, verb.lemma, verb.tag) == ("skiing", "ski", "VBG")
+    assert relations(cs) == [("a man", "skiing down", "a hill")]
+
+
+def test_root_ing_noun_after_a_noun_is_the_verb_of_that_noun():
+    cs = concepts("""
+        adult    NN  compound  1
+        giraffe  NN  compound  2
+        grazing  NN  ROOT      2
+        on       IN  prep      2
+        a        DT  det       5
+        tree     NN  pobj      3
+    """)
+    assert kinds(cs, "noun") == ["adult giraffe", "tree"]
+    assert relations(cs) == [("adult giraffe", "grazing on", "a tree")]
+
+
+def test_singular_subject_of_plural_verb_is_a_compound():
+    cs = concepts("""
+        bathroom  NN   nsubj  1
+        sink      VBP  ROOT   1
+        on        IN   prep   1
+        wall      NN   pobj   2
+    """)
+    assert kinds(cs, "noun") == ["bathroom sink", "wall"]
+    assert relations(cs) == [("bathroom sink", "on", "wall")]
+
+
+def test_noun_with_an_object_is_a_compound():
+    cs = concepts("""
+        glass     NN   ROOT  0
+        windows   NNS  dobj  0  window
+        on        IN   prep  0
+        the       DT   det   4
+        building  NN   pobj  2
+    """)
+    assert kinds(cs, "noun") == ["windows", "building"]  # "glass" leads it: a material attribute
+    assert kinds(cs, "attribute") == ["glass"]
+    assert relations(cs) == [("glass windows", "on", "the building")]
+
+
+def test_caption_initial_participle_with_object_modifies_it():
+    cs = concepts("""
+        parked    VBD  ROOT  0  park
+        black     JJ   amod  2
+        car       NN   dobj  0
+        beside    IN   prep  0
+        a         DT   det   5
+        building  NN   pobj  3
+    """)
+    assert kinds(cs, "attribute") == ["parked", "black"]
+    assert relations(cs) == [("parked black car", "beside", "a building")]
+    assert kinds(cs, "verb") == []
+
+
+def test_real_verbs_are_left_alone():
+    cs = concepts("""
+        dogs  NNS  nsubj  1  dog
+        run   VBP  ROOT   1
+        on    IN   prep   1
+        the   DT   det    4
+        beach  NN  pobj   2
+    """)
+    assert kinds(cs, "verb") == ["run"]
+    assert relations(cs) == [("dogs", "run on", "the beach")]
+
+
+def test_noun_misread_as_adjective_of_the_noun_before_it_is_the_head_of_a_compound():
+    # the small model reads "fire hydrant" as fire/ROOT <- hydrant/amod
+    cs = concepts("""
+        A        DT  det    2
+        red      JJ  amod   2
+        fire     NN  ROOT   2
+        hydrant  NN  amod   2
+        on       IN  prep   3
+        a        DT  det    6
+        street   NN  pobj   4
+    """)
+    assert kinds(cs, "noun") == ["fire hydrant", "street"]
+    assert kinds(cs, "attribute") == ["red"]
+    assert relations(cs) == [("A red fire hydrant", "on", "a street")]
+
+
+def test_noun_tagged_adjective_with_an_adjective_ending_is_a_predicative_attribute():
+    # the small model: "stands motionless/NN/dobj" (a replacement made it "stands London")
+    cs = concepts("""
+        An          DT   det    1
+        airplane    NN   nsubj  2
+        stands      VBZ  ROOT   2  stand
+        motionless  NN   dobj   2
+        on          IN   prep   2
+        the         DT   det    6
+        tarmac      NN   pobj   4
+    """)
+    assert kinds(cs, "noun") == ["airplane", "tarmac"]
+    attribute = one(cs, "attribute", "motionless")
+    assert cs[cs[attribute.head].head].text == "An airplane"
+    assert relations(cs) == [("An airplane", "on", "the tarmac")]
+
+
+def test_determined_root_participle_is_a_noun():
+    # "moped" read as the past participle of "mope": "a small moped parked on the sidewalk"
+    cs = concepts("""
+        A         DT   det    2
+        small     JJ   amod   2
+        moped     VBN  ROOT   2  mop
+        parked    VBN  acl    2  park
+        on        IN   prep   3
+        the       DT   det    6
+        sidewalk  NN   pobj   4
+    """)
+    assert kinds(cs, "entity") == ["A small moped", "the sidewalk"]
+    assert kinds(cs, "attribute") == ["small"]
+    assert one(cs, "noun", "moped").lemma == "moped"
+    assert kinds(cs, "verb") == ["parked"]
