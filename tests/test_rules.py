@@ -28,7 +28,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from iccc import Concept
-from iccc.parsing import _dataset, _lexicon, extract, lexicon
+from iccc.parsing import _dataset, extract, lexicon
 from iccc.parsing.rules import _assemble
 from iccc.parsing.rules._attributes import Attributes, find_predicative_attributes
 from iccc.parsing.rules._entities import find_entities
@@ -205,11 +205,9 @@ def test_word_lists_are_lower_case_data():
                 assert all(w == w.lower() for w in words), (name, entry)
 
 
-def test_the_lexicon_is_public_and_its_old_private_name_still_works():
+def test_the_lexicon_is_public():
     assert lexicon.__all__ == sorted(lexicon.__all__)
     assert {name for name in dir(lexicon) if name.isupper()} == set(lexicon.__all__)
-    assert _lexicon.__all__ == lexicon.__all__
-    assert all(getattr(_lexicon, name) is getattr(lexicon, name) for name in lexicon.__all__)
     assert lexicon.NUMBER_WORDS["two"] == 2
 
 
