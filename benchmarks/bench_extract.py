@@ -16,7 +16,7 @@ Rules are tuned while looking at the train split only; numbers are reported on d
 Matching (per caption, then micro-averaged over the split)
 ----------------------------------------------------------
 Noun key, ``key(x)``: lower-cased words joined by one space, the last word (the head) reduced to
-its noun lemma: ``LEMMA_FIXES`` of ``iccc/parsing/_lexicon.py`` first ("glasses", "pants" stay),
+its noun lemma: ``LEMMA_FIXES`` of ``iccc/parsing/lexicon.py`` first ("glasses", "pants" stay),
 else the shortest WordNet base form (NLTK ``morphy``, data from ``../shared/data/nltk_data``) or the
 spaCy rule lemmatiser's guess ("leaves" -> "leaf", "teeth" -> "tooth", "bus" stays "bus"). The same
 function is applied to gold names and to our noun concepts' ``lemma``; it is idempotent, so a
@@ -196,7 +196,7 @@ class Normaliser:
     def __init__(self, nlp):
         from spacy.tokens import Doc
 
-        from iccc.parsing import _lexicon as lex
+        from iccc.parsing import lexicon as lex
 
         self._doc = Doc
         self._vocab = nlp.vocab
@@ -471,7 +471,7 @@ def classify_missed_object(key, gold, pred, doc, norm):
     tok = token_for(doc, name)
     if tok is None:
         return "gold object not in caption (inferred/typo)"
-    from iccc.parsing import _lexicon as lex
+    from iccc.parsing import lexicon as lex
 
     lemma = tok.lemma_.lower()
     if lemma in lex.META_NOUNS or lemma in lex.QUANTIFIER_NOUNS or lemma in lex.COMPLEX_PREP_NOUNS:
@@ -717,8 +717,8 @@ def main(argv=None):
     import spacy
 
     import iccc
-    from iccc.parsing import _lexicon as lex
     from iccc.parsing import extract
+    from iccc.parsing import lexicon as lex
     from iccc.parsing._loader import pipeline_name
 
     _COUNT_WORDS = lex.NUMBER_WORDS

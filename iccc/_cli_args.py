@@ -20,7 +20,7 @@ import inspect
 import math
 
 from .io import FILE_SUFFIXES, ROW_KINDS
-from .parsing._loader import DEFAULT_PIPELINES
+from .parsing import DEFAULT_PIPELINES
 
 #: Help of the INPUT of every subcommand that reads captions (all read them with iccc.io).
 INPUT_HELP = ("caption file or folder: COCO captions_*.json, Karpathy/LAVIS JSON, .jsonl/.csv/.tsv/.txt, Flickr "

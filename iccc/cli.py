@@ -23,7 +23,7 @@ from ._cli_args import (
     shorten,
 )
 from .columns import CAPTION, CONCEPTS, PARSE_STATUS
-from .parsing._pipeline import DEFAULT_BATCH_SIZE
+from .parsing import DEFAULT_BATCH_SIZE
 
 
 def _rows(input_path, caption_column):

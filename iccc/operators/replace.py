@@ -8,7 +8,7 @@ import numpy as np
 
 from .._schema import ParsedCaption
 from ..base import LIGHT_VERBS, removal_table
-from ..parsing._lexicon import NUMBER_WORDS
+from ..parsing.lexicon import NUMBER_WORDS
 from ..textedit import replace_span
 from ._base import BlockedByWords, Operator, Options, Prepared, Slot, pool_options, slot
 from ._index import CandidateIndex
