@@ -180,11 +180,15 @@ class Corruptor:
             op = ops[0][1]
             return (yield from op.draw(op.prepare(parsed, index), index, rng, group))
         first = min(bisect_right(self.plan.cumulative, rng.random()), len(ops) - 1)
-        for k in [first] + [k for k in range(len(ops)) if k != first]:  # the others in the fixed fallback order
-            op = ops[k][1]
-            record = yield from op.draw(op.prepare(parsed, index), index, rng, group)
-            if record is not None:
-                return record
+        op = ops[first][1]
+        record = yield from op.draw(op.prepare(parsed, index), index, rng, group)
+        if record is not None:
+            return record
+        for k, (_, op) in enumerate(ops):  # the others, in the fixed fallback order
+            if k != first:
+                record = yield from op.draw(op.prepare(parsed, index), index, rng, group)
+                if record is not None:
+                    return record
         return None
 
     def many(self, parsed: Sequence[ParsedCaption | None], rngs: Sequence, groups: Sequence | None = None) -> list:

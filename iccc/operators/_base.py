@@ -182,8 +182,13 @@ class Operator:
         return cls(kinds, **{k: v for k, v in config.items() if k in cls.settings})
 
     def _memo_key(self) -> tuple:
-        """Names this operator's per-caption memo: its class and settings."""
-        return ("prepared", type(self), self.kinds, tuple((k, getattr(self, k)) for k in self.settings))
+        """Names this operator's per-caption memo: its class, kinds and settings (taken on first
+        use: settings are the constructor's)."""
+        found = self.__dict__.get("_memo")
+        if found is None:
+            found = self.__dict__["_memo"] = (
+                "prepared", type(self), self.kinds, tuple((k, getattr(self, k)) for k in self.settings))
+        return found
 
     # -- deterministic parts ------------------------------------------------------------
     def slots(self, parsed: ParsedCaption, index: CandidateIndex | None = None) -> list[Slot]:
@@ -258,8 +263,10 @@ class Operator:
         declined = []
         # A uniform first choice, then the rest in cyclic order: as random as a permutation for
         # the choice that matters, at the cost of one draw instead of a shuffle.
+        info = prepared.info
         for kind in _cyclic(prepared.kinds, rng):
-            slots, weights, acceptance = yield from self._kind_info(prepared, kind, index)
+            found = info.get(kind)
+            slots, weights, acceptance = found if found is not None else (yield from self._kind_info(prepared, kind, index))
             order = _slot_order(len(slots), weights, rng)
             if acceptance is not None:
                 first = next(order, None)
@@ -299,9 +306,12 @@ class Operator:
 
     def _first_edit(self, prepared: Prepared, slots, order, index: CandidateIndex, rng, group):
         parsed = prepared.parsed
+        requests = prepared.requests
         for k in order:
             slot = slots[k]
-            request = self.request(prepared, slot)
+            request = requests.get(slot, MISSING)
+            if request is MISSING:
+                request = requests[slot] = self.request(prepared, slot)
             weights = None
             if request is not None:
                 weights = known_weights(index, request)
@@ -325,7 +335,7 @@ class Operator:
 class Prepared:
     """What an operator knows about one caption before drawing (see :meth:`Operator.prepare`)."""
 
-    __slots__ = ("parsed", "slots", "by_kind", "kinds", "info", "contexts", "blocked")
+    __slots__ = ("parsed", "slots", "by_kind", "kinds", "info", "contexts", "blocked", "requests")
 
     def __init__(self, parsed: ParsedCaption, slots: list[Slot]):
         self.parsed = parsed  # keeps the caption alive, so its id is not reused while this is cached
@@ -337,6 +347,7 @@ class Prepared:
         self.info: dict = {}
         self.contexts: dict = {}  # concept index -> (form, context keys)
         self.blocked: dict = {}  # group -> words a new concept must not bring in
+        self.requests: dict = {}  # slot -> its weight request (Operator.request, asked once)
 
     def context(self, i: int) -> tuple[str, tuple[str, ...]]:
         """``(form, context keys)`` of concept ``i`` (:func:`slot_context`, computed once)."""

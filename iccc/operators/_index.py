@@ -96,7 +96,7 @@ class CandidateIndex:
     def sync(self) -> CandidateIndex:
         """Drop what the base's changes made stale: everything after a content change, the
         balance-dependent part after new balance factors."""
-        base = self.base
+        base = self._base()
         revisions = (base.revision, base.balance_revision)
         if revisions != self._revisions:
             if revisions[0] != self._revisions[0]:
@@ -106,11 +106,9 @@ class CandidateIndex:
         return self
 
     def store(self, name, limit: int | None = None, *, balanced: bool = False) -> dict:
-        """The cache dict ``name`` (made on first use, after a :meth:`sync`: never stale); at
-        ``limit`` entries its older half goes."""
-        base = self._base()
-        if (base.revision, base.balance_revision) != self._revisions:
-            self.sync()
+        """The cache dict ``name`` (made on first use); at ``limit`` entries its older half goes.
+        The engine's draws read it after their entry point's :meth:`sync`; the queries below
+        (:meth:`pool`, the masks, ...) sync themselves."""
         caches = self.balanced if balanced else self.content
         cache = caches.get(name)
         if cache is None:
@@ -122,6 +120,7 @@ class CandidateIndex:
     # ------------------------------------------------------------------ pools
     def pool(self, kind: str, form: str) -> Pool | None:
         """Insertable lemmas of ``kind`` with a surface form for ``form`` (``None``: none)."""
+        self.sync()
         pools = self.store("pools")
         key = (kind, form)
         if key in pools:
@@ -184,6 +183,7 @@ class CandidateIndex:
         """Boolean mask over the pool: False for ``lemma`` itself and for its synonyms, hypernyms
         and hyponyms (nouns and entities also by head word: "tennis racket" ~ "racket"; entities
         by their last two words without determiners: "drinking water" ~ "beverage")."""
+        self.sync()
         nominal = kind in ("noun", "entity")
         key_lemma = entity_key(lemma) if kind == "entity" else lemma
         cache = self.store("related")
@@ -227,6 +227,7 @@ class CandidateIndex:
 
     def category_mask(self, kind: str, form: str, category: str | None) -> np.ndarray | None:
         """Boolean mask over the pool: True where the candidate has ``category``."""
+        self.sync()
         if category is None:
             return None
         cache = self.store("categories")
@@ -238,6 +239,7 @@ class CandidateIndex:
 
     def lemma_of_surface(self, kind: str, surface: str) -> str | None:
         """The lemma a surface form belongs to (any form; the first lemma in the base's order)."""
+        self.sync()
         cache = self.store("surface-lemmas")
         table = cache.get(kind)
         if table is None:
@@ -262,6 +264,7 @@ class CandidateIndex:
 
     def context_tables(self, kind: str) -> dict | None:
         """``{context key: {lemma: factor}}``: the per-neighbour factor tables of ``kind`` (``None``: none)."""
+        self.sync()
         cache = self.store("context-tables", balanced=True)
         tables = cache.get(kind, False)
         if tables is False:

@@ -72,7 +72,8 @@ MISSING = object()
 
 
 def known_weights(index: CandidateIndex, request: WeightRequest):
-    """The weights of ``request`` if they are cached in ``index``, else :data:`MISSING`."""
+    """The weights of ``request`` if they are cached in ``index``, else :data:`MISSING` (the
+    draws' lookup: their entry point has synced the index)."""
     return index.store("weights", balanced=True).get(request, MISSING)
 
 
@@ -87,7 +88,7 @@ def candidate_weights(index: CandidateIndex, request: WeightRequest):
     skipped). Returns ``(pool, weights, cumulative)`` or ``None`` when nothing is left; the
     result is kept in the index (the most recent :data:`WEIGHTS_CACHE` requests).
     """
-    found = known_weights(index, request)
+    found = known_weights(index.sync(), request)
     if found is MISSING:
         found = compute_weights(index, [request])[0]
     return found
