@@ -30,6 +30,7 @@ QUICK_RUNS = [
     ("demo_shapes.py", ["--quick", "--json", "{out}"], ["runs", "losses", "config"], "nltk_data"),
     ("bench_train_gpu.py", ["--quick", "--out", "{out}"], ["throughput", "parameters", "machine"], "nltk_data"),
     ("bench_quality.py", ["--quick", "--out", "{out}"], ["lm", "classifier", "negative_checks"], "sugarcrepe"),
+    ("bench_rules.py", ["--quick", "--out", "{out}"], ["measure", "machine", "config"], "coco_captions"),
 ]
 
 
@@ -50,3 +51,24 @@ def test_quick_mode_runs_and_saves_results(tmp_path, script, args, keys, data):
     assert not missing, f"{script} result lacks {missing}; has {sorted(result)}"
     assert result.get("mode") == "quick"
     assert proc.stdout.strip(), f"{script} printed no table"
+
+
+@pytest.mark.slow
+def test_same_records_check_runs_and_compares(tmp_path):
+    """``check_same_records.py`` (the equality check around engine changes) writes every entry
+    point's records and finds no difference between two runs of the same code."""
+    if not (SHARED_DATA / "coco_captions").exists():
+        pytest.skip(f"check_same_records.py reads {SHARED_DATA / 'coco_captions'}, which is absent")
+    env = {**os.environ, "NLTK_DATA": str(SHARED_DATA / "nltk_data")}
+    script = str(BENCHMARKS / "check_same_records.py")
+    first = subprocess.run([sys.executable, script, "--out", str(tmp_path / "a"), "--limit", "120"],
+                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900)
+    assert first.returncode == 0, first.stderr[-3000:]
+    names = {p.name for p in (tmp_path / "a").iterdir()}
+    assert names == {"base.json", "concepts.jsonl.gz", "function.jsonl.gz", "map1.jsonl.gz", "map2.jsonl.gz",
+                     "build.jsonl.gz"}
+    again = subprocess.run([sys.executable, script, "--out", str(tmp_path / "b"), "--limit", "120",
+                            "--against", str(tmp_path / "a")], capture_output=True, text=True, env=env, cwd=tmp_path,
+                           timeout=900)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "map2: 120 rows, 0 differ" in again.stdout and "build: 120 rows, 0 with" in again.stdout
