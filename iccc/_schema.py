@@ -85,7 +85,8 @@ _CONCEPT_FIELDS = tuple(Concept.__dataclass_fields__)
 
 def filled(cls, fields: Mapping[str, Any]):
     """An instance of the frozen dataclass ``cls`` whose instance dict is ``fields`` (every field
-    of ``cls``, in declaration order): what the generated ``__init__`` makes, without its
+    of ``cls``, in declaration order; a ``dict`` is taken as it is, not copied: pass a fresh
+    one): what the generated ``__init__`` makes, without its
     per-field ``object.__setattr__``, several times slower (concepts and records are made in hot
     loops). The one place iccc builds frozen instances this way; ``cls`` must keep its fields in
     its instance dict (no ``__slots__``), and ``__post_init__`` does not run: ``fields`` must hold
@@ -97,7 +98,7 @@ def filled(cls, fields: Mapping[str, Any]):
     True
     """
     instance = object.__new__(cls)
-    instance.__dict__.update(fields)
+    object.__setattr__(instance, "__dict__", fields if type(fields) is dict else dict(fields))
     return instance
 
 

@@ -308,7 +308,7 @@ def _concept(row: Mapping) -> Concept:
     the frozen instance directly (a map rebuilds ~10 concepts per caption, and the frozen
     ``__init__`` costs twice as much); anything else goes through ``Concept.from_dict``."""
     if row.keys() == _CONCEPT_FIELDS:
-        return filled(Concept, row)
+        return filled(Concept, dict(row))  # a copy: the batch keeps its row
     return Concept.from_dict(row)
 
 

@@ -23,7 +23,7 @@ from itertools import chain
 from operator import attrgetter
 from typing import Any, Iterable, Iterator
 
-from .._schema import STATUS_OK, Concept, ParsedCaption
+from .._schema import STATUS_OK, Concept, ParsedCaption, filled
 from ._fastrules import run_pipeline
 from ._loader import UNNEEDED, load_parser
 from .rules import extract
@@ -101,10 +101,8 @@ def _prepare(text: str, limit: int) -> tuple[str, str]:
 _FIELDS = tuple(Concept.__dataclass_fields__)
 _ROW = attrgetter(*_FIELDS)
 # Concepts made by ``extract`` hold their fields in their instance dict, in field order: a row is
-# that dict's values, and a concept is rebuilt by giving a bare instance a dict (three times faster
-# than the frozen dataclass's ``__init__``); see ``rules._assemble.PLAIN_CONCEPT``.
-_new = object.__new__
-_set = object.__setattr__
+# that dict's values, and a concept is rebuilt by giving a bare instance a dict (``iccc._schema.filled``,
+# three times faster than the frozen dataclass's ``__init__``); see ``rules._assemble.PLAIN_CONCEPT``.
 
 
 def _to_rows(concepts: tuple) -> tuple:
@@ -119,20 +117,13 @@ _PLAIN_CAPTION = not hasattr(ParsedCaption, "__slots__") and not hasattr(ParsedC
 def _caption(text: str, concepts: tuple, status: str) -> ParsedCaption:
     """``ParsedCaption(text, concepts, status)``, made like concepts are (see above)."""
     if _PLAIN_CAPTION:
-        p = _new(ParsedCaption)
-        _set(p, "__dict__", {"text": text, "concepts": concepts, "status": status})
-        return p
+        return filled(ParsedCaption, {"text": text, "concepts": concepts, "status": status})
     return ParsedCaption(text, concepts, status)  # pragma: no cover
 
 
 def _from_rows(rows) -> tuple:
     if PLAIN_CONCEPT:
-        out = []
-        for row in rows:
-            c = _new(Concept)
-            _set(c, "__dict__", dict(zip(_FIELDS, row)))
-            out.append(c)
-        return tuple(out)
+        return tuple([filled(Concept, dict(zip(_FIELDS, row))) for row in rows])
     return tuple([Concept(*row) for row in rows])  # pragma: no cover
 
 
