@@ -28,11 +28,11 @@ import gc
 import gzip
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench_parse import machine_info  # the same machine record as the parse benchmark
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "coco_captions" / "captions_val2017.json.gz"
@@ -129,28 +129,6 @@ def measure(nlp, texts: list[str], repeats: int, batch_size: int) -> dict:
         "n_captions": len(texts), "repeats": repeats, "spacy_us": spacy_us, "extract_us": extract_us,
         "extract_share_of_spacy": extract_us / spacy_us, "passes_us": passes, "passes_sum_us": total,
         "passes_share_of_extract": {k: v / total for k, v in passes.items()},
-    }
-
-
-def machine_info(nlp) -> dict:
-    import spacy
-
-    import iccc
-    from iccc.parsing._dataset import code_digest
-    from iccc.parsing._loader import pipeline_name
-
-    try:
-        commit = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = bool(subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain", "iccc/parsing"],
-                                    capture_output=True, text=True, timeout=10).stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = "", None
-    return {
-        "platform": platform.platform(), "processor": platform.processor(), "cpu_count": os.cpu_count(),
-        "python": sys.version.split()[0], "spacy": spacy.__version__, "iccc": iccc.__version__,
-        "pipeline": pipeline_name(nlp), "components": nlp.pipe_names, "parsing_code_digest": code_digest(),
-        "git_commit": commit, "uncommitted_changes_in_iccc_parsing": dirty,
     }
 
 

@@ -243,7 +243,8 @@ class ConceptBase:
     def balance(self, factors: Mapping[str, Mapping[str, float]]) -> None:
         self._balance = _frozen_factors(factors)
         self.balance_revision += 1
-        self._derived.pop("state", None)
+        for name in ("state", "fingerprint"):  # the content's; category fallbacks do not read the balance
+            self._derived.pop(name, None)
 
     def changed(self) -> None:
         """Record a change made to :attr:`counts`, :attr:`forms`, :attr:`contexts` or
@@ -501,10 +502,10 @@ class ConceptBase:
         False
         """
         found = self._derived.get("fingerprint")
-        if found is None or found[0] != self.balance_revision:
+        if found is None:
             text = json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True)
-            found = self._derived["fingerprint"] = (self.balance_revision, hashlib.sha256(text.encode()).hexdigest())
-        return found[1]
+            found = self._derived["fingerprint"] = hashlib.sha256(text.encode()).hexdigest()
+        return found
 
     def __setstate__(self, state):
         if isinstance(state, str):
