@@ -5,6 +5,7 @@ Usage::
     iccc build                                           # the built-in sample; prints the summary
     iccc build captions_val2017.json -o iccc_val2017     # COCO, grouped by image
     iccc build data.jsonl -o out --image-root /data/images --p-correction 0.3 --num-proc 4
+    iccc build data.jsonl -o out --vision emb.npz        # image-conditioned negatives (iccc embed wrote emb.npz)
 """
 
 from __future__ import annotations
@@ -62,6 +63,19 @@ def add_arguments(p) -> None:
     p.add_argument("--num-proc", type=positive_int, default=None, help="processes for parsing, building and saving")
     p.add_argument("--batch-size", type=positive_int, default=default_of(build_dataset, "batch_size"),
                    help="rows per map batch")
+    vision = p.add_argument_group("image-conditioned negatives (needs the vision extra)")
+    vision.add_argument("--vision", default=None, metavar="EMB",
+                        help="embeddings file written by iccc embed (.npz/.parquet): replacements and additions favour "
+                             "concepts of the image's scene and are checked against the image")
+    vision.add_argument("--vision-model", default=None,
+                        help="the dual encoder whose text tower checks negatives against the image (default: the model "
+                             "recorded in EMB when it is a local folder; 'none': no check, scene concepts only)")
+    vision.add_argument("--p-scene", type=probability, default=None,
+                        help="share of a slot's candidate weight given to the image's scene concepts (default 0.5)")
+    vision.add_argument("--vision-candidates", type=positive_int, default=None,
+                        help="negatives the image check ranks per row (default 4)")
+    vision.add_argument("--vision-margin", default="auto",
+                        help="similarity margin below the caption a negative must reach ('auto': calibrated on EMB)")
     p.add_argument("--show", type=non_negative_int, default=4, help="correction examples to print")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -154,6 +168,40 @@ def _embed_images(built):
     return one(built, None)
 
 
+def load_prior(args):
+    """The :class:`iccc.vision.ImagePrior` of ``--vision`` (``None`` without it)."""
+    if not args.vision:
+        return None
+    from .vision import ImagePrior, load_embeddings
+    from .vision.prior import DEFAULT_CANDIDATES, DEFAULT_P_SCENE
+
+    path = Path(args.vision)
+    if not path.is_file():
+        raise FileNotFoundError(f"--vision {args.vision!r}: no such file (write one with iccc embed).")
+    embeddings = load_embeddings(path)
+    model = args.vision_model if args.vision_model is not None else embeddings.model
+    encoder = None
+    if model and model.lower() != "none":
+        if not Path(model).is_dir():
+            if args.vision_model is not None:
+                raise FileNotFoundError(f"--vision-model {model!r}: no such folder (a local checkpoint is needed).")
+            print(f"The model recorded in {args.vision} ({model!r}) is not a local folder: no image check "
+                  "(pass --vision-model).", file=sys.stderr)
+        else:
+            from .vision import TransformersEmbedder
+
+            encoder = TransformersEmbedder(model)
+    margin = args.vision_margin
+    if margin != "auto":
+        try:
+            margin = float(margin)
+        except ValueError:
+            raise ValueError(f"--vision-margin should be 'auto' or a number, got {args.vision_margin!r}.") from None
+    return ImagePrior.build(embeddings, encoder=encoder, margin=margin,
+                            p_scene=DEFAULT_P_SCENE if args.p_scene is None else args.p_scene,
+                            candidates=args.vision_candidates or DEFAULT_CANDIDATES, nlp=args.model)
+
+
 def run(args) -> int:
     import datasets
 
@@ -171,6 +219,7 @@ def run(args) -> int:
     if args.quiet:
         datasets.disable_progress_bars()
     start = time.perf_counter()
+    prior = load_prior(args)
     ds = _load(args)
     if _rows(ds) == 0:
         raise ValueError(f"{args.input!r}: the input has no rows (no captions to build from).")
@@ -195,6 +244,7 @@ def run(args) -> int:
         seed=args.seed, epoch=args.epoch, p_correction=args.p_correction, p_swap=args.p_swap,
         p_correct_caption=args.p_correct_caption, target_format=args.target_format, operations=operations,
         kinds=kinds, num_proc=args.num_proc, batch_size=args.batch_size, drop_unusable=args.drop_unusable,
+        vision=prior,
     ).remove_columns([CONCEPTS, PARSE_STATUS])
     if args.embed_images:
         built = _embed_images(built)
@@ -208,6 +258,8 @@ def run(args) -> int:
         write_dataset(built, out, kind, num_proc=args.num_proc)
     print(f"Built ICCC samples from {args.input or 'the built-in sample'} in {seconds:.1f}s "
           f"(concept base: {concepts.n_captions} captions, {len(concepts.groups)} images).")
+    if prior is not None:
+        print(f"Image prior: {prior!r}")
     summary = build_summary(built, examples=args.show)
     if args.drop_unusable:
         summary["dropped"] = n_rows - _rows(built)

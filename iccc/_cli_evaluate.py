@@ -40,6 +40,11 @@ def add_arguments(p) -> None:
                    help=f"generation length (default {max_new_tokens})")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--output", "-o", default=None, help="also write the metrics and examples to this .json file")
+    p.add_argument("--embedder", default=None, help="folder of a CLIP/SigLIP-style dual encoder: also caption the "
+                   "caption rows and report image-text similarity and retrieval consistency (vision extra)")
+    k = default_of(evaluate, "consistency_k")
+    p.add_argument("--consistency-k", type=positive_int, default=k,
+                   help=f"images each caption retrieves for retrieval consistency (default {k})")
     p.add_argument("--show", type=non_negative_int, default=3, help="correction examples to print (default 3)")
 
 
@@ -90,6 +95,8 @@ def run(args) -> int:
         raise FileNotFoundError(f"`--data` {args.data!r} not found (a save_to_disk folder or a data file).")
     if not os.path.isdir(args.model):
         raise FileNotFoundError(f"`--model` {args.model!r} is not a folder (the output folder of `iccc train`).")
+    if args.embedder is not None and not os.path.isdir(args.embedder):
+        raise FileNotFoundError(f"`--embedder` {args.embedder!r} is not a folder (a dual-encoder checkpoint).")
 
     from .train import evaluate, load_trained
     from .train.data import load_data
@@ -104,13 +111,14 @@ def run(args) -> int:
     metrics = evaluate(model, dataset, processor=processor, batch_size=args.batch_size,
                        max_new_tokens=args.max_new_tokens, max_samples=args.limit, n_examples=max(args.show, 5),
                        base_dir=base_dir, max_length=saved.get("max_length", default_of(evaluate, "max_length")),
-                       **columns)
+                       embedder=args.embedder, consistency_k=args.consistency_k, **columns)
     where = f"{args.data}" + (f" [{split}]" if split else "")
     print(f"Evaluated {args.model} on {where}: {metrics['n_correction']} correction rows, "
           f"{metrics['n_caption']} caption rows" +
           (f", {metrics['n_skipped']} rows skipped (no usable prompt or target)" if metrics.get("n_skipped") else "")
           + ".")
-    shown = {k: v for k, v in metrics.items() if k not in ("examples", "n_correction", "n_caption", "n_skipped")}
+    shown = {k: v for k, v in metrics.items()
+             if k not in ("examples", "caption_examples", "n_correction", "n_caption", "n_skipped")}
     print("Metrics: " + ", ".join(f"{k} {_format(v)}" for k, v in shown.items()))
     for example in metrics["examples"][:args.show]:
         print(f"  {shorten(example['prompt'])}\n    target:     {shorten(example['target'])}\n"

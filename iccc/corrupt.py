@@ -23,6 +23,7 @@ from ._schema import STATUS_OK, Concept, ParsedCaption, filled
 from .base import ConceptBase
 from .operators import OPERATORS, PER_CAPTION_LIMIT, CandidateIndex, Corruption, compute_weights, run
 from .streams import RowStream, Streams, stream
+from .vision.prior import CHECKED_OPERATIONS, STATUS_POSSIBLY_TRUE, ScoreRequest
 
 #: The stream a map gives a row: ``row_stream(seed, epoch, row)`` (:func:`iccc.streams.stream`).
 row_stream = stream
@@ -76,6 +77,10 @@ class Corruptor:
         p_swap: probability of trying a swap first (the paper: 0.15 of corrections).
         p_add: probability of trying an addition first.
         same_category: keep replacements in the original's semantic category when possible.
+        vision: an :class:`iccc.vision.ImagePrior` (rows are matched to images by their ``group``):
+            replacements and additions favour concepts of the image's scene and, with its text
+            encoder, are checked against the image (a row whose every candidate the image may
+            support gets no corruption, status ``possibly_true``); ``None``: text only.
 
     If the operation drawn first has no legal edit for a caption, the others are tried in the
     order replace, swap, add, so a caption only goes without a corruption when none applies.
@@ -89,7 +94,7 @@ class Corruptor:
 
     def __init__(self, concepts: ConceptBase, *, operations: Sequence[str] = DEFAULT_OPERATIONS,
                  kinds: Sequence[str] | None = None, p_swap: float = DEFAULT_P_SWAP, p_add: float = DEFAULT_P_ADD,
-                 same_category: bool = True):
+                 same_category: bool = True, vision: Any = None):
         if not isinstance(concepts, ConceptBase):
             raise TypeError(f"`concepts` must be an iccc.ConceptBase, got {type(concepts).__name__}: {concepts!r:.80}.")
         if isinstance(operations, str):
@@ -129,7 +134,14 @@ class Corruptor:
                         f"The concept base has no concepts of kind(s) {missing!r}. "
                         f"It has: {', '.join(repr(k) for k in concepts.kinds())}."
                     )
-        settings = {"same_category": same_category}  # passed to every operator that takes them
+        if vision is not None:
+            from .vision.prior import ImagePrior
+
+            if not isinstance(vision, ImagePrior):
+                raise TypeError(f"`vision` should be an iccc.vision.ImagePrior or None, got {type(vision).__name__}: "
+                                f"{vision!r:.80}.")
+        # passed to every operator that takes them
+        settings = {"same_category": same_category, "vision": vision}
         ops = []
         for op, cls in OPERATORS.items():  # the registry's order is the fallback order
             if op not in operations:
@@ -153,19 +165,35 @@ class Corruptor:
         self.index = CandidateIndex.of(concepts)
         p = p / p.sum()
         self.plan = _Plan(tuple(ops), p, np.cumsum(p).tolist())
+        self.vision = vision
         self.config = dict(operations=operations, kinds=tuple(kinds) if kinds else None, p_swap=p_swap,
-                           p_add=p_add, same_category=same_category)
+                           p_add=p_add, same_category=same_category, vision=vision)
 
     def __getstate__(self):
-        return {"concepts": self.concepts, "plan": self.plan, "config": self.config}  # the index is rebuilt
+        return {"concepts": self.concepts, "plan": self.plan, "config": self.config,
+                "vision": self.vision}  # the index is rebuilt
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.index = CandidateIndex.of(self.concepts)
 
     def one(self, parsed: ParsedCaption, *, rng: np.random.Generator, group: Any = None) -> Corruption | None:
-        """Corrupt one parsed caption, or return ``None`` when no operation applies."""
-        return run(self.draw(parsed, rng, group), self.index.sync())
+        """Corrupt one parsed caption, or return ``None`` when no operation applies (or, with a
+        ``vision`` prior, when the image may support every candidate)."""
+        index = self.index.sync()
+        if self.vision is None:
+            return run(self.draw(parsed, rng, group), index)
+        steps = self.draw(parsed, rng, group)
+        try:
+            asked = steps.send(None)
+            while True:
+                if type(asked) is ScoreRequest:
+                    asked = steps.send(self.vision.score([asked])[0])
+                else:
+                    asked = steps.send(compute_weights(index, list(asked)))
+        except StopIteration as done:
+            record = done.value
+        return None if record is _REJECTED else record
 
     def draw(self, parsed: ParsedCaption, rng, group: Any = None):
         """The draw of one row (a generator; see :meth:`iccc.operators.Operator.draw`): the
@@ -178,27 +206,50 @@ class Corruptor:
         ops = self.plan.operators
         if len(ops) == 1:
             op = ops[0][1]
-            return (yield from op.draw(op.prepare(parsed, index), index, rng, group))
-        first = min(bisect_right(self.plan.cumulative, rng.random()), len(ops) - 1)
-        op = ops[first][1]
-        record = yield from op.draw(op.prepare(parsed, index), index, rng, group)
-        if record is not None:
+            record = yield from op.draw(op.prepare(parsed, index), index, rng, group)
+        else:
+            first = min(bisect_right(self.plan.cumulative, rng.random()), len(ops) - 1)
+            op = ops[first][1]
+            record = yield from op.draw(op.prepare(parsed, index), index, rng, group)
+            if record is None:
+                for k, (_, other) in enumerate(ops):  # the others, in the fixed fallback order
+                    if k != first:
+                        op = other
+                        record = yield from op.draw(op.prepare(parsed, index), index, rng, group)
+                        if record is not None:
+                            break
+        vision = self.vision
+        if (vision is None or record is None or not vision.checks or record.operation not in CHECKED_OPERATIONS
+                or not vision.has_image(group)):
             return record
-        for k, (_, op) in enumerate(ops):  # the others, in the fixed fallback order
-            if k != first:
-                record = yield from op.draw(op.prepare(parsed, index), index, rng, group)
-                if record is not None:
-                    return record
-        return None
+        return (yield from self._checked(op, parsed, record, rng, group))
 
-    def many(self, parsed: Sequence[ParsedCaption | None], rngs: Sequence, groups: Sequence | None = None) -> list:
+    def _checked(self, op, parsed: ParsedCaption, record: Corruption, rng, group: Any):
+        """The image check (:mod:`iccc.vision.prior`): ``record`` and ``candidates - 1`` more
+        negatives drawn by the same operator from the same stream, scored against the image with
+        the original in one request; the hardest that passes, else :data:`_REJECTED`."""
+        index = self.index
+        prepared = op.prepare(parsed, index)
+        found = [record]
+        for _ in range(self.vision.candidates - 1):
+            again = yield from op.draw(prepared, index, rng, group)
+            if again is not None:
+                found.append(again)
+        sims = yield ScoreRequest(group, (parsed.text, *(r.corrupted_caption for r in found)))
+        k = self.vision.choose(sims)
+        return _REJECTED if k is None else found[k]
+
+    def many(self, parsed: Sequence[ParsedCaption | None], rngs: Sequence, groups: Sequence | None = None, *,
+             reasons: list | None = None) -> list:
         """Corrupt many parsed captions: ``[self.one(p, rng=r, group=g) ...]`` (``None`` rows stay
-        ``None``), the same records, computed faster.
+        ``None``), the same records, computed faster. ``reasons``, a list, gets
+        ``(row, "possibly_true")`` for each row the image check left without a record.
 
         Rows are drawn :data:`MANY_CHUNK` at a time, in rounds: every unfinished row runs until it
         asks for candidate weights nobody has computed yet (:meth:`draw` yields the request) or
         ends; the requests of all of them are computed at once (one matrix per pool,
         :func:`iccc.operators.compute_weights`) and sent back; until every row has its record.
+        With a ``vision`` prior, the rows asking for the image check are scored together too.
         """
         n = len(parsed)
         if len(rngs) != n:
@@ -209,6 +260,7 @@ class Corruptor:
             raise ValueError(f"`groups` has {len(groups)} items but `parsed` has {n}.")
         index = self.index.sync()
         out: list = [None] * n
+        vision = self.vision
         for lo in range(0, n, MANY_CHUNK):
             waiting = []  # (row, its draw, the requests it waits for)
             for k in range(lo, min(n, lo + MANY_CHUNK)):
@@ -216,11 +268,24 @@ class Corruptor:
                     steps = self.draw(parsed[k], rngs[k], groups[k])
                     _advance(steps, None, k, waiting, out)
             while waiting:
+                if vision is not None:
+                    scoring = [w for w in waiting if type(w[2]) is ScoreRequest]
+                    if scoring:
+                        waiting = [w for w in waiting if type(w[2]) is not ScoreRequest]
+                        for (k, steps, _), sims in zip(scoring, vision.score([w[2] for w in scoring])):
+                            _advance(steps, sims, k, waiting, out)
+                        continue
                 requests = [r for _, _, asked in waiting for r in asked]
                 answers = iter(compute_weights(index, requests))
                 rows, waiting = waiting, []
                 for k, steps, asked in rows:
                     _advance(steps, [next(answers) for _ in asked], k, waiting, out)
+        if vision is not None:
+            for k in range(n):
+                if out[k] is _REJECTED:
+                    out[k] = None
+                    if reasons is not None:
+                        reasons.append((k, STATUS_POSSIBLY_TRUE))
         return out
 
     def batch(self, batch: Mapping[str, list], indices: Sequence[int] | None, *, seed: int | None, epoch: int = 0,
@@ -255,7 +320,10 @@ class Corruptor:
         streams = Streams(seed if seed is not None else np.random.SeedSequence().entropy, epoch, indices)
         failed = [s if s not in CORRUPTIBLE else None for s in statuses]  # the parse's own reason
         usable = [p if f is None else None for p, f in zip(parsed, failed)]
-        records = self.many(usable, [streams[k] for k in range(n)], groups)
+        reasons: list = []
+        records = self.many(usable, [streams[k] for k in range(n)], groups, reasons=reasons)
+        for k, reason in reasons:
+            failed[k] = reason
         for k in range(n):
             p, status, record = parsed[k], failed[k], records[k]
             if record is None:
@@ -269,6 +337,10 @@ class Corruptor:
                     out[name].append(getattr(record, name))
                 out[STATUS_COLUMN].append(STATUS_OK)
         return out
+
+
+#: What a draw returns when the image check turned down every candidate (see :meth:`Corruptor.many`).
+_REJECTED = object()
 
 
 def _advance(steps, answer, k: int, waiting: list, out: list) -> None:
@@ -350,6 +422,7 @@ def corrupt(
     p_swap: float = DEFAULT_P_SWAP,
     p_add: float = DEFAULT_P_ADD,
     same_category: bool = True,
+    vision: Any = None,
     group: Any = None,
     epoch: int = 0,
     caption_column: str = columns.CAPTION,
@@ -380,6 +453,9 @@ def corrupt(
         kinds: concept kinds to edit (default: all the operations support).
         p_swap: share of corrections tried as swaps first (paper: 0.15); ``p_add`` likewise.
         same_category: keep replacements in the original's semantic category when possible.
+        vision: an :class:`iccc.vision.ImagePrior`: image-conditioned negatives (see
+            :class:`Corruptor`); rows are matched to its images by ``group`` / ``group_column``
+            (a row whose every candidate the image may support gets ``corrupt_status="possibly_true"``).
         group: the image id of a single caption (sibling-caption guard); in map mode use
             ``group_column``.
         epoch: mixed into per-row seeds in map mode, so every epoch draws new corruptions.
@@ -401,7 +477,7 @@ def corrupt(
     if concepts is None:
         concepts = _default_concepts()
     engine = _engine(concepts, operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add,
-                     same_category=same_category)
+                     same_category=same_category, vision=vision)
     if isinstance(caption_or_parsed, Mapping):
         example = caption_or_parsed
         value = example.get(caption_column)

@@ -69,6 +69,7 @@ def build_dataset(
     keep_concepts: bool = False,
     load_from_cache_file: bool | None = None,
     drop_unusable: bool = False,
+    vision: Any = None,
 ):
     """Turn a dataset of captions (and images) into ICCC training samples.
 
@@ -123,6 +124,13 @@ def build_dataset(
             100,000 of an ``IterableDataset``).
         keep_concepts: keep the ``concepts`` and ``parse_status`` columns the parse added.
         load_from_cache_file: passed to ``Dataset.map``.
+        vision: an :class:`iccc.vision.ImagePrior` (or a path to an embeddings file, loaded with
+            :meth:`iccc.vision.ImagePrior.build`, scene concepts only): image-conditioned negatives,
+            rows matched to its images by ``group_column``. Replacements and additions favour
+            concepts of the image's scene, and with the prior's text encoder they are checked
+            against the image: a row whose every candidate the image may support becomes a
+            captioning sample with ``build_status="possibly_true"``. ``None``: text only (the
+            same rows as without ``iccc.vision``).
         drop_unusable: leave out the rows without a usable caption (``target`` None; statuses
             ``missing``, ``empty``, ``not_string``); the other rows are exactly those of the full
             build. ``len(ds) - len(out)`` rows were dropped (an ``IterableDataset`` filters lazily).
@@ -184,6 +192,9 @@ def build_dataset(
             f"`p_correction` + `p_correct_caption` should be at most 1, got {p_correction} + {p_correct_caption}."
         )
     _check_operations(operations, kinds)
+    if vision is not None:
+        vision = _check_vision(vision, group_column, list(splits.values()))
+        config["vision"] = vision
 
     parsed, added = {}, False
     recast = {}
@@ -260,6 +271,38 @@ def detect_group_column(splits: Sequence, image_column: str | None = IMAGE) -> s
         if all(isinstance(f, Value) and f.dtype in ("string", "large_string") for f in features):
             return name
     return None
+
+
+def _check_vision(vision, group_column: str | None, splits: Sequence):
+    """The :class:`iccc.vision.ImagePrior` ``vision`` names, checked against the data's image ids:
+    none of them having a vector is an error (ids of another type or dataset), some is a warning."""
+    from ..vision.prior import ImagePrior
+
+    if not isinstance(vision, ImagePrior):
+        if isinstance(vision, str) or hasattr(vision, "__fspath__"):
+            vision = ImagePrior.build(vision)
+        else:
+            raise TypeError(f"`vision` should be an iccc.vision.ImagePrior, a path to an embeddings file or None, "
+                            f"got {type(vision).__name__}: {vision!r:.80}.")
+    if group_column is None:
+        raise ValueError("`vision` matches rows to images by their image id, but the data has no image id column "
+                         "(`group_column` is None): pass group_column=<the image id column>.")
+    from datasets import Dataset
+
+    ids = [g for split in splits if isinstance(split, Dataset) and len(split) for g in split[group_column]]
+    if ids:
+        distinct = list(dict.fromkeys(ids))
+        missing = [g for g in distinct if not vision.has_image(g)]
+        if len(missing) == len(distinct):
+            raise ValueError(
+                f"None of the image ids of column {group_column!r} has a vector in `vision` (first id: "
+                f"{ids[0]!r}, {type(ids[0]).__name__}; the prior's first id: {vision.images.ids[0]!r}, "
+                f"{type(vision.images.ids[0]).__name__}): the embeddings are of other images or keyed differently."
+            )
+        if missing:
+            warnings.warn(f"{len(missing)} image id(s) of column {group_column!r} have no vector in `vision` (first: "
+                          f"{missing[0]!r}); their rows get text-only negatives.", stacklevel=3)
+    return vision
 
 
 def _column_names(ds) -> list[str] | None:

@@ -119,6 +119,7 @@ class SampleBuilder:
         same_category: bool = True,
         caption_column: str = columns.CAPTION,
         group_column: str | None = None,
+        vision: Any = None,
     ):
         if not isinstance(concepts, (ConceptBase, LazyBase)):
             raise TypeError(f"`concepts` should be an iccc.ConceptBase, got {type(concepts).__name__}: {concepts!r:.80}.")
@@ -144,6 +145,10 @@ class SampleBuilder:
         self.corrupt_config = dict(operations=tuple(operations), kinds=tuple(kinds) if kinds is not None else None,
                                    p_swap=check_p("p_swap", p_swap), p_add=check_p("p_add", p_add),
                                    same_category=bool(same_category))
+        if vision is not None:
+            if group_column is None:
+                raise ValueError("`vision` matches rows to images by their image id: give `group_column` too.")
+            self.corrupt_config["vision"] = vision
         if self.p_correction > 0 and isinstance(concepts, ConceptBase):
             Corruptor(concepts, **self.corrupt_config)  # fails early, with its message, on a bad configuration
         self._concepts = concepts

@@ -20,7 +20,8 @@ class Add(Operator):
 
     Inserted concepts follow the same rules as replacements: frequent, fitting the context (an
     attribute seen with that noun, an object seen in that relation), never a word of the caption
-    or of a sibling caption.
+    or of a sibling caption. With ``vision`` (an :class:`iccc.vision.ImagePrior`) a share of the
+    weight goes to the concepts of the row's image's scene.
 
     >>> import iccc, numpy as np
     >>> parsed = iccc.parse(["A dog on a bed.", "A black dog.", "A black cat."])
@@ -31,11 +32,12 @@ class Add(Operator):
 
     name = "add"
     supported_kinds = ("attribute", "entity")
-    settings = ("use_context",)
+    settings = ("use_context", "vision")
 
-    def __init__(self, kinds: Sequence[str] | None = None, *, use_context: bool = True):
+    def __init__(self, kinds: Sequence[str] | None = None, *, use_context: bool = True, vision: Any = None):
         super().__init__(kinds)
         self.use_context = use_context
+        self.vision = vision
 
     def slots(self, parsed: ParsedCaption, index: CandidateIndex | None = None) -> list[Slot]:
         concepts = parsed.concepts
@@ -66,6 +68,8 @@ class Add(Operator):
         if weights is None:
             return None
         pool, w, cumulative = weights
+        if self.vision is not None:
+            w, cumulative = self.vision.reweight(pool, w, cumulative, slot.kind, group)
         return pool_options(pool, w, cumulative, BlockedByWords(pool, prepared.blocked_words(index, group)))
 
     def apply(self, parsed: ParsedCaption, slot: Slot, label) -> Corruption | None:

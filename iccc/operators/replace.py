@@ -48,6 +48,8 @@ class Replace(Operator):
         kinds: concept kinds to replace (default: all six).
         same_category: keep replacements in the original's semantic category (see above).
         use_context: weight candidates by how well they fit the concept's context.
+        vision: an :class:`iccc.vision.ImagePrior`: a share of the weight goes to the concepts of
+            the row's image's scene (:meth:`iccc.vision.ImagePrior.reweight`); ``None``: text only.
 
     >>> import iccc, numpy as np
     >>> parsed = iccc.parse(["A red car on a street.", "A blue bus on a road.", "A red bus."])
@@ -58,12 +60,14 @@ class Replace(Operator):
 
     name = "replace"
     supported_kinds = ("entity", "noun", "attribute", "verb", "relation", "count")
-    settings = ("same_category", "use_context")
+    settings = ("same_category", "use_context", "vision")
 
-    def __init__(self, kinds: Sequence[str] | None = None, *, same_category: bool = True, use_context: bool = True):
+    def __init__(self, kinds: Sequence[str] | None = None, *, same_category: bool = True, use_context: bool = True,
+                 vision: Any = None):
         super().__init__(kinds)
         self.same_category = same_category
         self.use_context = use_context
+        self.vision = vision
 
     def slots(self, parsed: ParsedCaption, index: CandidateIndex | None = None) -> list[Slot]:
         out = []
@@ -114,6 +118,8 @@ class Replace(Operator):
             if not w.sum() > 0:
                 return None
             cumulative = np.cumsum(w)
+        if self.vision is not None:
+            w, cumulative = self.vision.reweight(pool, w, cumulative, c.kind, group)
         return pool_options(pool, w, cumulative, blocked)
 
     def apply(self, parsed: ParsedCaption, slot: Slot, label) -> Corruption | None:

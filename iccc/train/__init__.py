@@ -23,6 +23,10 @@ Public API (stable; helper modules and the CLI build on it):
   task_column="task") -> dict``: keys ``correction_exact``, ``span_identified``, ``n_correction``,
   ``n_span``, ``caption_loss``, ``n_caption``, ``examples`` (a few ``{"prompt", "target",
   "prediction"}``); a metric is None when there are no rows for it. ``dataset`` may be a directory.
+  With ``embedder=`` (an ``iccc.vision.Embedder`` or a dual-encoder folder; ``TrainConfig.eval_embedder``)
+  also the ``caption_*`` metrics of ``caption_consistency`` on captions generated for the caption rows.
+- ``caption_consistency(images, generated, references, embedder, *, k=5, image_keys=None) -> dict``:
+  image–text similarity and retrieval consistency (Cross-modal Identity Mapping) of captions.
 - ``load_trained(output_dir, *, device=None) -> (model, processor)`` and
   ``correct(model, processor, image, caption, *, template=None, max_new_tokens=32) -> str``.
 - ``generate_texts(model, processor, rows, *, batch_size=8, max_new_tokens=32) -> list[str]``: greedy
@@ -70,6 +74,7 @@ _LAZY = {
     "TrainResult": "loop",
     "train": "loop",
     "evaluate": "evaluation",
+    "caption_consistency": "caption_metrics",
     "normalize_answer": "evaluation",
     "wrong_span": "evaluation",
     "load_trained": "inference",

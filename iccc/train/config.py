@@ -80,6 +80,9 @@ class TrainConfig:
     eval_max_samples: Optional[int] = field(default=256, metadata=_help("evaluate on at most this many rows"))
     eval_batch_size: int = field(default=8, metadata=_help("batch size of evaluation and generation"))
     max_new_tokens: int = field(default=32, metadata=_help("generation length for correction accuracy"))
+    eval_embedder: Optional[str] = field(default=None, metadata=_help(
+        "folder of a CLIP/SigLIP-style dual encoder: evaluation also captions the caption rows and reports "
+        "image-text similarity and retrieval consistency (needs the vision extra)"))
     save_steps: Optional[int] = field(default=500, metadata=_help("write a resumable checkpoint every N optimizer "
                                                                   "steps (None: only at the end)"))
     save_total_limit: Optional[int] = field(default=2, metadata=_help("keep only the newest N checkpoints"))
@@ -148,6 +151,11 @@ class TrainConfig:
                 raise ValueError(f"`{name}` should be a non-empty string, got {getattr(self, name)!r}.")
         if self.eval_split is not None and (not isinstance(self.eval_split, str) or not self.eval_split):
             raise ValueError(f"`eval_split` should be a split name or None, got {self.eval_split!r}.")
+        if self.eval_embedder is not None:
+            if isinstance(self.eval_embedder, os.PathLike):
+                self.eval_embedder = os.fspath(self.eval_embedder)
+            if not isinstance(self.eval_embedder, str) or not self.eval_embedder:
+                raise ValueError(f"`eval_embedder` should be a dual-encoder folder or None, got {self.eval_embedder!r}.")
         if self.resume is not None:
             if isinstance(self.resume, os.PathLike):
                 self.resume = os.fspath(self.resume)

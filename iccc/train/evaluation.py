@@ -113,7 +113,8 @@ def _column(ds, name) -> list:
 
 def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tokens=32, max_samples=None,
              max_length=512, image_column="image", prompt_column="prompt", target_column="target",
-             task_column="task", n_examples=5, base_dir=None) -> dict:
+             task_column="task", n_examples=5, base_dir=None, embedder=None, consistency_k=5,
+             image_id_column="image_id") -> dict:
     """Correction accuracy and captioning loss of a model on an ICCC dataset.
 
     Correction rows (``task == "correction"``) are answered greedily; ``correction_exact`` is the share
@@ -131,6 +132,15 @@ def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tok
         "n_skipped", "examples"}`` (metrics are None when there are no rows of that task;
         ``n_skipped``: rows left out for want of a usable prompt or target, e.g. a build's rows
         whose caption is missing, empty or not a string).
+
+    With ``embedder`` (an :class:`iccc.vision.Embedder`, or the folder of a CLIP/SigLIP-style
+    checkpoint loaded as :class:`iccc.vision.TransformersEmbedder`) the caption rows are also
+    answered greedily and the generated captions scored against their images and references by
+    :func:`iccc.train.caption_metrics.caption_consistency` (image–text similarity and the
+    retrieval-consistency scores of Cross-modal Identity Mapping, ``consistency_k`` images
+    retrieved; rows of one image are one gallery image, by ``image_id_column`` when present), under
+    the names that function returns prefixed with ``caption_`` (e.g. ``caption_retrieval_qgr``),
+    with ``caption_examples``.
 
     The columns may be ones a transform writes (an on-the-fly build, also after
     ``train_test_split``): they are read from the rows, not only from the stored table.
@@ -159,6 +169,12 @@ def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tok
     for name, value in (("batch_size", batch_size), ("max_new_tokens", max_new_tokens)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` should be a positive int, got {value!r}.")
+    if isinstance(consistency_k, bool) or not isinstance(consistency_k, int) or consistency_k < 1:
+        raise ValueError(f"`consistency_k` should be a positive int, got {consistency_k!r}.")
+    if embedder is not None and not isinstance(embedder, (str, os.PathLike)) and not all(
+            callable(getattr(embedder, m, None)) for m in ("encode_images", "encode_texts")):
+        raise TypeError(f"`embedder` should be an iccc.vision.Embedder or a dual-encoder folder, got "
+                        f"{type(embedder).__name__}.")
     if max_samples is not None and (isinstance(max_samples, bool) or not isinstance(max_samples, int)
                                     or max_samples < 1):
         raise ValueError(f"`max_samples` should be a positive int or None, got {max_samples!r}.")
@@ -189,7 +205,41 @@ def evaluate(model_or_dir, dataset, *, processor=None, batch_size=8, max_new_tok
     result["caption_loss"] = caption_loss(model, processor, rows(cap_idx), batch_size=batch_size,
                                           max_length=max_length)
     result["n_caption"] = len(cap_idx)
+    if embedder is not None:
+        result.update(_caption_consistency(model, processor, dataset, cap_idx, rows, embedder, batch_size=batch_size,
+                                           max_new_tokens=max_new_tokens, k=consistency_k,
+                                           image_id_column=image_id_column, n_examples=n_examples))
     result["n_skipped"] = skipped
     result["examples"] = [{"prompt": r["prompt"], "target": r["target"], "prediction": p}
                           for r, p in list(zip(correction_rows, predictions))[:n_examples]]
     return result
+
+
+def _caption_consistency(model, processor, dataset, indices, rows, embedder, *, batch_size, max_new_tokens, k,
+                         image_id_column, n_examples) -> dict:
+    """The ``caption_*`` metrics of :func:`evaluate` (captions generated for the caption rows)."""
+    import os
+
+    from .caption_metrics import caption_consistency
+    from .data import has_column
+
+    if isinstance(embedder, (str, os.PathLike)):
+        from ..vision import TransformersEmbedder
+
+        embedder = TransformersEmbedder(embedder)
+    if not indices:
+        return {"caption_n_rows": 0}
+    caption_rows = rows(indices)
+    generated = generate_texts(model, processor, caption_rows, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    keys = None
+    if image_id_column and has_column(dataset, image_id_column):
+        ids = _column(dataset, image_id_column)
+        keys = [ids[int(i)] for i in indices]
+        if any(key is None for key in keys):
+            keys = None
+    scores = caption_consistency([r["image"] for r in caption_rows], generated, [r["target"] for r in caption_rows],
+                                 embedder, k=k, image_keys=keys, batch_size=batch_size)
+    out = {f"caption_{name}": value for name, value in scores.items()}
+    out["caption_examples"] = [{"prompt": r["prompt"], "target": r["target"], "prediction": g}
+                               for r, g in list(zip(caption_rows, generated))[:n_examples]]
+    return out

@@ -171,15 +171,23 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
         if cfg.log_with:
             accelerator.log({k: v for k, v in record.items() if isinstance(v, (int, float))}, step=global_step)
 
+    embedder = None
+    if main and eval_rows is not None and cfg.eval_embedder is not None:
+        from ..vision import TransformersEmbedder
+
+        embedder = TransformersEmbedder(cfg.eval_embedder, device=str(accelerator.device))
+
     def run_eval():
         metrics = {}
         if main and eval_rows is not None:
             metrics = evaluate(unwrapped, eval_rows, processor=processor, batch_size=cfg.eval_batch_size,
                                max_new_tokens=cfg.max_new_tokens, max_samples=cfg.eval_max_samples,
-                               max_length=cfg.max_length, task_column=cfg.task_column, base_dir=base_dir, **columns)
-            log({"step": global_step, **{k: v for k, v in metrics.items() if k != "examples"}})
+                               max_length=cfg.max_length, task_column=cfg.task_column, base_dir=base_dir,
+                               embedder=embedder, **columns)
+            shown = {k: v for k, v in metrics.items() if not k.endswith("examples")}
+            log({"step": global_step, **shown})
             accelerator.print(f"eval step {global_step}: " + ", ".join(
-                f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items() if k != "examples"))
+                f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items()))
         accelerator.wait_for_everyone()
         model.train()
         return metrics
