@@ -106,6 +106,8 @@ _SUBCOMMANDS = (
     ("train", "_cli_train", "fine-tune a vision-language model on an ICCC dataset (LoRA; needs the train extra)"),
     ("correct", "_cli_correct", "print a trained model's correction of a caption for an image"),
     ("evaluate", "_cli_evaluate", "score a trained model on an ICCC dataset (correction accuracy, caption loss)"),
+    ("embed", "_cli_embed", "embed images and captions with a CLIP/SigLIP-style dual encoder (for iccc build --vision; "
+     "needs the vision extra)"),
 )
 
 
@@ -138,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Optional libraries and the extra of setup.cfg that installs each.
 _EXTRAS = {"datasets": "datasets", "pyarrow": "datasets", "nltk": "wordnet", "torch": "train",
-           "transformers": "train", "peft": "train", "accelerate": "train", "PIL": "train"}
+           "transformers": "train", "peft": "train", "accelerate": "train", "PIL": "train",
+           "faiss": "vision", "safetensors": "vision"}
 
 
 def _source_root() -> Path | None:

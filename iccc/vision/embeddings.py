@@ -593,7 +593,7 @@ def _load_npz(path: Path, name: str) -> EmbeddingSet:
         raise ValueError(f"`{name}`: {str(path)!r} is not a readable .npz file of plain arrays: {exc}") from None
     label = f"{name} ({path})"
     header = _parse_header(str(stored["header"]), path, name) if "header" in stored else {}
-    if not ({"images", "texts", "vectors"} & set(stored)):
+    if not header and not ({"images", "texts", "vectors"} & set(stored)):  # (ours may hold statuses only)
         raise ValueError(f"`{name}`: {str(path)!r} holds no embeddings: expected arrays 'images' and/or 'texts' "
                          f"(or 'vectors'), found {sorted(stored)}.")
     try:

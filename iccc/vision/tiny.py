@@ -224,7 +224,8 @@ def build_tiny_dual_encoder(arch: str, out_dir, *, texts=(), image_size: int = 3
                     bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
                     pad_token_id=tokenizer.pad_token_id, projection_dim=projection_dim)
         vision = dict(tower(hidden_size), image_size=image_size, patch_size=patch_size, projection_dim=projection_dim)
-        config = tf.CLIPConfig(text_config=text, vision_config=vision, projection_dim=projection_dim)
+        config = tf.CLIPConfig(text_config=tf.CLIPTextConfig(**text).to_dict(),
+                               vision_config=tf.CLIPVisionConfig(**vision).to_dict(), projection_dim=projection_dim)
         image_processor = CLIPImageProcessorPil(size={"shortest_edge": image_size}, crop_size=size,
                                                 do_center_crop=True)
         torch.manual_seed(seed)
