@@ -31,6 +31,8 @@ QUICK_RUNS = [
     ("bench_train_gpu.py", ["--quick", "--out", "{out}"], ["throughput", "parameters", "machine"], "nltk_data"),
     ("bench_quality.py", ["--quick", "--out", "{out}"], ["lm", "classifier", "negative_checks"], "sugarcrepe"),
     ("bench_rules.py", ["--quick", "--out", "{out}"], ["measure", "machine", "config"], "coco_captions"),
+    ("bench_vision.py", ["--quick", "--out", "{out}"], ["encoder", "retrieval", "consistency", "arms", "cost",
+                                                        "calibration"], "nltk_data"),
 ]
 
 

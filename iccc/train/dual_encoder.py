@@ -338,7 +338,7 @@ def train_shapes_encoder(out_dir, *, n_images: int = 2000, image_size: int = 32,
         scheduler.step()
         with torch.no_grad():
             model.logit_scale.clamp_(0, math.log(100))
-        window.append(float(loss))
+        window.append(float(loss.detach()))
         if (step + 1) % log_every == 0 or step + 1 == steps:
             curve.append({"step": step + 1, "loss": round(sum(window) / len(window), 5)})
             window = []
