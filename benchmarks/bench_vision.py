@@ -250,9 +250,15 @@ def text_tower_cost(candidates: int, quick: bool) -> dict:
 
 def machine() -> dict:
     import os
+    import subprocess
 
+    try:
+        commit = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
     return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-            "date": time.strftime("%Y-%m-%d")}
+            "date": time.strftime("%Y-%m-%d"), "git_commit": commit}
 
 
 def main(argv=None) -> dict:
@@ -271,7 +277,7 @@ def main(argv=None) -> dict:
     from iccc.vision import TransformersEmbedder, calibrate_margin, embed_dataset
 
     n_fit, n_eval = (40, 30) if args.quick else (600, 300)
-    result: dict = {"config": {"quick": args.quick, "candidates": args.candidates, "seed": args.seed,
+    result: dict = {"mode": "quick" if args.quick else "full", "config": {"quick": args.quick, "candidates": args.candidates, "seed": args.seed,
                                "fit_images": n_fit, "eval_images": n_eval, "arms": ARMS}, "machine": machine()}
     with tempfile.TemporaryDirectory() as tmp:
         encoder_dir = Path(args.encoder) if args.encoder else Path(tmp) / "encoder"
