@@ -19,17 +19,28 @@ _A_BEFORE_VOWEL = re.compile(
 _AN_BEFORE_CONSONANT = re.compile(r"^(hour|honest|honou?r|heir|herb(?!al|ert))", re.I)
 _ARTICLE_BEFORE = re.compile(r"(?:(?<=\s)|^)(a|an|A|An|AN)(\s+)$")
 _FIRST_WORD = re.compile(r"[^\s-]*")
+_VOWEL = re.compile(r"[AEIOUY]")
 
 
-def indefinite_article(word: str) -> str:
+def indefinite_article(word: str, *, capitals: bool = False) -> str:
     """``"a"`` or ``"an"`` for the word that follows (by sound, for common exceptions).
+
+    A short word in capitals is read as an acronym, letter by letter ("an SUV", "a TV"), unless
+    ``capitals`` says the whole caption is written in capitals ("A GIRL IS IN A CART"): there
+    capitals mark nothing, and only a word without any vowel letter ("TV", "DVD") is spelled out.
 
     >>> [indefinite_article(w) for w in ["dog", "owl", "hour", "umbrella", "unicorn", "one", "8"]]
     ['a', 'an', 'an', 'an', 'a', 'a', 'an']
     >>> [indefinite_article(w) for w in ["SUV", "TV", "FBI agent", "X-ray", "T-shirt"]]
     ['an', 'a', 'an', 'an', 'a']
+    >>> [indefinite_article(w, capitals=True) for w in ["MAN", "OWL", "HOUR", "UNICORN", "TV", "X-RAY"]]
+    ['a', 'an', 'an', 'a', 'a', 'an']
     """
-    if not word:
+    if word is not None and not isinstance(word, str):
+        raise TypeError(f"`word` must be a string, got {type(word).__name__}: {word!r:.60}.")
+    if not isinstance(capitals, bool):
+        raise TypeError(f"`capitals` must be True or False, got {capitals!r}.")
+    if not word or word.isspace():
         return "a"
     w = word.strip()
     if w[:1].isdigit():
@@ -39,8 +50,10 @@ def indefinite_article(word: str) -> str:
     if _AN_BEFORE_CONSONANT.match(w):
         return "an"
     first = _FIRST_WORD.match(w).group()  # "FBI agent", "X-ray": the first word decides
-    if first.isupper() and len(first) <= 4 and first.isalpha():  # acronyms: "an SUV", "a TV"
-        return "an" if first[0] in "AEFHILMNORSX" else "a"
+    if first.isupper() and len(first) <= 4 and first.isalpha() and not (capitals and _VOWEL.search(first)):
+        return "an" if first[0] in "AEFHILMNORSX" else "a"  # acronyms: "an SUV", "a TV"
+    if capitals and len(first) == 1 and first.isalpha():
+        return "an" if first in "AEFHILMNORSX" else "a"  # a letter: "AN X-RAY", "A T-SHIRT"
     return "an" if w[0].lower() in "aeiou" else "a"
 
 
@@ -158,7 +171,7 @@ def _fix_article(text: str, start: int, following: str, capitals: bool) -> tuple
     else:
         return text, 0
     article = text[begin:i]
-    wanted = indefinite_article(following)
+    wanted = indefinite_article(following, capitals=capitals)
     if article.lower() == wanted:
         return text, 0
     new_article = wanted.upper() if capitals else match_case(article, wanted)

@@ -133,6 +133,46 @@ def test_captions_in_capitals_stay_in_capitals():
     assert swap_spans("DOGS CHASE CATS.", (0, 4), (11, 15)).text == "CATS CHASE DOGS."
 
 
+@pytest.mark.parametrize(
+    "text, span, new, expected",
+    [
+        # issue 17: "MAN" in a caption in capitals is the word "man", not an acronym "M-A-N"
+        ("A GIRL IS IN A CART", (2, 6), "man", "A MAN IS IN A CART"),
+        ("AN OWL IS IN A CART", (3, 6), "man", "A MAN IS IN A CART"),
+        ("A GIRL IS IN A CART", (2, 6), "owl", "AN OWL IS IN A CART"),
+        ("AN OWL IS IN A CART", (3, 6), "girl", "A GIRL IS IN A CART"),
+        ("A GIRL IS IN A CART", (2, 6), "umbrella", "AN UMBRELLA IS IN A CART"),
+        ("A GIRL IS IN A CART", (2, 6), "unicorn", "A UNICORN IS IN A CART"),
+        ("A GIRL IS IN A CART", (2, 6), "hour", "AN HOUR IS IN A CART"),
+        ("A GIRL IS IN A CART", (2, 6), "European", "A EUROPEAN IS IN A CART"),
+        ("A GIRL IS IN A CART", (2, 6), "NFL fan", "AN NFL FAN IS IN A CART"),  # no vowel: spelled out
+        ("A GIRL IS IN A CART", (2, 6), "x-ray", "AN X-RAY IS IN A CART"),
+        ("A GIRL IS IN A CART", (2, 6), "t-shirt", "A T-SHIRT IS IN A CART"),
+        ("A GIRL IS IN A CART", (2, 6), "elephant", "AN ELEPHANT IS IN A CART"),
+        ("A GIRL IS IN A CART", (15, 19), "oven", "A GIRL IS IN AN OVEN"),
+    ],
+)
+def test_articles_in_capitals_follow_the_sound_of_the_word(text, span, new, expected):
+    assert replace_span(text, *span, new).text == expected
+
+
+def test_articles_in_capitals_for_swaps_and_insertions():
+    assert swap_spans("A MAN ON AN ELEPHANT", (2, 5), (12, 20)).text == "AN ELEPHANT ON A MAN"
+    assert swap_spans("AN OWL NEXT TO A GIRL", (3, 6), (17, 21)).text == "A GIRL NEXT TO AN OWL"
+    assert insert_before("A MAN ON A BED", 2, "old").text == "AN OLD MAN ON A BED"
+    assert insert_before("AN OWL ON A BED", 3, "small").text == "A SMALL OWL ON A BED"
+
+
+def test_indefinite_article_in_capitals_reads_words_not_acronyms():
+    assert [indefinite_article(w) for w in ("MAN", "SUV", "TV")] == ["an", "an", "a"]  # acronyms
+    assert [indefinite_article(w, capitals=True) for w in ("MAN", "SUV", "TV", "DVD", "OWL")] == [
+        "a", "a", "a", "a", "an"]
+    with pytest.raises(TypeError, match="`word` must be a string, got int"):
+        indefinite_article(3)
+    with pytest.raises(TypeError, match="`capitals` must be True or False, got 'yes'"):
+        indefinite_article("dog", capitals="yes")
+
+
 def test_case_helpers():
     assert match_case("Dog", "black cat") == "Black cat"
     assert match_case("dog", "Cat") == "Cat"
@@ -295,7 +335,7 @@ def _fix_article_by_regex(text: str, start: int, following: str, shouted: bool):
     m = textedit._ARTICLE_BEFORE.search(text, 0, start)
     if m is None or m.end() != start:
         return text, 0
-    article, wanted = m.group(1), indefinite_article(following)
+    article, wanted = m.group(1), indefinite_article(following, capitals=shouted)
     if article.lower() == wanted:
         return text, 0
     new = wanted.upper() if shouted else match_case(article, wanted)
