@@ -109,13 +109,13 @@ def _need(path: Path) -> Path:
 
 
 def sugarcrepe_pairs(types: Iterable[str] = SUGARCREPE_TYPES) -> list[Triple]:
-    """SugarCrepe (caption, negative_caption, type) triples, file order."""
+    """SugarCrepe (caption, negative_caption, type, image id) tuples, file order."""
     out = []
     for name in types:
         with open(_need(DATA / "sugarcrepe" / f"{name}.json"), encoding="utf-8") as f:
             records = json.load(f)
         out += [
-            (r["caption"], r["negative_caption"], name)
+            (r["caption"], r["negative_caption"], name, int(r["filename"].split(".")[0]))
             for _, r in sorted(records.items(), key=lambda kv: int(kv[0]))
         ]
     return out
@@ -269,8 +269,10 @@ def iccc_records(*, quick: bool = False, seed: int = 0, balance: bool = True, **
 
 
 def iccc_pairs(*, quick: bool = False, seed: int = 0, balance: bool = True, **config) -> list[Triple]:
-    _, records = iccc_records(quick=quick, seed=seed, balance=balance, **config)
-    return [(r.caption, r.corrupted_caption, f"{r.operation}_{r.concept_kind}") for r in records if r is not None]
+    """(real, negative, ``{operation}_{kind}``, image id) of every val2017 caption iccc corrupts."""
+    anns, records = iccc_records(quick=quick, seed=seed, balance=balance, **config)
+    return [(r.caption, r.corrupted_caption, f"{r.operation}_{r.concept_kind}", a["image_id"])
+            for a, r in zip(anns, records) if r is not None]
 
 
 _STOP = frozenset(
@@ -359,7 +361,7 @@ def default_sources(*, quick: bool = False, seed: int = 0) -> dict[str, Callable
     """The sources this benchmark reports: iccc, SugarCrepe, NegCLIP, reference rules, a null control."""
 
     def rules() -> list[Triple]:
-        reals = list(dict.fromkeys(r for r, _, _ in sugarcrepe_pairs()))
+        reals = list(dict.fromkeys(p[0] for p in sugarcrepe_pairs()))
         if quick:
             reals = [reals[i] for i in sorted(np.random.default_rng(seed).permutation(len(reals))[:300])]
         return reference_rules_pairs(reals, seed=seed)
@@ -563,6 +565,75 @@ def evaluate(
     return {"rows": rows, "seconds": round(time.perf_counter() - t0, 2)}
 
 
+#: The phenomena the compositionality benchmarks test, and the iccc and SugarCrepe types that make each.
+PHENOMENA = {
+    "object": ("replace_noun", "replace_entity", "replace_obj"),
+    "attribute": ("replace_attribute", "replace_att"),
+    "action": ("replace_verb",),
+    "relation": ("replace_relation", "replace_rel"),
+    "count": ("replace_count",),
+    "number": ("number_noun", "number_entity", "number_count"),
+    "existence": ("existence_entity", "existence_relation", "existence_noun"),
+    "object swap": ("swap_noun", "swap_obj"),
+    "binding swap": ("swap_attribute", "swap_att"),
+    "actant swap": ("swap_relation",),
+    "addition": ("add_attribute", "add_entity", "add_obj", "add_att"),
+}
+
+
+def phenomenon_of(kind: str) -> str:
+    """The phenomenon of a ``{operation}_{concept_kind}`` (or SugarCrepe) type; its own name if unknown."""
+    for name, types in PHENOMENA.items():
+        if kind in types:
+            return name
+    return kind
+
+
+def phenomenon_table(pairs: Mapping[str, Sequence[Triple]], *, lm, seed: int = 0, n_folds: int = 2,
+                     sources: Sequence[str] = ("iccc", "sugarcrepe"),
+                     captions_by_image: Optional[Mapping] = None) -> list[dict]:
+    """Per source and phenomenon (:data:`PHENOMENA`): pairs, share of the source's negatives, blind
+    LM (total and per token) and classifier accuracy and, when the pairs carry an image id (4th
+    item) and ``captions_by_image`` maps image ids to captions, the possibly-true rate."""
+    rows = []
+    for source in sources:
+        found = list(pairs.get(source, ()))
+        if not found:
+            continue
+        by: dict = {}
+        for k, triple in enumerate(found):
+            by.setdefault(phenomenon_of(triple[2]), []).append(k)
+        for name in [*PHENOMENA, *sorted(set(by) - set(PHENOMENA))]:
+            ks = by.get(name)
+            if not ks:
+                continue
+            two = [(found[k][0], found[k][1]) for k in ks]
+            row = {"source": source, "phenomenon": name, "n_pairs": len(two), "share": len(two) / len(found),
+                   "lm_total": lm_pairwise_accuracy(lm, two), "lm_per_token": lm_pairwise_accuracy(lm, two, per_token=True),
+                   "classifier": classifier_pairwise_accuracy(two, seed=seed, n_folds=n_folds)
+                   if len({r for r, _ in two}) >= max(n_folds, 20) else None}
+            if captions_by_image is not None and all(len(found[k]) > 3 for k in ks):
+                row["possibly_true"] = possibly_true_rate([(found[k][0], found[k][1], found[k][3]) for k in ks],
+                                                          captions_by_image)["possibly_true"]
+            rows.append(row)
+    return rows
+
+
+def format_phenomena(rows: Sequence[dict]) -> str:
+    """Markdown table of :func:`phenomenon_table`'s rows."""
+
+    def f(v, pct=False):
+        return "–" if v is None else (f"{100 * v:.1f}%" if pct else f"{v:.3f}")
+
+    lines = ["| source | phenomenon | pairs | share | LM total | LM per-token | classifier | possibly true |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['source']} | {r['phenomenon']} | {r['n_pairs']:,} | {f(r['share'], True)} "
+                     f"| {f(r['lm_total'])} | {f(r['lm_per_token'])} | {f(r['classifier'])} "
+                     f"| {f(r.get('possibly_true'), True)} |")
+    return "\n".join(lines)
+
+
 def format_table(results: dict) -> str:
     """Markdown table of :func:`evaluate`'s rows."""
 
@@ -647,6 +718,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     )
     table = format_table(results)
     print(table)
+    by_image: dict = {}
+    for a in coco_val2017():
+        by_image.setdefault(a["image_id"], []).append(a["caption"])
+    phenomena = phenomenon_table(pairs, lm=lm, seed=args.seed, n_folds=args.n_folds, captions_by_image=by_image)
+    phenomena_table = format_phenomena(phenomena)
+    print(phenomena_table)
     checks = None
     if "iccc" in sources:
         checks = negative_report(quick=args.quick, seed=args.seed)
@@ -663,7 +740,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         "seconds_total": round(time.perf_counter() - t0, 2),
         **results,
         "negative_checks": checks,
+        "phenomena": phenomena,
         "table_markdown": table,
+        "phenomena_markdown": phenomena_table,
     }
     path = args.out or RESULTS / ("quality_quick.json" if args.quick else "quality.json")
     path.parent.mkdir(parents=True, exist_ok=True)
