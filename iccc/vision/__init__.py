@@ -38,6 +38,7 @@ _EXPORTS = {
     "retrieval_consistency": "consistency",
     "ImagePrior": "prior",
     "calibrate_margin": "prior",
+    "calibrated_reward": "reward",
 }
 
 __all__ = sorted(_EXPORTS)
