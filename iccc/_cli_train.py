@@ -3,11 +3,14 @@
 Usage::
 
     iccc train --model PATH_OR_NAME --data DATASET_DIR --output OUTDIR [--max-steps 1000] [--no-lora] ...
+    iccc train --objective dpo --model SFT_OUTDIR/merged --data DPO_PAIRS --output OUTDIR [--beta 0.1]
     accelerate launch -m iccc.cli train --model ... --data ... --output ...   # several GPUs / machines
 
 Every ``TrainConfig`` field is an option (``--lora-r``, ``--precision`` ...) with the field's help text;
 ``--config FILE.json`` reads fields from a JSON file (e.g. a saved ``iccc_train_config.json``) and
-options given on the command line override it.
+options given on the command line override it. ``--objective dpo`` trains on preference pairs as
+``iccc export dpo`` writes them (prompt, chosen, rejected, images) and also reports how far the
+chosen answers' implicit reward pulled ahead of the rejected ones.
 
 Like ``iccc build``, a non-empty output folder is refused unless ``--resume`` continues the run in it
 or ``--overwrite`` replaces it (only a folder an earlier ``iccc train`` wrote is removed).
@@ -122,8 +125,13 @@ def summary_line(result) -> str:
     if not losses:
         return f"Nothing to train: already at step {result.global_step} of {result.total_steps}."
     resumed = f"Resumed at step {result.first_step}; t" if result.first_step else "T"
-    return (f"{resumed}rained steps {result.first_step + 1}-{result.global_step} of {result.total_steps} in "
+    line = (f"{resumed}rained steps {result.first_step + 1}-{result.global_step} of {result.total_steps} in "
             f"{result.seconds:.1f}s; loss {losses[0]:.4f} -> {losses[-1]:.4f}.")
+    figures = result.step_metrics[-len(losses):] if result.step_metrics else []
+    if figures and "reward_margin" in figures[0]:  # dpo: how far chosen answers pulled ahead of rejected ones
+        line += (f" Reward margin {figures[0]['reward_margin']:.4f} -> {figures[-1]['reward_margin']:.4f}, "
+                 f"accuracy {figures[0]['reward_accuracy']:.2f} -> {figures[-1]['reward_accuracy']:.2f}.")
+    return line
 
 
 def run(args) -> int:

@@ -14,6 +14,7 @@ from ..dataset import CORRECTION_PROMPTS
 DEFAULT_CORRECTION_TEMPLATE = CORRECTION_PROMPTS[0]
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULERS = ("linear", "cosine", "constant")
+OBJECTIVES = ("sft", "dpo")
 CONFIG_FILE = "iccc_train_config.json"
 
 
@@ -99,6 +100,14 @@ class TrainConfig:
                                      metadata=_help("prompt used by `iccc correct`, with {caption}; set it to the "
                                                     "dataset's correction template"))
     trust_remote_code: bool = field(default=False, metadata=_help("allow model code from the model repository"))
+    objective: str = field(default="sft", metadata=_help(
+        "sft: next-token loss on the target column; dpo: direct preference optimisation on TRL DPO rows "
+        "(prompt, chosen, rejected, images: what `iccc export dpo` writes) against the model with its LoRA "
+        "adapter disabled (a frozen copy of the starting weights without LoRA)", choices=OBJECTIVES))
+    beta: float = field(default=0.1, metadata=_help("dpo: scale of the implicit reward beta * (log pi - log ref); "
+                                                    "larger keeps the model closer to the reference"))
+    label_smoothing: float = field(default=0.0, metadata=_help("dpo: assumed share of flipped preferences "
+                                                               "(conservative DPO), in [0, 0.5)"))
 
     def __post_init__(self):
         for name in ("model", "output_dir"):
@@ -130,7 +139,9 @@ class TrainConfig:
         _number(self, "eval_fraction", low=0.0, high=1.0, high_open=True)
         if self.max_grad_norm is not None:
             _number(self, "max_grad_norm", low=0.0, low_open=True)
-        for name, allowed in (("precision", PRECISIONS), ("lr_scheduler", SCHEDULERS)):
+        _number(self, "beta", low=0.0, low_open=True)
+        _number(self, "label_smoothing", low=0.0, high=0.5, high_open=True)
+        for name, allowed in (("precision", PRECISIONS), ("lr_scheduler", SCHEDULERS), ("objective", OBJECTIVES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"`{name}` should be one of {', '.join(map(repr, allowed))}, "
                                  f"got {getattr(self, name)!r}.")
@@ -156,6 +167,9 @@ class TrainConfig:
                 self.eval_embedder = os.fspath(self.eval_embedder)
             if not isinstance(self.eval_embedder, str) or not self.eval_embedder:
                 raise ValueError(f"`eval_embedder` should be a dual-encoder folder or None, got {self.eval_embedder!r}.")
+        if self.objective == "dpo" and self.eval_embedder is not None:
+            raise ValueError("`eval_embedder` scores generated captions (objective 'sft'); objective 'dpo' evaluates "
+                             "held-out pairs (reward accuracy and margins): drop one of them.")
         if self.resume is not None:
             if isinstance(self.resume, os.PathLike):
                 self.resume = os.fspath(self.resume)

@@ -5,6 +5,10 @@ process group, shards each epoch's batches over the processes, and only the main
 and evaluates. Data order is a permutation drawn from ``(seed, epoch)``, so a resumed run sees the same
 batches as an uninterrupted one; checkpoints hold the trainable weights (the frozen base is reloaded
 from ``model``), the optimizer, scheduler, RNG and step state.
+
+``objective`` switches what a batch is and what it is scored by: ``"sft"`` (image + prompt + target
+rows, the model's next-token loss) or ``"dpo"`` (TRL preference pairs, :mod:`iccc.train.dpo`); the
+loop, checkpoints, resume and logging are the same for both.
 """
 
 from __future__ import annotations
@@ -27,13 +31,16 @@ _SCHEDULER_NAMES = {"linear": "linear", "cosine": "cosine", "constant": "constan
 @dataclass
 class TrainResult:
     """What ``train`` did: final step, per-step losses (from step 1, a resumed checkpoint's included; this
-    call's own: ``run_losses``), evaluation and where things were written."""
+    call's own: ``run_losses``), evaluation and where things were written. ``step_metrics``: per optimizer
+    step, the objective's other figures (dpo: ``chosen_reward``, ``rejected_reward``, ``reward_margin``,
+    ``reward_accuracy``; empty for sft)."""
 
     output_dir: str
     global_step: int
     first_step: int
     total_steps: int
     losses: list = field(default_factory=list)
+    step_metrics: list = field(default_factory=list)
     eval: dict = field(default_factory=dict)
     adapter_dir: str | None = None
     model_dir: str | None = None
@@ -107,6 +114,10 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
         resolve_precision,
     )
 
+    dpo = cfg.objective == "dpo"
+    if dpo:
+        from . import dpo as preference
+
     started = time.perf_counter()
     dtype, mixed = resolve_precision(cfg.precision)
     accelerator = Accelerator(mixed_precision=mixed, gradient_accumulation_steps=cfg.gradient_accumulation_steps,
@@ -120,14 +131,21 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
         accelerator.print(f"No checkpoint under {out_dir!r}; starting from scratch.")
 
     set_seed(cfg.seed)
-    train_rows, eval_rows, base_dir = load_splits(cfg)
+    train_rows, eval_rows, base_dir = (preference.load_pair_splits if dpo else load_splits)(cfg)
     processor = load_processor(cfg.model, trust_remote_code=cfg.trust_remote_code)
     model = load_model(cfg.model, dtype=dtype, trust_remote_code=cfg.trust_remote_code)
     if cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model = prepare_trainable(model, cfg)
     _, input_dtype = device_dtype(model)
-    collate = Collator(processor, max_length=cfg.max_length, seq2seq=is_seq2seq(model))
+    seq2seq = is_seq2seq(model)
+    if dpo:
+        reference = None if cfg.lora else preference.load_reference(cfg, dtype, accelerator.device)
+        collate = preference.PairCollator(processor, max_length=cfg.max_length, seq2seq=seq2seq)
+        pair_columns = dict(image_column=preference.pair_image_column(train_rows, cfg),
+                            prompt_column=cfg.prompt_column, image_token=preference.image_token_of(processor))
+    else:
+        collate = Collator(processor, max_length=cfg.max_length, seq2seq=seq2seq)
     columns = dict(image_column=cfg.image_column, prompt_column=cfg.prompt_column, target_column=cfg.target_column)
 
     resample = _epoch_resampler(train_rows)
@@ -136,7 +154,10 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
         if resample is not None:
             resample(epoch)
         order = np.random.default_rng([cfg.seed, epoch]).permutation(len(train_rows))
-        rows = RowDataset(train_rows, order, base_dir=base_dir, **columns)
+        if dpo:
+            rows = preference.PairDataset(train_rows, order, base_dir=base_dir, **pair_columns)
+        else:
+            rows = RowDataset(train_rows, order, base_dir=base_dir, **columns)
         dl = DataLoader(rows, batch_size=cfg.per_device_batch_size, shuffle=False, collate_fn=collate,
                         num_workers=cfg.num_workers)
         return accelerator.prepare_data_loader(dl)
@@ -152,9 +173,10 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
     model, optimizer = accelerator.prepare(model, optimizer)
     unwrapped = accelerator.unwrap_model(model)
 
-    global_step, epoch, skip, losses = 0, 0, 0, []
+    global_step, epoch, skip, losses, step_metrics = 0, 0, 0, [], []
     if checkpoint is not None:
-        global_step, epoch, skip, losses = _load_checkpoint(checkpoint, unwrapped, optimizer, scheduler, accelerator)
+        global_step, epoch, skip, losses, step_metrics = _load_checkpoint(checkpoint, unwrapped, optimizer, scheduler,
+                                                                          accelerator)
         accelerator.print(f"Resumed from {checkpoint} at step {global_step} (epoch {epoch}, batch {skip}).")
     first_step = global_step
     if main:
@@ -179,11 +201,18 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
 
     def run_eval():
         metrics = {}
-        if main and eval_rows is not None:
+        if main and eval_rows is not None and dpo:
+            metrics = preference.evaluate_pairs(
+                unwrapped, eval_rows, processor=processor, beta=cfg.beta, label_smoothing=cfg.label_smoothing,
+                batch_size=cfg.eval_batch_size, max_samples=cfg.eval_max_samples, max_length=cfg.max_length,
+                reference=reference, prompt_column=cfg.prompt_column,
+                image_column=preference.pair_image_column(eval_rows, cfg), base_dir=base_dir)
+        elif main and eval_rows is not None:
             metrics = evaluate(unwrapped, eval_rows, processor=processor, batch_size=cfg.eval_batch_size,
                                max_new_tokens=cfg.max_new_tokens, max_samples=cfg.eval_max_samples,
                                max_length=cfg.max_length, task_column=cfg.task_column, base_dir=base_dir,
                                embedder=embedder, **columns)
+        if metrics:
             shown = {k: v for k, v in metrics.items() if not k.endswith("examples")}
             log({"step": global_step, **shown})
             accelerator.print(f"eval step {global_step}: " + ", ".join(
@@ -194,7 +223,7 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
 
     def save(micro_in_epoch):
         state = {"global_step": global_step, "epoch": epoch, "micro_in_epoch": micro_in_epoch,
-                 "total_steps": total_steps, "losses": losses}
+                 "total_steps": total_steps, "losses": losses, "step_metrics": step_metrics}
         if micro_in_epoch >= micro_per_epoch:
             state.update(epoch=epoch + 1, micro_in_epoch=0)
         return _save_checkpoint(out_dir, state, unwrapped, optimizer, scheduler, accelerator, cfg.save_total_limit)
@@ -208,11 +237,19 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
             epoch, skip = epoch + 1, 0
             continue
         batches = accelerator.skip_first_batches(dl, skip) if skip else dl
-        micro, skip, running = skip, 0, []
+        micro, skip, running, running_pairs = skip, 0, [], []
         for batch in batches:
             batch = to_device(batch, accelerator.device, input_dtype)
             with accelerator.accumulate(model):
-                loss = model(**batch).loss
+                if dpo:
+                    out = preference.pair_loss(model, batch, beta=cfg.beta, label_smoothing=cfg.label_smoothing,
+                                               seq2seq=seq2seq, reference=reference, peft_model=unwrapped,
+                                               reference_context=accelerator.autocast)
+                    loss = out.loss
+                    running_pairs.append(torch.stack([out.chosen_rewards.mean(), out.rejected_rewards.mean(),
+                                                      out.accuracy]).float())
+                else:
+                    loss = model(**batch).loss
                 accelerator.backward(loss)
                 if accelerator.sync_gradients and cfg.max_grad_norm is not None:
                     accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
@@ -228,11 +265,21 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
             running = []
             losses.append(step_loss)
             window.append(step_loss)
+            if dpo:
+                chosen, rejected, accuracy = accelerator.reduce(torch.stack(running_pairs).mean(0),
+                                                                reduction="mean").tolist()
+                running_pairs = []
+                step_metrics.append({"chosen_reward": chosen, "rejected_reward": rejected,
+                                     "reward_margin": chosen - rejected, "reward_accuracy": accuracy})
             if global_step % cfg.logging_steps == 0 or global_step == total_steps:
                 lr = scheduler.get_last_lr()[0]
                 mean = sum(window) / len(window)
+                extra = {}
+                if dpo:
+                    recent = step_metrics[-len(window):]
+                    extra = {k: sum(m[k] for m in recent) / len(recent) for k in recent[0]}
                 window = []
-                log({"step": global_step, "epoch": epoch, "loss": mean, "lr": lr})
+                log({"step": global_step, "epoch": epoch, "loss": mean, "lr": lr, **extra})
                 accelerator.print(f"step {global_step}/{total_steps} loss {mean:.4f} lr {lr:.3g}")
             if cfg.eval_steps and global_step % cfg.eval_steps == 0 and global_step < total_steps:
                 run_eval()
@@ -248,7 +295,8 @@ def train(config: TrainConfig | None = None, **overrides) -> TrainResult:
     if last_checkpoint is None and checkpoint is not None:
         last_checkpoint = checkpoint
     result = TrainResult(output_dir=out_dir, global_step=global_step, first_step=first_step, total_steps=total_steps,
-                         losses=losses, checkpoint_dir=last_checkpoint, world_size=accelerator.num_processes)
+                         losses=losses, step_metrics=step_metrics, checkpoint_dir=last_checkpoint,
+                         world_size=accelerator.num_processes)
     accelerator.wait_for_everyone()
     if main:
         target = os.path.join(out_dir, "adapter" if cfg.lora else "model")
@@ -349,4 +397,5 @@ def _load_checkpoint(path, model, optimizer, scheduler, accelerator):
         torch.cuda.set_rng_state_all(rng["cuda"])
     if "scaler" in rng and accelerator.scaler is not None:
         accelerator.scaler.load_state_dict(rng["scaler"])
-    return state["global_step"], state["epoch"], state["micro_in_epoch"], list(state.get("losses", []))
+    return (state["global_step"], state["epoch"], state["micro_in_epoch"], list(state.get("losses", [])),
+            list(state.get("step_metrics", [])))
