@@ -331,3 +331,58 @@ def test_cli_train_objective_dpo(tiny, pairs, tmp_path, capsys):
     assert saved["n_pairs"] == 4 and saved["reward_margin"] > 0
     config = json.loads((tmp_path / "o" / "iccc_train_config.json").read_text())
     assert (config["objective"], config["beta"], config["label_smoothing"]) == ("dpo", 0.2, 0.1)
+
+
+# --------------------------------------------------------------------------------------- two processes
+RUNNER = """
+import json, os, sys
+
+import datasets
+
+from iccc.train import TrainConfig, train
+
+model_dir, data_dir, out_dir, record = sys.argv[1:5]
+result = train(TrainConfig(model=model_dir, data=datasets.load_from_disk(data_dir), output_dir=out_dir,
+                           objective="dpo", lora_r=4, lora_dropout=0.0, learning_rate=1e-2, per_device_batch_size=2,
+                           epochs=2.0, logging_steps=1, save_steps=None, eval_batch_size=4, seed=0))
+import torch.distributed as dist
+
+with open(record + os.environ["RANK"] + ".json", "w") as f:
+    json.dump({"world_size": dist.get_world_size(), "result_world_size": result.world_size,
+               "global_step": result.global_step, "losses": result.losses, "step_metrics": result.step_metrics,
+               "eval": result.eval}, f)
+"""
+
+
+@pytest.mark.slow
+def test_dpo_in_two_processes(tiny, source, tmp_path):
+    """Two CPU processes (gloo, torchrun): each takes half the pairs, the figures are reduced over both."""
+    import os
+    import subprocess
+    import sys
+
+    import datasets
+    import torch.distributed as dist
+
+    from iccc.dataset import to_dpo
+
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("torch was built without the gloo backend of torch.distributed")
+    pairs = to_dpo(datasets.concatenate_datasets([source, source]), prompt=PROMPT)     # 8 pairs
+    datasets.DatasetDict(train=pairs, validation=pairs.select(range(4))).save_to_disk(str(tmp_path / "pairs"))
+    runner = tmp_path / "runner.py"
+    runner.write_text(RUNNER)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "TOKENIZERS_PARALLELISM": "false"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(runner),
+           tiny("llava"), str(tmp_path / "pairs"), str(tmp_path / "out"), str(tmp_path / "rank")]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"torchrun failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    records = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["world_size"] for r in records] == [r["result_world_size"] for r in records] == [2, 2]
+    # 8 pairs, 2 per batch per process, 2 processes, 2 epochs: 4 optimizer steps
+    assert [r["global_step"] for r in records] == [4, 4]
+    assert records[0]["losses"] == pytest.approx(records[1]["losses"])
+    assert records[0]["step_metrics"] == records[1]["step_metrics"]
+    assert records[0]["losses"][0] == pytest.approx(math.log(2), abs=1e-5)
+    assert records[0]["step_metrics"][-1]["reward_margin"] > records[0]["step_metrics"][0]["reward_margin"]
+    assert records[0]["eval"]["n_pairs"] == 4 and records[1]["eval"] == {}
