@@ -15,6 +15,13 @@ The other side of the same balance: a lemma that corruptions remove far more oft
 insert it ("two" among counts, which can only become a rarer number; the commonest verbs) gets a
 removal factor below 1 and is picked for editing that much less often (its caption gets another
 kind of edit instead). Deterministic: the same captions and seed give the same factors.
+
+The mix calibration (:func:`calibrate_mix`) is the other data-level measurement stored on the
+base: which operations (and kinds) can edit each caption, counted by combination, from which
+:class:`iccc.corrupt.MixPlan` solves the rates that give each operation its share of the
+corrections (a swap is possible in few captions, so those are swapped more often). It involves
+no random draw. :func:`balance_insertions` runs it first, so that its simulation corrupts with
+the mix a build will have.
 """
 
 from __future__ import annotations
@@ -22,13 +29,64 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterable, Sequence
 
-from .base import CONTEXT_SEP, removal_table
+from .base import CONTEXT_SEP, ConceptBase, removal_table
 from .contexts import edge_keys
-from .corrupt import MANY_CHUNK, Corruptor
+from .corrupt import CORRUPTIBLE, MANY_CHUNK, Corruptor, drive, feasibility_key, mix_table
+from .operators import OPERATORS, CandidateIndex
 from .streams import BALANCE_EPOCH, Streams, check_non_negative
 
 #: Factors are kept within [1 / MAX_FACTOR, MAX_FACTOR].
 MAX_FACTOR = 20.0
+
+
+def calibrate_mix(base: ConceptBase, parsed: Sequence, *, same_category: bool = True) -> dict[str, float]:
+    """Count which operations can edit each caption and store the counts on ``base`` (the mix
+    calibration :class:`iccc.corrupt.MixPlan` solves the operation rates from).
+
+    Every operation of :data:`iccc.operators.OPERATORS` is asked, with every kind it supports,
+    which kinds of each caption it can edit (:meth:`iccc.operators.Operator.feasible_kinds`;
+    for swaps: a pair plausible enough to trade places). The table ``{"op:kind,op:kind,...":
+    captions}`` (plus ``"@op": 1`` for each operation measured) becomes
+    ``base.balance[mix_table(same_category)]``; an engine with other operations, kinds or shares
+    solves its own rates from the same table. Captions whose parse failed are not counted.
+
+    Args:
+        base: the :class:`iccc.ConceptBase` the calibration is for (its context model judges swaps).
+        parsed: parsed captions (typically an even sample of those the base was built from).
+        same_category: the engine setting the calibration is for (:class:`iccc.Corruptor`).
+
+    Returns:
+        The table (also stored on ``base``).
+
+    >>> import iccc
+    >>> parsed = iccc.parse(["A dog chasing a cat.", "A red car.", "A blue bus."])
+    >>> table = calibrate_mix(iccc.ConceptBase.from_parsed(parsed, above_mean=False), parsed)
+    >>> table["@swap"], sum(v for k, v in table.items() if not k.startswith("@"))
+    (1.0, 3.0)
+    """
+    if not isinstance(base, ConceptBase):
+        raise TypeError(f"`base` must be an iccc.ConceptBase, got {type(base).__name__}: {base!r:.80}.")
+    if not isinstance(same_category, bool):
+        raise TypeError(f"`same_category` should be True or False, got {same_category!r}.")
+    parsed = [p for p in parsed if getattr(p, "status", None) in CORRUPTIBLE]
+    index = CandidateIndex.of(base)
+    settings = {"same_category": same_category, "vision": None}
+    ops = [(name, cls.configured(cls.supported_kinds, settings)) for name, cls in OPERATORS.items()]
+
+    def units(p):
+        out = []
+        for name, op in ops:
+            prepared = op.prepare(p, index)
+            if prepared.slots:
+                out += [f"{name}:{kind}" for kind in (yield from op.feasible_kinds(prepared, index))]
+        return feasibility_key(out)
+
+    counts: Counter = Counter()
+    for lo in range(0, len(parsed), MANY_CHUNK):
+        counts.update(drive([units(p) for p in parsed[lo : lo + MANY_CHUNK]], index))
+    table = {**{f"@{name}": 1.0 for name in OPERATORS}, **{key: float(n) for key, n in sorted(counts.items())}}
+    base.balance = {**base.balance, mix_table(same_category): table}
+    return table
 
 
 def balance_insertions(
@@ -42,6 +100,7 @@ def balance_insertions(
     by_context: bool = True,
     removal_strength: float = 0.5,
     progress: bool = False,
+    mix_calibration: bool = True,
     **corruptor_config,
 ) -> dict[str, dict[str, float]]:
     """Compute per-lemma insertion factors on ``parsed`` and attach them to ``base``.
@@ -62,11 +121,13 @@ def balance_insertions(
             often than inserted ("two": counts can only become rarer numbers) is chosen for editing
             less often (:meth:`iccc.operators.Replace.slot_acceptance`); 0 turns this off.
         progress: show a tqdm bar on stderr (``rounds`` x ``len(parsed)`` captions simulated).
+        mix_calibration: also run :func:`calibrate_mix` on ``parsed`` (before the simulation, so
+            that it corrupts with the build's mix, and after, with the final factors).
         corruptor_config: passed to :class:`iccc.Corruptor` (operations, kinds, ...).
 
     Returns:
         ``{kind: {lemma: factor}}`` plus, with ``by_context``, ``{"kind|key": {lemma: factor}}``
-        (also stored as ``base.balance``).
+        and the mix calibration's table (all stored as ``base.balance``).
 
     >>> import iccc
     >>> parsed = iccc.parse(["A red car.", "A blue car.", "A red bus.", "A green bus."])
@@ -85,10 +146,15 @@ def balance_insertions(
         raise ValueError(f"`removal_strength` should be in [0, 1], got {removal_strength!r}.")
     if not isinstance(progress, bool):
         raise TypeError(f"`progress` should be True or False, got {progress!r}.")
+    if not isinstance(mix_calibration, bool):
+        raise TypeError(f"`mix_calibration` should be True or False, got {mix_calibration!r}.")
     parsed = list(parsed)
     groups = list(groups) if groups is not None else [None] * len(parsed)
     if len(groups) != len(parsed):
         raise ValueError(f"`groups` has {len(groups)} items but `parsed` has {len(parsed)}.")
+    same_category = corruptor_config.get("same_category", True)
+    if mix_calibration:
+        calibrate_mix(base, parsed, same_category=same_category)
     factors: dict[str, dict[str, float]] = {k: dict(v) for k, v in base.balance.items()}
     bar = None
     if progress:
@@ -140,4 +206,6 @@ def balance_insertions(
     if bar is not None:
         bar.close()
     base.balance = factors
-    return factors
+    if mix_calibration:  # again, with the final factors (they weigh how plausible a swap is)
+        calibrate_mix(base, parsed, same_category=same_category)
+    return dict(base.balance)

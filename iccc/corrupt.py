@@ -7,6 +7,19 @@ single caption takes a ``numpy.random.Generator`` (``seed=``) or a stream (``rng
 
 The engine (:class:`Corruptor`) is a configuration of operators (:data:`iccc.operators.OPERATORS`)
 over the :class:`iccc.operators.CandidateIndex` of its concept base, which holds every cache.
+
+**The mix.** Each operation has a share of the corrections (:data:`DEFAULT_MIX`; ``p_swap``,
+``p_add`` or ``mix=`` set them), and the engine honours the shares as closely as the data
+allows: a row's operation is drawn among the operations that can edit *that* caption, with
+rates calibrated once on the data so that the shares come out right overall. A swap needs two
+concepts that can trade places, which few captions have; so a caption that allows one is
+swapped more often than ``p_swap`` (up to always). The calibration (:func:`iccc.balance.calibrate_mix`)
+counts, on a sample of captions, which operations and kinds can edit each one, and is stored
+with the concept base (``base.balance["mix|feasible"]``); :class:`MixPlan` solves the rates from
+it and the requested shares (every worker gets the same numbers from the same base), and says
+what is reachable: where an operation is possible in fewer captions than its share, all of them
+get it and the rest of its share goes to the others. A base without the calibration (built by
+hand, or older) draws the operation tried first with the requested shares, as iccc 0.1 did.
 """
 
 from __future__ import annotations
@@ -34,11 +47,21 @@ RECORD_COLUMNS = (
     "new_start", "new_end", "other_start", "other_end", "target",
 )
 STATUS_COLUMN = columns.CORRUPT_STATUS
-DEFAULT_OPERATIONS = ("replace", "swap")
 #: The paper's share of swaps among corrections.
 DEFAULT_P_SWAP = 0.15
 #: Additions are off unless asked for (the paper corrects replacements and swaps only).
 DEFAULT_P_ADD = 0.0
+#: The operation that takes the share the others leave (its share is never given by default).
+REMAINDER = "replace"
+#: The phenomena mix: the default share of the corrections of each operation but
+#: :data:`REMAINDER`, which takes the rest. An operation registered in
+#: :data:`iccc.operators.OPERATORS` with a positive share here is on by default
+#: (:data:`DEFAULT_OPERATIONS`); one without an entry has share 0 unless ``mix=`` gives one.
+DEFAULT_MIX: dict[str, float] = {"swap": DEFAULT_P_SWAP, "add": DEFAULT_P_ADD}
+#: The operations on by default: :data:`REMAINDER` and every one with a positive default share.
+DEFAULT_OPERATIONS = tuple(op for op in OPERATORS if op == REMAINDER or DEFAULT_MIX.get(op, 0.0) > 0)
+#: The table of ``base.balance`` that holds the mix calibration (:func:`iccc.balance.calibrate_mix`).
+MIX_TABLE = "mix|feasible"
 #: Rows :meth:`Corruptor.many` draws together (their weight requests are computed in one go).
 MANY_CHUNK = 1024
 #: Parse statuses of captions that can be corrupted (``None``: a concepts column without statuses).
@@ -55,16 +78,283 @@ def corruption_features():
     return feats
 
 
+def mix_table(same_category: bool = True) -> str:
+    """The name of the mix calibration's table in ``base.balance`` for the engine setting
+    ``same_category`` (which operators' slots may depend on)."""
+    return MIX_TABLE if same_category else f"{MIX_TABLE}:any-category"
+
+
 def _check_probability(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
         raise ValueError(f"`{name}` should be a probability in [0, 1], got {value!r}.")
 
 
+def _shares_of(mix: Any, p_swap: float, p_add: float) -> dict[str, float]:
+    """The requested shares before the operations are chosen: :data:`DEFAULT_MIX` with ``p_swap``,
+    ``p_add`` and ``mix`` applied (``mix`` may name :data:`REMAINDER` too)."""
+    _check_probability("p_swap", p_swap)
+    _check_probability("p_add", p_add)
+    shares = {**DEFAULT_MIX, "swap": p_swap, "add": p_add}
+    if mix is None:
+        return shares
+    if not isinstance(mix, Mapping):
+        raise TypeError(f"`mix` should be a mapping {{operation: share}} or None, got {type(mix).__name__}: {mix!r:.80}.")
+    for op, share in mix.items():
+        if op not in OPERATORS:
+            raise ValueError(f"Unknown operation {op!r} in `mix`. Available: {', '.join(repr(o) for o in OPERATORS)}.")
+        _check_probability(f"mix[{op!r}]", share)
+        if op == "swap" and p_swap != DEFAULT_P_SWAP or op == "add" and p_add != DEFAULT_P_ADD:
+            raise ValueError(f"Give the share of {op!r} once: in `mix` or as `p_{op}`, not both.")
+    return {**shares, **{op: float(v) for op, v in mix.items()}}
+
+
+def requested_shares(operations: Sequence[str] = DEFAULT_OPERATIONS, *, p_swap: float = DEFAULT_P_SWAP,
+                     p_add: float = DEFAULT_P_ADD, mix: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The share of the corrections each operation of ``operations`` is asked for, summing to 1,
+    in the registry's order; operations with share 0 are left out (they are never drawn).
+
+    Shares come from :data:`DEFAULT_MIX`, ``p_swap`` / ``p_add`` and ``mix`` (``{operation:
+    share}``, for any registered operation); :data:`REMAINDER` takes what the others leave unless
+    ``mix`` names it (then the shares are relative weights, normalised). When every operation
+    has share 0 they are drawn equally (``operations=["swap"]`` with ``p_swap=0`` still swaps).
+
+    >>> requested_shares()
+    {'replace': 0.85, 'swap': 0.15}
+    >>> requested_shares(["replace", "swap", "add"], mix={"add": 0.05})
+    {'replace': 0.8, 'swap': 0.15, 'add': 0.05}
+    >>> requested_shares(["replace", "swap"], p_swap=0.0)
+    {'replace': 1.0}
+    """
+    if isinstance(operations, str):
+        operations = (operations,)
+    operations = tuple(dict.fromkeys(operations))
+    for op in operations:
+        if op not in OPERATORS:
+            raise ValueError(f"Unknown operation {op!r}. Available: {', '.join(repr(o) for o in OPERATORS)}.")
+    if not operations:
+        raise ValueError(f"`operations` must name at least one of {', '.join(repr(o) for o in OPERATORS)}.")
+    shares = _shares_of(mix, p_swap, p_add)
+    left_out = [op for op, v in (mix or {}).items() if v > 0 and op not in operations]
+    if left_out:
+        raise ValueError(f"`mix` gives {left_out[0]!r} a share but `operations` {list(operations)!r} leaves it out; "
+                         "add it to `operations`.")
+    ordered = [op for op in OPERATORS if op in operations]
+    wanted = {op: shares.get(op, 0.0) for op in ordered if op != REMAINDER or (mix and REMAINDER in mix)}
+    if REMAINDER in ordered and REMAINDER not in wanted:
+        rest = 1.0 - sum(wanted.values())
+        if rest < -1e-9:
+            given = " + ".join(f"{op} {v}" for op, v in wanted.items() if v)
+            raise ValueError(f"The shares of the other operations must be at most 1 (`p_swap` + `p_add` + ...), "
+                             f"got {given}.")
+        wanted[REMAINDER] = max(0.0, rest)
+    wanted = {op: wanted[op] for op in ordered}
+    total = sum(wanted.values())
+    if total <= 0:
+        return {op: 1.0 / len(ordered) for op in ordered}
+    return {op: v / total for op, v in wanted.items() if v > 0}
+
+
+class MixPlan:
+    """How a :class:`Corruptor` draws the operation of a row: the requested shares, the rates it
+    draws with and, from the base's calibration, what each share can reach on the data.
+
+    A row's operation is drawn among the operations that can edit it (their
+    :meth:`~iccc.operators.Operator.feasible_kinds`), with probability ``rates[op]`` over the sum
+    of the rates of those operations. The rates are solved from the calibration (the share of
+    captions each combination of operations and kinds can edit) so that the expected share of
+    each operation is the requested one where possible; an operation possible in fewer captions
+    than its share is drawn whenever possible and the others share the rest.
+
+    Attributes:
+        operations: the operation names, in the registry's (fallback) order.
+        requested: ``{op: share}`` asked for (summing to 1).
+        log_rates: ``{op: log rate}`` the draws use (relative; the requested shares when
+            uncalibrated); :attr:`rates` are their ``exp``.
+        calibrated: whether the base held a calibration for these operations.
+        rows: captions the calibration counted (0 when uncalibrated).
+        feasible: ``{op: share of those captions it can edit}`` (``None`` when uncalibrated).
+        expected: ``{op: share of the corrections}`` the rates give on them (``None`` likewise).
+
+    >>> table = {"@replace": 1.0, "@swap": 1.0, "replace:noun": 90.0, "replace:noun,swap:noun": 10.0}
+    >>> plan = MixPlan({"replace": 0.85, "swap": 0.15}, table)
+    >>> plan.feasible["swap"], round(plan.expected["swap"], 6)  # a swap is possible in 10% of the captions only
+    (0.1, 0.1)
+    >>> plan.explain({"replace": 0.9, "swap": 0.1})[1]
+    'swap: requested 0.15, achieved 0.10: only 10% of the captions allow a swap'
+    """
+
+    #: Iterations of the rate solver (a fixed point; each is a few numpy operations on <= 2^n patterns).
+    ITERATIONS = 2000
+    #: Shortfalls below this are not explained (draw noise of a build).
+    TOLERANCE = 0.01
+
+    def __init__(self, requested: Mapping[str, float], table: Mapping[str, float] | None = None,
+                 kinds: Mapping[str, Sequence[str]] | None = None):
+        self.operations = tuple(requested)
+        self.requested = dict(requested)
+        self.calibrated = False
+        self.rows = 0
+        self.feasible = self.expected = None
+        #: ``{op: log rate}``: what the draws use (the log of the requested shares when uncalibrated)
+        self.log_rates = {op: float(np.log(v)) for op, v in self.requested.items()}
+        masks = _feasible_masks(table, self.operations, kinds) if table else None
+        if masks is not None:
+            self._solve(*masks)
+
+    def _solve(self, masks: np.ndarray, counts: np.ndarray) -> None:
+        n_ops = len(self.operations)
+        m = ((masks[:, None] >> np.arange(n_ops)[None, :]) & 1).astype(bool)  # patterns x operations
+        editable = m.any(axis=1)
+        total = float(counts[editable].sum())
+        self.rows = int(round(float(counts.sum())))
+        self.calibrated = True
+        if total <= 0:
+            self.feasible = {op: 0.0 for op in self.operations}
+            self.expected = {op: 0.0 for op in self.operations}
+            return
+        m, w = m[editable], counts[editable] / total
+        target = np.array([self.requested[op] for op in self.operations])
+        log_rates, before = np.log(target), None
+        # a fixed point: each rate is scaled by requested / achieved. An unreachable share's rate
+        # grows without end (its operation is then drawn wherever possible), so the per-pattern
+        # choice is computed in log space, as a softmax over the operations the pattern allows.
+        for _ in range(self.ITERATIONS):
+            achieved = w @ _choice(m, log_rates)
+            if np.abs(achieved - target).max() < 1e-10 or (before is not None and np.abs(achieved - before).max() < 1e-12):
+                break  # reached, or as close as the captions allow
+            before = achieved
+            log_rates = log_rates + np.log(target) - np.log(np.maximum(achieved, 1e-300))
+            log_rates -= log_rates.max()
+        self.log_rates = {op: float(r) for op, r in zip(self.operations, log_rates)}
+        self.feasible = {op: float(f) for op, f in zip(self.operations, w @ m)}
+        self.expected = {op: float(a) for op, a in zip(self.operations, w @ _choice(m, log_rates))}
+
+    @property
+    def rates(self) -> dict[str, float]:
+        """``{op: rate}``, the largest 1 (``exp`` of :attr:`log_rates`; tiny rates may show as 0)."""
+        top = max(self.log_rates.values())
+        return {op: float(np.exp(v - top)) for op, v in self.log_rates.items()}
+
+    def probabilities(self, allowed: Sequence[str]) -> dict[str, float]:
+        """``{op: P(op)}`` for a caption that the operations ``allowed`` can edit.
+
+        >>> MixPlan({"replace": 0.5, "swap": 0.5}).probabilities(["swap"])
+        {'swap': 1.0}
+        """
+        ops = [op for op in self.operations if op in allowed]
+        if not ops:
+            return {}
+        p = _choice(np.ones((1, len(ops)), dtype=bool), np.array([self.log_rates[op] for op in ops]))[0]
+        return {op: float(v) for op, v in zip(ops, p)}
+
+    def conditional(self) -> dict[str, float] | None:
+        """``{op: P(op | the caption allows it)}`` on the calibration captions (``None`` uncalibrated)."""
+        if not self.calibrated:
+            return None
+        return {op: (self.expected[op] / self.feasible[op] if self.feasible[op] else 0.0) for op in self.operations}
+
+    def explain(self, achieved: Mapping[str, float] | None = None) -> list[str]:
+        """One line per operation: its requested share, the achieved one (``achieved``, e.g. a
+        build's; default: what the calibration expects) and why it differs (:meth:`reasons`)."""
+        if achieved is None:
+            achieved = self.expected or {}
+        reasons = self.reasons(achieved)
+        return [f"{op}: requested {self.requested[op]:.2f}, achieved {achieved.get(op, 0.0):.2f}"
+                + (f": {reasons[op]}" if op in reasons else "") for op in self.operations]
+
+    def reasons(self, achieved: Mapping[str, float]) -> dict[str, str]:
+        """``{op: why}`` for each operation whose ``achieved`` share is off its requested one by
+        more than :attr:`TOLERANCE`."""
+        short = [op for op in self.operations if self.requested[op] - achieved.get(op, 0.0) > self.TOLERANCE]
+        out = {op: self._why_short(op) for op in short}
+        for op in self.operations:
+            if achieved.get(op, 0.0) - self.requested[op] > self.TOLERANCE:
+                out[op] = (f"it takes the corrections {', '.join(short)} could not make" if short
+                           else "draw noise or fallbacks")
+        return out
+
+    def _why_short(self, op: str) -> str:
+        if not self.calibrated:
+            return ("the concept base has no mix calibration (iccc.balance.calibrate_mix), so the share is how "
+                    "often the operation is tried first, and captions that do not allow it get another one")
+        feasible = self.feasible[op]
+        if feasible + self.TOLERANCE < self.requested[op]:
+            what = "a swap" if op == "swap" else f"{op!r}"
+            return f"only {feasible:.0%} of the captions allow {what}"
+        if (self.expected or {}).get(op, 0.0) + self.TOLERANCE < self.requested[op]:
+            return "the captions that allow it are needed by other operations with unreachable shares"
+        return "its draws found no legal edit in some captions that seemed to allow it (fallbacks)"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for a summary): per operation ``requested``, ``rate``, ``feasible``, ``expected``."""
+        return {op: {"requested": self.requested[op], "rate": self.rates[op],
+                     "feasible": self.feasible[op] if self.feasible else None,
+                     "expected": self.expected[op] if self.expected else None} for op in self.operations}
+
+    def __repr__(self):
+        shares = ", ".join(f"{op}={v:.3g}" for op, v in self.requested.items())
+        return f"MixPlan({shares}, calibrated={self.calibrated})"
+
+
+def _choice(allowed: np.ndarray, log_rates: np.ndarray) -> np.ndarray:
+    """Per row of ``allowed`` (rows x operations, bool), the probability of each operation: the
+    softmax of ``log_rates`` over the allowed ones (0 elsewhere)."""
+    z = np.where(allowed, log_rates[None, :], -np.inf)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def _feasible_masks(table: Mapping[str, float], operations: Sequence[str], kinds: Mapping[str, Sequence[str]] | None):
+    """The calibration table as ``(masks, counts)``: a bit per operation of ``operations`` set
+    where its configured kinds can edit the captions of a pattern; ``None`` when the table did
+    not measure one of the operations."""
+    measured = {key[1:] for key in table if key.startswith("@")}
+    if not set(operations) <= measured:
+        return None
+    units = {}
+    for bit, op in enumerate(operations):
+        for kind in (kinds or {}).get(op) or OPERATORS[op].supported_kinds:
+            units[f"{op}:{kind}"] = bit
+    by_mask: dict[int, float] = {}
+    for key, count in sorted(table.items()):
+        if key.startswith("@"):
+            continue
+        mask = 0
+        for unit in key.split(",") if key else ():
+            bit = units.get(unit)
+            if bit is not None:
+                mask |= 1 << bit
+        by_mask[mask] = by_mask.get(mask, 0.0) + float(count)
+    masks = sorted(by_mask)
+    return np.array(masks, dtype=np.int64), np.array([by_mask[k] for k in masks])
+
+
+def feasibility_key(units: Sequence[str]) -> str:
+    """The calibration table's key of a caption that the ``"op:kind"`` units can edit.
+
+    >>> feasibility_key(["swap:noun", "replace:noun", "replace:entity"])
+    'replace:entity,replace:noun,swap:noun'
+    """
+    return ",".join(sorted(units))
+
+
 @dataclass(frozen=True)
 class _Plan:
     operators: tuple  # (name, operator) in fallback order
-    probabilities: np.ndarray
-    cumulative: list  # of floats: bisect on a list beats numpy's searchsorted on 2-3 items
+    log_rates: tuple  # of floats, one per operator
+    mix: MixPlan
+    orders: dict  # mask of operators that can edit a row -> (positions, cumulative rates)
+
+    def order(self, mask: int) -> tuple:
+        """``(positions, cumulative)`` of the operators in ``mask``: the first is drawn by the
+        cumulative rates, the others follow in the fixed order (cached per mask)."""
+        found = self.orders.get(mask)
+        if found is None:
+            positions = tuple(k for k in range(len(self.operators)) if mask >> k & 1)
+            z = np.array([self.log_rates[k] for k in positions])
+            cumulative = np.cumsum(np.exp(z - z.max())).tolist()
+            found = self.orders[mask] = (positions, cumulative)
+        return found
 
 
 class Corruptor:
@@ -72,18 +362,23 @@ class Corruptor:
 
     Args:
         concepts: the :class:`ConceptBase` replacements are drawn from.
-        operations: names from ``"replace"``, ``"swap"``, ``"add"``.
+        operations: names from :data:`iccc.operators.OPERATORS` (``"replace"``, ``"swap"``, ``"add"``).
         kinds: concept kinds to edit (default: every kind the operations support).
-        p_swap: probability of trying a swap first (the paper: 0.15 of corrections).
-        p_add: probability of trying an addition first.
+        p_swap: share of the corrections that are swaps (the paper: 0.15).
+        p_add: share of the corrections that are additions.
         same_category: keep replacements in the original's semantic category when possible.
+        mix: ``{operation: share}`` (see :func:`requested_shares`); ``p_swap`` / ``p_add`` are
+            its shorthands. Shares are honoured as far as the captions allow (:class:`MixPlan`,
+            :attr:`mix`), with the calibration stored on the base (:func:`iccc.balance.calibrate_mix`).
         vision: an :class:`iccc.vision.ImagePrior` (rows are matched to images by their ``group``):
             replacements and additions favour concepts of the image's scene and, with its text
             encoder, are checked against the image (a row whose every candidate the image may
             support gets no corruption, status ``possibly_true``); ``None``: text only.
 
-    If the operation drawn first has no legal edit for a caption, the others are tried in the
-    order replace, swap, add, so a caption only goes without a corruption when none applies.
+    A row's operation is drawn among the operations that can edit its caption, with the rates of
+    :attr:`mix`; if its draw still finds no legal edit, the others are tried in the registry's
+    order (replace, swap, add), so a caption only goes without a corruption when none applies.
+    An operation with share 0 is never used.
 
     >>> import iccc
     >>> parsed = iccc.parse(["A red car on a street.", "A blue bus on a road."])
@@ -94,21 +389,13 @@ class Corruptor:
 
     def __init__(self, concepts: ConceptBase, *, operations: Sequence[str] = DEFAULT_OPERATIONS,
                  kinds: Sequence[str] | None = None, p_swap: float = DEFAULT_P_SWAP, p_add: float = DEFAULT_P_ADD,
-                 same_category: bool = True, vision: Any = None):
+                 same_category: bool = True, vision: Any = None, mix: Mapping[str, float] | None = None):
         if not isinstance(concepts, ConceptBase):
             raise TypeError(f"`concepts` must be an iccc.ConceptBase, got {type(concepts).__name__}: {concepts!r:.80}.")
         if isinstance(operations, str):
             operations = (operations,)
         operations = tuple(dict.fromkeys(operations))
-        for op in operations:
-            if op not in OPERATORS:
-                raise ValueError(f"Unknown operation {op!r}. Available: {', '.join(repr(o) for o in OPERATORS)}.")
-        if not operations:
-            raise ValueError("`operations` must name at least one of 'replace', 'swap', 'add'.")
-        _check_probability("p_swap", p_swap)
-        _check_probability("p_add", p_add)
-        if p_swap + p_add > 1.0:
-            raise ValueError(f"`p_swap` + `p_add` must be at most 1, got {p_swap} + {p_add}.")
+        requested = requested_shares(operations, p_swap=p_swap, p_add=p_add, mix=mix)
         if isinstance(kinds, str):
             kinds = (kinds,)
         supported = {k for op in operations for k in OPERATORS[op].supported_kinds}
@@ -142,35 +429,37 @@ class Corruptor:
                                 f"{vision!r:.80}.")
         # passed to every operator that takes them
         settings = {"same_category": same_category, "vision": vision}
-        ops = []
+        ops, op_kinds = [], {}
         for op, cls in OPERATORS.items():  # the registry's order is the fallback order
             if op not in operations:
                 continue
-            op_kinds = [k for k in (kinds or cls.supported_kinds) if k in cls.supported_kinds]
-            if op_kinds:
-                ops.append((op, cls.configured(op_kinds, settings)))
+            these = [k for k in (kinds or cls.supported_kinds) if k in cls.supported_kinds]
+            if these and op in requested:
+                ops.append((op, cls.configured(these, settings)))
+                op_kinds[op] = tuple(these)
         if not ops:
-            raise ValueError(f"No operation in {list(operations)!r} can edit the kinds {list(kinds)!r}.")
+            edited = [op for op in operations if any(k in OPERATORS[op].supported_kinds for k in (kinds or ()))]
+            if not edited or kinds is None:
+                raise ValueError(f"No operation in {list(operations)!r} can edit the kinds {list(kinds or ())!r}.")
+            raise ValueError(f"The operations that can edit the kinds {list(kinds)!r} ({edited!r}) have share 0; "
+                             "give them a share (`p_swap`, `p_add`, `mix`).")
         names = [name for name, _ in ops]
-        p = np.array([{"swap": p_swap, "add": p_add}.get(n, 0.0) for n in names])
-        rest = 1.0 - p.sum()
-        if "replace" in names:
-            p[names.index("replace")] += rest
-        elif p.sum() == 0:
-            p[:] = 1.0 / len(p)
-        else:
-            p = p / p.sum()
+        kept = {op: requested[op] for op in names}
+        total = sum(kept.values())
+        kept = {op: v / total for op, v in kept.items()}
         self.concepts = concepts
         #: every cache the engine keeps (shared with the other engines on this base)
         self.index = CandidateIndex.of(concepts)
-        p = p / p.sum()
-        self.plan = _Plan(tuple(ops), p, np.cumsum(p).tolist())
+        #: how the operation of a row is drawn (:class:`MixPlan`)
+        self.mix = MixPlan(kept, concepts.balance.get(mix_table(same_category)), op_kinds)
+        self.plan = _Plan(tuple(ops), tuple(self.mix.log_rates[n] for n in names), self.mix, {})
         self.vision = vision
         self.config = dict(operations=operations, kinds=tuple(kinds) if kinds else None, p_swap=p_swap,
-                           p_add=p_add, same_category=same_category, vision=vision)
+                           p_add=p_add, same_category=same_category, vision=vision,
+                           mix=dict(mix) if mix is not None else None)
 
     def __getstate__(self):
-        return {"concepts": self.concepts, "plan": self.plan, "config": self.config,
+        return {"concepts": self.concepts, "plan": self.plan, "mix": self.mix, "config": self.config,
                 "vision": self.vision}  # the index is rebuilt
 
     def __setstate__(self, state):
@@ -197,27 +486,36 @@ class Corruptor:
 
     def draw(self, parsed: ParsedCaption, rng, group: Any = None):
         """The draw of one row (a generator; see :meth:`iccc.operators.Operator.draw`): the
-        operation tried first is drawn, then each operator in turn until one edits the caption."""
+        operation is drawn among those that can edit the caption (:class:`MixPlan`), then, if its
+        draw finds no edit, each other one that can in turn until one edits the caption."""
         if not parsed.concepts:
             return None
         if group is not None and group.__hash__ is None:
             group = str(group)  # a list id ([1, 2]): the concept base keys groups by str() anyway
         index = self.index
-        ops = self.plan.operators
+        plan = self.plan
+        ops = plan.operators
         if len(ops) == 1:
             op = ops[0][1]
             record = yield from op.draw(op.prepare(parsed, index), index, rng, group)
         else:
-            first = min(bisect_right(self.plan.cumulative, rng.random()), len(ops) - 1)
-            op = ops[first][1]
-            record = yield from op.draw(op.prepare(parsed, index), index, rng, group)
-            if record is None:
-                for k, (_, other) in enumerate(ops):  # the others, in the fixed fallback order
-                    if k != first:
-                        op = other
-                        record = yield from op.draw(op.prepare(parsed, index), index, rng, group)
-                        if record is not None:
-                            break
+            u = rng.random()  # the operation's draw comes first, whatever the row allows
+            prepared, mask = [], 0
+            for k, (_, other) in enumerate(ops):
+                p = other.prepare(parsed, index)
+                prepared.append(p)
+                if p.slots and (yield from other.feasible_kinds(p, index)):
+                    mask |= 1 << k
+            if not mask:
+                return None
+            positions, cumulative = plan.order(mask)
+            first = min(bisect_right(cumulative, u * cumulative[-1]), len(positions) - 1)
+            record = None
+            for k in (positions[first], *positions[:first], *positions[first + 1:]):  # then the fixed order
+                op = ops[k][1]
+                record = yield from op.draw(prepared[k], index, rng, group)
+                if record is not None:
+                    break
         vision = self.vision
         if (vision is None or record is None or not vision.checks or record.operation not in CHECKED_OPERATIONS
                 or not vision.has_image(group)):
@@ -343,6 +641,24 @@ class Corruptor:
 _REJECTED = object()
 
 
+def drive(draws: Sequence, index: CandidateIndex) -> list:
+    """Run many draws (generators that yield tuples of :class:`iccc.operators.WeightRequest`, as
+    :meth:`Corruptor.draw` and :meth:`iccc.operators.Operator.feasible_kinds` do) to their ends,
+    the requests of all of them computed together in rounds; their return values, in order."""
+    out: list = [None] * len(draws)
+    waiting: list = []
+    index = index.sync()
+    for k, steps in enumerate(draws):
+        _advance(steps, None, k, waiting, out)
+    while waiting:
+        requests = [r for _, _, asked in waiting for r in asked]
+        answers = iter(compute_weights(index, requests))
+        rows, waiting = waiting, []
+        for k, steps, asked in rows:
+            _advance(steps, [next(answers) for _ in asked], k, waiting, out)
+    return out
+
+
 def _advance(steps, answer, k: int, waiting: list, out: list) -> None:
     """Run row ``k``'s draw on (sending ``answer``) until it asks for weights (then it waits in
     ``waiting``) or ends (then its record goes to ``out[k]``)."""
@@ -400,8 +716,9 @@ def _default_concepts() -> ConceptBase:
 def _engine(concepts, **config) -> Corruptor:
     if not isinstance(concepts, ConceptBase):
         raise TypeError(f"`concepts` must be an iccc.ConceptBase, got {type(concepts).__name__}: {concepts!r:.80}.")
-    key = (id(concepts), concepts.revision, tuple(sorted((k, v if not isinstance(v, list) else tuple(v))
-                                                         for k, v in config.items())))
+    key = (id(concepts), concepts.revision, concepts.balance_revision, tuple(sorted(
+        (k, tuple(sorted(v.items())) if isinstance(v, Mapping) else tuple(v) if isinstance(v, list) else v)
+        for k, v in config.items())))
     found = _ENGINES.get(key)
     if found is None or found[0] is not concepts:
         if len(_ENGINES) >= ENGINES_KEPT:
@@ -423,6 +740,7 @@ def corrupt(
     p_add: float = DEFAULT_P_ADD,
     same_category: bool = True,
     vision: Any = None,
+    mix: Mapping[str, float] | None = None,
     group: Any = None,
     epoch: int = 0,
     caption_column: str = columns.CAPTION,
@@ -451,7 +769,10 @@ def corrupt(
             :func:`row_stream` too); not both.
         operations: any of ``"replace"``, ``"swap"``, ``"add"``.
         kinds: concept kinds to edit (default: all the operations support).
-        p_swap: share of corrections tried as swaps first (paper: 0.15); ``p_add`` likewise.
+        p_swap: share of the corrections that are swaps (paper: 0.15), honoured as far as the
+            captions allow (see :class:`MixPlan`); ``p_add`` likewise for additions.
+        mix: ``{operation: share}`` for any operation (:data:`DEFAULT_MIX` gives the defaults;
+            ``"replace"`` takes the rest unless named); instead of ``p_swap`` / ``p_add``.
         same_category: keep replacements in the original's semantic category when possible.
         vision: an :class:`iccc.vision.ImagePrior`: image-conditioned negatives (see
             :class:`Corruptor`); rows are matched to its images by ``group`` / ``group_column``
@@ -477,7 +798,7 @@ def corrupt(
     if concepts is None:
         concepts = _default_concepts()
     engine = _engine(concepts, operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add,
-                     same_category=same_category, vision=vision)
+                     same_category=same_category, vision=vision, mix=mix)
     if isinstance(caption_or_parsed, Mapping):
         example = caption_or_parsed
         value = example.get(caption_column)

@@ -259,7 +259,14 @@ def test_ratios_follow_the_arguments(nlp):
     assert n > 4000 and sum(s["fallbacks"].values()) < 0.02 * n
     assert abs((corrupted + sum(s["fallbacks"].values())) / n - 0.3) < 0.03  # 4 sd
     assert abs(s["correct_captions"] / n - 0.2) < 0.03
-    assert s["operations"].get("swap", 0) > 0
+    # swaps get their share as far as the captions allow: the summary says how far that is
+    # (these ~120 captions are too few for the context model to find a swap plausible)
+    swap = s["mix"]["operations"]["swap"]
+    assert swap["requested"] == 0.15 and s["mix"]["calibrated"]
+    assert abs(swap["achieved"] - min(0.15, swap["feasible"])) < 0.03
+    if swap["achieved"] < 0.14:
+        assert any(line.startswith("swap: requested 0.15") and "of the captions allow a swap" in line
+                   for line in s["mix"]["lines"])
 
 
 # ---------------------------------------------------------------------------------- images

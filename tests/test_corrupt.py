@@ -105,10 +105,15 @@ def test_probabilities_out_of_range(base, dog_chasing_cat, config, message):
     assert message in str(err.value)
 
 
-def test_operation_shares_follow_p_swap_and_p_add(base, dog_chasing_cat):
+def test_operation_shares_follow_p_swap_and_p_add(base, engine_parsed):
+    # a caption with a swap plausible enough in this small base; the base has no mix
+    # calibration, so a caption that allows both gets a swap with probability p_swap
+    caption = next(p for p in engine_parsed if p.text == "A dog in the sand chasing a cat.")
+    assert not Corruptor(base).mix.calibrated
+
     def operations(**config):
         engine = Corruptor(base, **config)
-        return [engine.one(dog_chasing_cat, rng=np.random.default_rng(s)).operation for s in range(300)]
+        return [engine.one(caption, rng=np.random.default_rng(s)).operation for s in range(300)]
 
     default = operations()
     assert 0.05 < default.count("swap") / 300 < 0.3  # the paper's 0.15

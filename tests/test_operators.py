@@ -83,13 +83,19 @@ def _assert_exact(record: Corruption):
 # ------------------------------------------------------------------------------ the contract
 
 
+def _operator(cls, kind):
+    """``cls([kind])``; swaps with every pair the base has data on (the sample base is too small
+    for the default plausibility threshold to leave an attribute swap)."""
+    return cls([kind], min_plausibility=0.0) if cls is Swap else cls([kind])
+
+
 @pytest.mark.model
 @pytest.mark.parametrize("cls, kind", OPERATOR_KINDS, ids=IDS)
 def test_same_seed_gives_the_same_corruption(cls, kind, rows_parsed, engine_base):
     made = 0
     for row, parsed in rows_parsed:
-        first = cls([kind])(parsed, engine_base, rng=np.random.default_rng(7), group=row["image_id"])
-        again = cls([kind])(parsed, engine_base, rng=np.random.default_rng(7), group=row["image_id"])
+        first = _operator(cls, kind)(parsed, engine_base, rng=np.random.default_rng(7), group=row["image_id"])
+        again = _operator(cls, kind)(parsed, engine_base, rng=np.random.default_rng(7), group=row["image_id"])
         assert first == again
         if first is not None:
             made += 1

@@ -29,6 +29,7 @@ from ._samples import (
     output_columns,
     usable_caption,
 )
+from ._summary import remember_mix
 
 MODES = ("materialize", "transform")
 IMAGE = columns.IMAGE
@@ -77,9 +78,12 @@ def build_dataset(
     caption corrupted in one concept by :func:`iccc.corrupt`, shown in a correction prompt; the
     target says what is wrong), with probability ``p_correct_caption`` a correction sample whose
     caption is left correct, else a *captioning* sample (target: the caption). The paper's mixture
-    is the default: 30% corrections, 15% of them tried as swaps first (a swap needs two concepts of
-    one category; when there are none the caption gets a replacement, so fewer end up as swaps:
-    about 2% on COCO). Every draw comes from the :mod:`iccc.streams` streams of ``(seed, epoch,
+    is the default: 30% corrections, 15% of them swaps (:data:`iccc.corrupt.DEFAULT_MIX`, the
+    phenomena mix). Shares are honoured as far as the captions allow: the base built here is
+    calibrated on them (:func:`iccc.balance.calibrate_mix`), and a caption that allows a swap is
+    swapped more often, up to always; a swap needs two concepts that can plausibly trade places,
+    which about 6% of COCO captions have, so about 6% of the corrections are swaps
+    (:func:`build_summary` reports requested and achieved shares and why). Every draw comes from the :mod:`iccc.streams` streams of ``(seed, epoch,
     row index)`` (the task and prompt from the ``"sample"`` stream, the corruption from the
     ``"corrupt"`` stream): the result does not depend on ``num_proc``, ``batch_size`` or ``mode``.
 
@@ -215,7 +219,7 @@ def build_dataset(
         make = partial(_checked_base, list(parsed.values()), caption_column=caption_column,
                        group_column=group_column, base_rows=base_rows, balance=balance and p_correction > 0, seed=seed,
                        corrupt_config=dict(operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add),
-                       needed=p_correction > 0)
+                       mix_calibration=p_correction > 0, needed=p_correction > 0)
         # a stream's base is read from its first rows when the first row is read, not now
         concepts = LazyBase(make) if streamed else make(needed=False)
     empty = all(isinstance(split, Dataset) and len(split) == 0 for split in parsed.values())
@@ -235,6 +239,7 @@ def build_dataset(
             out[name] = _empty(split, builder)
         elif mode == "materialize":
             out[name] = _materialize(split, builder, batch_size, num_proc, load_from_cache_file, drop_unusable)
+            remember_mix(out[name], builder)
         else:
             out[name] = _on_the_fly(split, builder, batch_size, num_proc, load_from_cache_file, drop_unusable)
     if None in out:
@@ -427,13 +432,17 @@ def concept_base(
     balance_rows: int = BALANCE_ROWS,
     seed: int = 0,
     corrupt_config: dict | None = None,
+    mix_calibration: bool = True,
 ) -> ConceptBase:
     """The concept base of datasets with a ``concepts`` column (see :func:`iccc.add_concepts`).
 
     Reads ``base_rows`` rows (default: every row of a ``Dataset``, the first 100,000 of an
     ``IterableDataset``) over all the datasets given, and with ``balance`` applies
     :func:`iccc.balance.balance_insertions` on an even sample of at most ``balance_rows`` of them.
-    Only the caption, ``concepts`` and group columns are read.
+    With ``mix_calibration`` (even without ``balance``) the same sample calibrates the mix
+    (:func:`iccc.balance.calibrate_mix`: which operations can edit which captions, so that each
+    operation gets its share of the corrections). Only the caption, ``concepts`` and group
+    columns are read.
 
     >>> import iccc
     >>> from datasets import Dataset
@@ -456,6 +465,7 @@ def concept_base(
             sources.append(source.take(base_rows or STREAM_BASE_ROWS))
             streamed = True
     stride = 1 if streamed else max(1, ceil(total / balance_rows))
+    sampled = balance or mix_calibration
     base = ConceptBase()
     sample, sample_groups, i = [], [], 0
     for source in sources:
@@ -464,14 +474,18 @@ def concept_base(
             for text, found, group in zip(batch[caption_column], batch[columns.CONCEPTS], groups):
                 row = {"text": text if isinstance(text, str) else "", "concepts": found or ()}
                 base.add(row, group=group)
-                if balance and i % stride == 0 and len(sample) < balance_rows and found:
+                if sampled and i % stride == 0 and len(sample) < balance_rows and found:
                     sample.append(ParsedCaption.from_dict(row))
                     sample_groups.append(group)
                 i += 1
-    if balance and sample and base.kinds():
-        from ..balance import balance_insertions
+    if sample and base.kinds() and (balance or mix_calibration):
+        from ..balance import balance_insertions, calibrate_mix
 
-        balance_insertions(base, sample, groups=sample_groups, seed=seed, **(corrupt_config or {}))
+        if balance:
+            balance_insertions(base, sample, groups=sample_groups, seed=seed, mix_calibration=mix_calibration,
+                               **(corrupt_config or {}))
+        else:
+            calibrate_mix(base, sample, same_category=(corrupt_config or {}).get("same_category", True))
     return base
 
 

@@ -1,4 +1,10 @@
-"""``build_summary``: what a build holds (task mix, operations, statuses, examples), for people and the CLI."""
+"""``build_summary``: what a build holds (task mix, operations, statuses, examples), for people and the CLI.
+
+The phenomena mix is reported as requested vs achieved share per operation, with the reason for
+any shortfall (:meth:`iccc.corrupt.MixPlan.explain`): the plan comes from an on-the-fly build's
+builder, from what :func:`iccc.build_dataset` remembered of a materialised build made in this
+process (keyed by its content fingerprint), or from ``mix=``.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +35,72 @@ STREAM_LIMIT = 10_000
 #: Characters of a prompt or target shown in a summary's examples (longer ones end in "…").
 EXAMPLE_CHARS = 200
 IMAGE = columns.IMAGE
+#: Materialised builds whose mix is remembered (the most recent ones), by dataset fingerprint.
+MIXES_KEPT = 64
+_MIXES: dict = {}
+
+
+def _plan_of(builder) -> Any:
+    """The :class:`iccc.corrupt.MixPlan` of a :class:`SampleBuilder` (``None``: no corrections,
+    or a streamed base not built yet)."""
+    from ..base import ConceptBase
+    from ..corrupt import Corruptor
+
+    base = builder._concepts
+    if builder.p_correction <= 0 or not isinstance(base, ConceptBase) or not base.kinds():
+        return None
+    return Corruptor(base, **builder.corrupt_config).mix
+
+
+def remember_mix(ds, builder) -> None:
+    """Remember the mix plan of ``builder`` for the materialised build ``ds`` (see :func:`build_summary`)."""
+    key = getattr(ds, "_fingerprint", None)
+    plan = _plan_of(builder)
+    if key is None or plan is None:
+        return
+    if len(_MIXES) >= MIXES_KEPT:
+        del _MIXES[next(iter(_MIXES))]
+    _MIXES[key] = plan
+
+
+def _mix_plan(ds, mix) -> Any:
+    from ..corrupt import Corruptor, MixPlan, requested_shares
+
+    if mix is None:
+        builder = find_builder(ds)
+        if builder is not None:
+            return _plan_of(builder)
+        return _MIXES.get(getattr(ds, "_fingerprint", None))
+    if isinstance(mix, MixPlan):
+        return mix
+    if isinstance(mix, Corruptor):
+        return mix.mix
+    if isinstance(mix, dict):
+        return MixPlan(requested_shares(list(mix), mix=mix))
+    raise TypeError(f"`mix` should be an iccc.corrupt.MixPlan, a Corruptor, a dict {{operation: share}} or None, "
+                    f"got {type(mix).__name__}: {mix!r:.80}.")
+
+
+def mix_report(operations: dict, plan: Any = None) -> dict[str, Any]:
+    """The ``mix`` entry of a summary: per operation ``requested`` (``None`` when unknown),
+    ``achieved`` (share of the corrupted captions), ``feasible`` (share of the calibration
+    captions it can edit, ``None`` when unknown), and ``lines``: why a share falls short.
+
+    >>> mix_report({"replace": 9, "swap": 1})["operations"]["swap"]
+    {'requested': None, 'achieved': 0.1, 'feasible': None}
+    """
+    total = sum(operations.values())
+    achieved = {op: n / total for op, n in operations.items()} if total else {}
+    names = list(plan.operations) if plan is not None else []
+    names += [op for op in achieved if op not in names]
+    out = {op: {"requested": plan.requested.get(op) if plan is not None else None,
+                "achieved": achieved.get(op, 0.0),
+                "feasible": (plan.feasible or {}).get(op) if plan is not None else None} for op in names}
+    lines = []
+    if plan is not None and total:
+        reasons = plan.reasons(achieved)
+        lines = [line for op, line in zip(plan.operations, plan.explain(achieved)) if op in reasons]
+    return {"operations": out, "calibrated": bool(plan is not None and plan.calibrated), "lines": lines}
 
 
 class BuildSummary(dict):
@@ -50,14 +122,18 @@ def shorten(text, limit: int = EXAMPLE_CHARS):
     return text[:limit].rstrip() + "…"
 
 
-def build_summary(ds, *, examples: int = 3, limit: int | None = None) -> BuildSummary:
+def build_summary(ds, *, examples: int = 3, limit: int | None = None, mix: Any = None) -> BuildSummary:
     """Counts and examples of a build made by :func:`iccc.build_dataset`.
 
     Returns a dict: ``rows``; ``tasks`` (``correction``/``caption`` counts); ``correction_share``;
     ``correct_captions`` (correction prompts with an uncorrupted caption); ``fallbacks`` (rows drawn
     for correction that became captioning samples, by status); ``unusable`` (rows without a
     target); ``statuses``; ``operations``; ``kinds``; ``edits`` (``"replace noun"``: count);
-    ``swap_share`` (of the corruptions); ``examples`` (a few correction samples, then one captioning
+    ``swap_share`` (of the corruptions); ``mix`` (the phenomena mix, :func:`mix_report`: requested
+    and achieved share of each operation and why a share falls short; the requested shares are
+    known for an on-the-fly build, a build made in this process, or when ``mix`` gives them: a
+    :class:`iccc.corrupt.MixPlan`, a :class:`iccc.Corruptor` or ``{operation: share}``);
+    ``examples`` (a few correction samples, then one captioning
     sample, as ``{"task", "prompt", "target"}``, each text cut to 200 characters ending in "…");
     ``images`` (when there is an ``image`` column: ``{"rows", "none", "missing", "first_missing"}``,
     image paths checked for an existing file, embedded images count as present). For a
@@ -85,6 +161,7 @@ def build_summary(ds, *, examples: int = 3, limit: int | None = None) -> BuildSu
     if not isinstance(ds, (Dataset, IterableDataset)):
         raise TypeError(f"`ds` should be a dataset made by iccc.build_dataset, got {type(ds).__name__}: {ds!r:.80}.")
     summary = BuildSummary(_summarise(_batches(ds, limit), examples))
+    summary["mix"] = mix_report(summary["operations"], _mix_plan(ds, mix))
     images = image_check(ds, limit)
     if images is not None:
         summary["images"] = images
@@ -241,6 +318,12 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary["edits"]:
         lines.append(f"Corruptions (swap share {summary['swap_share']:.1%}): "
                      + ", ".join(f"{k} {v}" for k, v in summary["edits"].items()))
+    mix = summary.get("mix")
+    if mix and mix["operations"] and summary["edits"]:
+        shares = [f"{op} {m['achieved']:.1%}" + (f" (requested {m['requested']:.1%})" if m["requested"] is not None else "")
+                  for op, m in mix["operations"].items()]
+        lines.append("Mix: " + ", ".join(shares))
+        lines += [f"  {line}" for line in mix["lines"]]
     for ex in summary["examples"]:
         lines.append(f"  [{ex[TASK]}] {_one_line(ex[PROMPT])}\n      -> {_one_line(ex[TARGET])}")
     return "\n".join(lines)

@@ -256,6 +256,18 @@ class Operator:
         prepared = memo[id(parsed)] = Prepared(parsed, self.slots(parsed, index))
         return prepared
 
+    def feasible_kinds(self, prepared: Prepared, index: CandidateIndex):
+        """The kinds of ``prepared`` this operator can edit: those with a slot of positive weight
+        (a generator like :meth:`draw`: it may yield the slot weights' requests; deterministic,
+        no random draw). :class:`iccc.Corruptor` draws the operation of a row among those that
+        can edit it, so that each operation gets its share (see :mod:`iccc.corrupt`)."""
+        out = []
+        for kind in prepared.kinds:
+            _slots, weights, _ = yield from self._kind_info(prepared, kind, index)
+            if weights is None or bool((weights > 0).any()):
+                out.append(kind)
+        return tuple(out)
+
     # -- the one random choice ------------------------------------------------------------
     def draw(self, prepared: Prepared, index: CandidateIndex, rng: np.random.Generator, group: Any = None):
         """Draw one corruption (a generator: it yields tuples of :class:`WeightRequest` whose
