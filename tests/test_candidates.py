@@ -191,3 +191,29 @@ def test_bad_inputs_are_named(loaded, kwargs, error, message):
     with pytest.raises(error) as err:
         sample_candidates(model, processor, call.pop("images"), call.pop("prompt"), **call)
     assert message in str(err.value)
+
+
+def test_an_encoder_decoder_language_model_continues_in_the_decoder(loaded, tmp_path):
+    """BLIP-2 with a T5 (as BLIP-2 Flan-T5): paths grow in the decoder; log-probs match teacher forcing."""
+    import torch
+    from test_dpo import tiny_blip2_t5
+
+    from iccc.train import build_tiny_model
+    from iccc.train.candidates import _decoder_start, sample_candidates
+    from iccc.train.data import Collator
+
+    model, processor = tiny_blip2_t5(build_tiny_model("blip2", tmp_path / "blip2", texts=TEXTS))
+    paths = sample_candidates(model, processor, [image()], PROMPT, seed=0, **LIMITS)[0]
+    check_paths(paths, LIMITS)
+    prompt = Collator(processor, padding_side="left", seq2seq=True)([{"image": image(), "prompt": PROMPT,
+                                                                      "target": None}])
+    for p in paths[:2] + paths[-1:]:
+        decoder = torch.tensor([[_decoder_start(model, processor.tokenizer)] + list(p.token_ids)])
+        with torch.no_grad():
+            logits = model(input_ids=prompt["input_ids"], attention_mask=prompt["attention_mask"],
+                           pixel_values=prompt["pixel_values"], decoder_input_ids=decoder).logits[0].float()
+        token_logps = logits[:-1].log_softmax(-1).gather(-1, decoder[0, 1:, None]).squeeze(-1)
+        at = 0
+        for n, lp in zip(p.token_counts, p.logps):
+            assert lp == pytest.approx(float(token_logps[at:at + n].mean()), abs=1e-4)
+            at += n

@@ -225,6 +225,48 @@ def test_sequence_logps_on_qwen2_vl(torch_stack, pairs):
                                       pairs.select(range(2)))
 
 
+def tiny_blip2_t5(blip2_dir):
+    """``(model, processor)``: a tiny random BLIP-2 whose language model is a T5 (encoder-decoder, as
+    BLIP-2 Flan-T5), sharing the tokenizer, vision and Q-Former sizes of the tiny BLIP-2 at ``blip2_dir``."""
+    import torch
+    import transformers as tf
+
+    from iccc.train.modeling import load_processor
+
+    processor = load_processor(blip2_dir)
+    tok = processor.tokenizer
+    source = tf.AutoConfig.from_pretrained(blip2_dir)
+    text = tf.T5Config(vocab_size=len(tok), d_model=32, d_kv=16, d_ff=64, num_layers=1, num_decoder_layers=1,
+                       num_heads=2, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+                       decoder_start_token_id=tok.pad_token_id)
+    config = tf.Blip2Config(vision_config=source.vision_config.to_dict(), qformer_config=source.qformer_config.to_dict(),
+                            text_config=text.to_dict(), num_query_tokens=source.num_query_tokens,
+                            image_token_index=source.image_token_index)
+    torch.manual_seed(0)
+    model = tf.Blip2ForConditionalGeneration(config).eval()
+    for name in ("pad_token_id", "decoder_start_token_id"):
+        setattr(model.generation_config, name, tok.pad_token_id)
+    model.generation_config.eos_token_id = tok.eos_token_id
+    return model, processor
+
+
+def test_sequence_logps_on_an_encoder_decoder_language_model(tiny, pairs):
+    import torch
+
+    from iccc.train.dpo import sequence_logps
+    from iccc.train.modeling import is_seq2seq
+
+    model, processor = tiny_blip2_t5(tiny("blip2"))
+    assert is_seq2seq(model)
+    batch = batch_for(processor, pairs.select(range(2)), seq2seq=True)
+    with torch.no_grad():
+        logps = sequence_logps(model, batch, seq2seq=True)
+        for i in range(len(logps)):
+            row = {k: v[i:i + 1] for k, v in batch.items()}
+            n = int((row["labels"] != -100).sum())
+            assert float(logps[i]) == pytest.approx(-float(model(**row).loss) * n, rel=1e-4, abs=1e-4)
+
+
 def test_the_disabled_adapter_is_the_starting_model(tiny, pairs, tmp_path):
     import torch
 

@@ -165,6 +165,16 @@ def sample_candidates(model, processor, images, prompt: str, *, num_candidates: 
     return results
 
 
+def _decoder_start(model, tokenizer) -> int:
+    """The first decoder token of an encoder-decoder language model (generation config, configs, pad)."""
+    config = model.config
+    for source in (getattr(model, "generation_config", None), config, getattr(config, "text_config", None)):
+        start = getattr(source, "decoder_start_token_id", None) if source is not None else None
+        if isinstance(start, int):
+            return start
+    return tokenizer.pad_token_id
+
+
 def _as_list(images) -> list:
     from PIL import Image
 
@@ -242,11 +252,7 @@ class _Search:
         inputs = dict(encoded)
         prefix = torch.as_tensor([parent.ids], dtype=torch.long, device=self.device)
         if self.seq2seq:
-            start = self.model.config.decoder_start_token_id
-            if start is None:
-                start = getattr(getattr(self.model.config, "text_config", None), "decoder_start_token_id", None)
-            head = torch.full((1, 1), start if start is not None else tokenizer.pad_token_id, dtype=torch.long,
-                              device=self.device)
+            head = torch.full((1, 1), _decoder_start(self.model, tokenizer), dtype=torch.long, device=self.device)
             inputs["decoder_input_ids"] = torch.cat([head, prefix], dim=1)
             offset = inputs["decoder_input_ids"].shape[1]
         else:
