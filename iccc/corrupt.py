@@ -15,7 +15,7 @@ rates calibrated once on the data so that the shares come out right overall. A s
 concepts that can trade places, which few captions have; so a caption that allows one is
 swapped more often than ``p_swap`` (up to always). The calibration (:func:`iccc.balance.calibrate_mix`)
 counts, on a sample of captions, which operations and kinds can edit each one, and is stored
-with the concept base (``base.balance["mix|feasible"]``); :class:`MixPlan` solves the rates from
+with the concept base (``base.balance["mix"]``); :class:`MixPlan` solves the rates from
 it and the requested shares (every worker gets the same numbers from the same base), and says
 what is reachable: where an operation is possible in fewer captions than its share, all of them
 get it and the rest of its share goes to the others. A base without the calibration (built by
@@ -61,7 +61,7 @@ DEFAULT_MIX: dict[str, float] = {"swap": DEFAULT_P_SWAP, "add": DEFAULT_P_ADD}
 #: The operations on by default: :data:`REMAINDER` and every one with a positive default share.
 DEFAULT_OPERATIONS = tuple(op for op in OPERATORS if op == REMAINDER or DEFAULT_MIX.get(op, 0.0) > 0)
 #: The table of ``base.balance`` that holds the mix calibration (:func:`iccc.balance.calibrate_mix`).
-MIX_TABLE = "mix|feasible"
+MIX_TABLE = "mix"
 #: Rows :meth:`Corruptor.many` draws together (their weight requests are computed in one go).
 MANY_CHUNK = 1024
 #: Parse statuses of captions that can be corrupted (``None``: a concepts column without statuses).
