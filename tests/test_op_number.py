@@ -339,6 +339,31 @@ def test_a_compound_that_swallowed_the_verb_has_no_slot():
     assert edits(parsed) == {}
 
 
+def test_misparses_that_hide_a_verb_leave_no_slot():
+    # "shorts bends" taken for one noun: neither it nor the subject whose verb it hides changes
+    shorts = build_caption(
+        "A woman wearing shorts bends over a stove.",
+        E("A woman", "a woman", "NN", "nsubj"), N("woman", "woman", "NN", 0, "nsubj"), V("wearing", "wear", "VBG", "acl"),
+        E("shorts bends", "short bend", "NNS", "dobj"), N("shorts bends", "short bend", "NNS", 3, "dobj", tags="NNS NNS"),
+        E("a stove", "a stove", "NN", "pobj"), N("stove", "stove", "NN", 5, "pobj"),
+    )
+    assert list(edits(shorts)) == ["a stove"]
+    # a coordinated verb the parse did not mark: "comes" would keep its -s
+    comes = build_caption("A bathroom is tidy and comes equipped with a sink.", E("A bathroom", "a bathroom", "NN", "nsubj"),
+                          N("bathroom", "bathroom", "NN", 0, "nsubj"))
+    assert edits(comes) == {}
+    # a relative pronoun fused with its verb
+    who = build_caption("A woman hugging a girl who's holding a bag.", E("a girl", "a girl", "NN", "dobj"),
+                        N("girl", "girl", "NN", 0, "dobj"))
+    assert edits(who) == {}
+
+
+def test_rules_hold_without_wordnet(no_wordnet):
+    assert edits(dog_on_bench())["A dog"][0] == "Two dogs are sitting on a bench."
+    its = build_caption("A dog with its toy.", E("A dog", "a dog", "NN", "ROOT"), N("dog", "dog", "NN", 0, "ROOT"))
+    assert edits(its)["A dog"][0] == "Two dogs with their toy."
+
+
 def test_the_other_numbers_are_found_from_the_subject_past_its_modifiers():
     parsed = build_caption(
         "A man holding an umbrella is walking.",

@@ -93,6 +93,7 @@ _ING_NOUNS = frozenset(
 _SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass"))
 _NO_SLOT_DEPS = frozenset(("compound", "poss", "nmod", "amod", "npadvmod"))
 _RELATIVE = frozenset(("that", "which", "who"))
+_RELATIVE_CONTRACTED = frozenset(f"{r}'{v}" for r in _RELATIVE for v in ("s", "re", "ve"))
 _SUBJECT_PRONOUNS = frozenset("he she it they we i you this these those it's he's she's they're".split())
 _SENTENCE_END = frozenset(".!?;:")
 _ADVERBS = frozenset("also still just not never always now currently really often usually only even".split())
@@ -331,7 +332,7 @@ def _plan(cap: _Caption, i: int, plural_counts, singular_counts) -> Plan | None:
     if head in META_NOUNS or (head.endswith("ing") and inflection.IRREGULAR_SINGULARS.get(head, head) not in _ING_NOUNS
                               and head[:-1] not in _ING_NOUNS):
         return None
-    if _verb_in_compound(parsed, noun):
+    if _suspect_noun(parsed, noun):
         return None
     new_noun = _inflected_noun(text, noun, to_plural)
     if new_noun is None:
@@ -414,6 +415,12 @@ def _head(noun: Concept) -> str:
     """The noun's last word, lower case ("hydrant" of "fire hydrant")."""
     found = _LETTERS.search(noun.lemma)
     return found.group() if found else ""
+
+
+def _suspect_noun(parsed: ParsedCaption, noun: Concept) -> bool:
+    """Whether a noun is probably a misparse that swallowed a verb: a compound with a plural
+    modifier ("shorts bends"), or one that leaves the caption without a verb."""
+    return "NNS" in noun.tags.split()[:-1] or _verb_in_compound(parsed, noun)
 
 
 def _verb_in_compound(parsed: ParsedCaption, noun: Concept) -> bool:
@@ -558,6 +565,8 @@ def _verb_changes(cap: _Caption, i: int, noun: Concept, to_plural: bool):
     words = cap.words
     if k < len(words) and words[k].text == ",":
         k += 1
+    if k < len(words) and words[k].lower.replace("\u2019", "'") in _RELATIVE_CONTRACTED:
+        raise _NoSlot  # "a girl who's holding": the contraction has no plural we write safely
     if k < len(words) and words[k].lower in _RELATIVE:
         if entity.dep in _SUBJECT_DEPS:
             raise _NoSlot  # its own verb lies past the clause
@@ -638,13 +647,30 @@ def _subject_verbs(cap: _Caption, i: int, to_plural: bool):
                 found.append(w)
             expecting = False
             continue
+        if expecting and _maybe_verb(cap, w):
+            raise _NoSlot  # "is tidy and comes equipped": a verb the parse did not mark
         if low in _COORDINATORS and (found or numberless):
             expecting = True
+    if not found and not numberless and any(
+            c.kind == "noun" and c.start >= entity.end and _suspect_noun(parsed, c) for c in parsed.concepts):
+        raise _NoSlot  # the verb may hide in a misparsed noun after the subject
     for w in found:
         change = _finite_change(cap, w, cap.verb_at.get(w.start), to_plural)
         if change.new.lower() in ("are", "were", "is", "was"):
             _check_no_predicate_noun(cap, w)
         yield change
+
+
+def _maybe_verb(cap: _Caption, w: _Word) -> bool:
+    """Whether a word outside every concept may be a finite verb (WordNet knows it, or the base
+    form its "-s" hides, as a verb)."""
+    if w.lower in _ADVERBS or not w.text.isalpha() or any(
+            c.start <= w.start < c.end for c in cap.parsed.concepts):
+        return False
+    if not semantics.wordnet_available():
+        return False
+    base = inflection.base_form(w.lower) or w.lower
+    return semantics.in_wordnet(base, "verb")
 
 
 def _check_no_predicate_noun(cap: _Caption, verb: _Word) -> None:
