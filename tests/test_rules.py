@@ -84,8 +84,9 @@ def one(cs, kind, text=None):
 
 
 def relations(cs):
-    """``(subject entity text, relation text, object entity text)`` of every relation."""
-    return [(cs[c.subj].text, c.text, cs[c.obj].text) for c in cs if c.kind == "relation"]
+    """``(subject entity text, relation text, object entity text)`` of every relation; the object
+    is ``None`` for a relation without one ("sitting down")."""
+    return [(cs[c.subj].text, c.text, cs[c.obj].text if c.obj >= 0 else None) for c in cs if c.kind == "relation"]
 
 
 def check_invariants(text: str, cs: list[Concept]) -> None:
@@ -102,8 +103,12 @@ def check_invariants(text: str, cs: list[Concept]) -> None:
             assert cs[c.head].kind == "noun", c
         else:
             assert c.head == -1, c
-        if c.kind == "relation":
-            assert cs[c.subj].kind == "entity" and cs[c.obj].kind == "entity" and c.subj != c.obj, c
+        if c.kind == "relation" and c.obj == -1:  # a particle or adverbial: "sitting down", "up"
+            assert c.subj >= 0 and cs[c.subj].kind == "entity" and not c.symmetric, c
+            assert c.tags.split()[-1] in ("RP", "RB", "IN"), c
+        elif c.kind == "relation":
+            assert min(c.subj, c.obj) >= 0 and c.subj != c.obj, c
+            assert cs[c.subj].kind == "entity" and cs[c.obj].kind == "entity", c
         else:
             assert c.subj == -1 and c.obj == -1 and not c.symmetric, c
     starts = [(c.start, -c.end) for c in cs]

@@ -97,8 +97,9 @@ def test_add_modifier_takes_coordinated_and_stacked_adjectives_but_not_degree_wo
     protos: list[tuple] = []
     attributes = Attributes(t, protos)
     attributes.add_modifier(3, 6)
-    assert [p[5] for p in protos] == ["sleeveless", "white", "long"]
-    assert attributes.used == {2, 3, 5}
+    # "light" grades the colour after it: one attribute "light white", never "light" alone
+    assert [p[5] for p in protos] == ["sleeveless", "light white", "long"]
+    assert attributes.used == {1, 2, 3, 5}
 
 
 def test_a_participle_that_relates_a_nominal_is_queued_as_a_relation():
@@ -169,13 +170,21 @@ def test_coordinated_and_stacked_adjectives_are_all_attributes():
 
 
 def test_degree_adjective_is_not_lifted_to_the_noun():
+    # hung on the colour, the shade is part of it ("light blue"), never an attribute of the shirt
     cs = concepts("""
         a      DT  det   2
         light  JJ  amod  2
         blue   JJ  amod  3
         shirt  NN  ROOT  3
     """)
-    assert kinds(cs, "attribute") == ["blue"]
+    assert kinds(cs, "attribute") == ["light blue"]
+    cs = concepts("""
+        a     DT  det   2
+        very  JJ  amod  2
+        tall  JJ  amod  3
+        man   NN  ROOT  3
+    """)
+    assert kinds(cs, "attribute") == ["tall"]
 
 
 def test_predicative_adjectives_describe_the_subject():
@@ -253,3 +262,50 @@ def test_participle_of_a_linking_verb_forms_one_attribute_with_the_adjective_bef
         glass    NN   ROOT   2
     """)
     assert kinds(cs, "attribute") == []
+
+
+# ---------------------------------------------------------------------------- shaded colours
+@pytest.mark.parametrize("shade, colour", [("light", "blue"), ("dark", "green"), ("bright", "red"), ("dark", "colored")])
+def test_a_shade_and_its_colour_are_one_attribute(shade, colour):
+    cs = concepts(f"""
+        a         DT  det   3
+        {shade}   JJ  amod  3
+        {colour}  JJ  amod  3
+        shirt     NN  ROOT  3
+    """)
+    attr = one(cs, "attribute")
+    assert (attr.text, attr.lemma, attr.tags) == (f"{shade} {colour}", f"{shade} {colour}", "JJ JJ")
+    assert cs[attr.head].text == "shirt"
+
+
+def test_a_shade_hung_on_its_colour_and_a_predicative_shaded_colour():
+    cs = concepts("""
+        dark    JJ   amod  1
+        green   JJ   amod  2
+        leaves  NNS  ROOT  2  leaf
+    """)
+    assert kinds(cs, "attribute") == ["dark green"]
+    cs = concepts("""
+        the     DT   det    1
+        snow    NN   nsubj  2
+        is      VBZ/AUX  ROOT   2  be
+        bright  JJ   amod   4
+        white   JJ   acomp  2
+    """)
+    assert [(c.text, cs[c.head].text) for c in cs if c.kind == "attribute"] == [("bright white", "snow")]
+
+
+def test_a_shade_word_alone_stays_an_attribute_of_its_own():
+    cs = concepts("""
+        a     DT  det   2
+        dark  JJ  amod  2
+        room  NN  ROOT  2
+    """)
+    assert kinds(cs, "attribute") == ["dark"]
+    cs = concepts("""
+        a     DT  det   3
+        dark  JJ  amod  3
+        big   JJ  amod  3
+        room  NN  ROOT  3
+    """)
+    assert kinds(cs, "attribute") == ["dark", "big"]  # "big" is no colour: two attributes

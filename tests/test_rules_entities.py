@@ -215,6 +215,58 @@ def test_numerals_are_counts_of_their_noun(number):
     assert kinds(cs, "entity") == [f"{number} dogs"]
 
 
+@pytest.mark.parametrize(
+    "words, number, value",
+    [
+        ("3", "3", 3),
+        ("12", "12", 12),
+        ("exactly 12", "12", 12),  # "exactly" stays in the entity, the count is the number
+        ("one", "one", 1),
+        ("sixteen", "sixteen", 16),
+    ],
+)
+def test_digits_and_every_number_word_are_counts(words, number, value):
+    from iccc.parsing.lexicon import NUMBER_WORDS
+
+    *adverb, numeral = words.split()
+    table = "".join(f"        {w}  RB  advmod  {len(adverb)}\n" for w in adverb)
+    noun_tag, noun = ("NN", "dog") if value == 1 else ("NNS", "dogs")
+    table += f"        {numeral}  CD  nummod  {len(adverb) + 1}\n        {noun}  {noun_tag}  ROOT  {len(adverb) + 1}  dog\n"
+    cs = concepts(table)
+    count = one(cs, "count")
+    assert (count.text, count.lemma) == (number, number)
+    assert cs[count.head].kind == "noun" and cs[count.head].text == noun
+    assert (int(number) if number.isdigit() else NUMBER_WORDS[number]) == value
+    assert kinds(cs, "entity") == [f"{words} {noun}"]
+
+
+@pytest.mark.parametrize("article", ["a", "A", "an"])
+def test_a_single_is_one_count_like_one(article):
+    from iccc.parsing.lexicon import NUMBER_WORDS
+
+    cs = concepts(f"""
+        {article}  DT   det   2
+        single     JJ   amod  2
+        giraffe    NN   ROOT  2
+    """)
+    count = one(cs, "count")
+    assert (count.text, count.lemma, count.tags) == (f"{article} single", f"{article.lower()} single", "DT JJ")
+    assert NUMBER_WORDS[count.lemma] == 1
+    assert cs[count.head].text == "giraffe"
+    assert kinds(cs, "attribute") == []  # "single" is the count, not a quality
+    assert kinds(cs, "entity") == [f"{article} single giraffe"]
+
+
+def test_single_without_an_article_is_an_attribute():
+    # "two single beds", "single bed": a kind of bed, no count of one
+    cs = concepts("""
+        two     CD   nummod  2
+        single  JJ   amod    2
+        beds    NNS  ROOT    2  bed
+    """)
+    assert [(c.kind, c.text) for c in cs if c.kind in ("count", "attribute")] == [("count", "two"), ("attribute", "single")]
+
+
 def test_compound_parts_are_never_nouns_of_their_own():
     cs = concepts("""
         car     NN  compound  1

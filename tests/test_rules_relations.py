@@ -378,3 +378,128 @@ def test_verb_with_a_direct_object_leaves_its_preposition_bare():
         bus       NN   dobj  1
     """)
     assert relations(cs) == [("men", "climbing", "a bus"), ("men", "on", "board")]
+
+
+# ---------------------------------------------------------------------------- particles and adverbials
+# A particle or directional adverb that no object follows is a relation without an object
+# (``obj == -1``): the verb with it, or the particle alone when the verb's object separates them.
+def test_a_verb_and_its_particle_without_an_object_are_a_relation_without_object():
+    cs = concepts("""
+        a        DT   det   1
+        man      NN   ROOT  1
+        sitting  VBG  acl   1  sit
+        down     RP   prt   2
+    """)
+    rel = one(cs, "relation")
+    assert relations(cs) == [("a man", "sitting down", None)]
+    assert (rel.lemma, rel.tags, rel.obj, rel.symmetric) == ("sit down", "VBG RP", -1, False)
+    assert kinds(cs, "verb") == ["sitting"]  # the verb stays a verb concept of its own
+
+
+@pytest.mark.parametrize(
+    "verb, lemma, particle, tag, dep",
+    [
+        ("standing", "stand", "up", "RP", "prt"),
+        ("looking", "look", "out", "RP", "prt"),
+        ("lying", "lie", "down", "RP", "prt"),
+        ("walking", "walk", "away", "RB", "advmod"),
+        ("sitting", "sit", "outside", "RB", "advmod"),
+        ("walking", "walk", "down", "IN", "prep"),  # a bare preposition with no object is adverbial
+    ],
+)
+def test_particles_and_directional_adverbs_form_relations_without_object(verb, lemma, particle, tag, dep):
+    cs = concepts(f"""
+        the      DT   det    1
+        boy      NN   nsubj  3
+        is       VBZ  aux    3  be
+        {verb}   VBG  ROOT   3  {lemma}
+        {particle}  {tag}  {dep}  3
+    """)
+    assert relations(cs) == [("the boy", f"{verb} {particle}", None)]
+    assert one(cs, "relation").lemma == f"{lemma} {particle}"
+
+
+def test_other_adverbs_are_no_relations():
+    cs = concepts("""
+        the      DT   det    1
+        boy      NN   nsubj  3
+        is       VBZ  aux    3  be
+        smiling  VBG  ROOT   3  smile
+        happily  RB   advmod 3
+    """)
+    assert relations(cs) == []
+
+
+def test_a_particle_after_the_object_is_a_relation_of_its_own():
+    # "A man throws the ball up": "throws" relates the ball, "up" has the thrower as subject
+    cs = concepts("""
+        A       DT   det    1
+        man     NN   nsubj  2
+        throws  VBZ  ROOT   2  throw
+        the     DT   det    4
+        ball    NN   dobj   2
+        up      RP   prt    2
+    """)
+    assert relations(cs) == [("A man", "throws", "the ball"), ("A man", "up", None)]
+    up = one(cs, "relation", "up")
+    assert (up.lemma, up.tag, up.obj) == ("up", "RP", -1)
+
+
+def test_a_particle_before_an_object_stays_part_of_the_verb():
+    cs = concepts("""
+        a        DT   det   1
+        kid      NN   ROOT  1
+        picking  VBG  acl   1  pick
+        up       RP   prt   2
+        a        DT   det   5
+        toy      NN   dobj  2
+    """)
+    assert relations(cs) == [("a kid", "picking up", "a toy")]
+
+
+def test_a_particle_before_a_preposition_stays_in_the_relation_with_an_object():
+    cs = concepts("""
+        people   NNS  nsubj  2  people
+        are      VBP  aux    2  be
+        sitting  VBG  ROOT   2  sit
+        down     RP   prt    2
+        on       IN   prep   2
+        a        DT   det    6
+        bench    NN   pobj   4
+    """)
+    assert relations(cs) == [("people", "sitting down on", "a bench")]
+
+
+def test_a_particle_without_a_subject_is_no_relation():
+    cs = concepts("""
+        sit    VB  ROOT  0
+        down   RP  prt   0
+    """)
+    assert [c for c in cs if c.kind == "relation"] == []
+
+
+def test_particle_relations_survive_the_dictionary_round_trip():
+    from iccc import Concept
+
+    cs = concepts("""
+        a        DT   det   1
+        man      NN   ROOT  1
+        sitting  VBG  acl   1  sit
+        down     RP   prt   2
+    """)
+    assert [Concept.from_dict(c.to_dict()) for c in cs] == cs
+
+
+@pytest.mark.model
+def test_particle_relations_on_real_captions(nlp):
+    from iccc.parsing import extract
+
+    for text, expected in [
+        ("A man throws the ball up.", ("A man", "up", None)),
+        ("A man sitting down.", ("A man", "sitting down", None)),
+        ("A cat looking out.", ("A cat", "looking out", None)),
+        ("A boy standing up.", ("A boy", "standing up", None)),
+    ]:
+        assert expected in relations(extract(nlp(text))), text
+    # with an object, nothing changes
+    assert relations(extract(nlp("A dog looking out the window."))) == [("A dog", "looking out", "the window")]

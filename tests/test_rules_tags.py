@@ -368,3 +368,49 @@ def test_determined_root_participle_is_a_noun():
     assert kinds(cs, "attribute") == ["small"]
     assert one(cs, "noun", "moped").lemma == "moped"
     assert kinds(cs, "verb") == ["parked"]
+
+
+# ---------------------------------------------------------------------------- noun, participle, noun
+@pytest.mark.parametrize(
+    "subject, dep, article_head",
+    [("giraffe", "npadvmod", 1), ("batter", "amod", 1), ("hand", "nmod", 1), ("player", "compound", 1),
+     ("fence", "dep", 1), ("giraffe", "npadvmod", 3)],  # the last: "a" hung on the last noun
+)
+def test_noun_participle_noun_read_as_one_phrase_is_subject_verb_object(subject, dep, article_head):
+    # "a giraffe eating grass": the parser makes "eating" an adjective of "grass"
+    cs = concepts(f"""
+        a          DT   det    {article_head}
+        {subject}  NN   {dep}  {2 if dep == "npadvmod" else 3}
+        eating     VBG  amod   3  eat
+        grass      NN   ROOT   3
+    """)
+    assert relations(cs) == [(f"a {subject}", "eating", "grass")]
+    assert kinds(cs, "attribute") == []  # "eating" describes no grass
+    assert kinds(cs, "verb") == ["eating"]
+    assert kinds(cs, "entity") == [f"a {subject}", "grass"]
+
+
+@pytest.mark.parametrize("word, lemma", [("cutting", "cut"), ("folding", "fold")])
+def test_kind_gerunds_and_materials_before_them_are_left_alone(word, lemma):
+    # "a kitchen cutting board" names a board; "a metal folding chair" a chair of metal
+    first = "kitchen" if word == "cutting" else "metal"
+    cs = concepts(f"""
+        a        DT   det       3
+        {first}  NN   compound  3
+        {word}   VBG  amod      3  {lemma}
+        chair    NN   ROOT      3
+    """)
+    assert relations(cs) == []
+
+
+def test_a_participle_with_its_own_object_is_left_alone():
+    t = tokens("""
+        a        DT   det       1
+        giraffe  NN   npadvmod  2
+        eating   VBG  amod      4  eat
+        leaves   NNS  dobj      2  leaf
+        tree     NN   ROOT      4
+    """)
+    heads = list(t.head)
+    repair_tags(t)
+    assert t.head == heads

@@ -63,6 +63,12 @@ INTERIOR_NOUNS = frozenset("inside outside interior exterior".split())
 # shirtless/NN", "laying unconscious/NN"); a bare word with one of them is an adjective.
 ADJECTIVE_ENDINGS = ("less", "ous")
 
+# Words that grade a colour right after them, forming one attribute with it: "light blue", "dark
+# green", "bright red", "lime green", "dark colored" (FACTUAL writes them so); the colours (and
+# "colored") they grade.
+SHADE_WORDS = frozenset("light dark bright pale deep pastel neon lime navy royal".split())
+SHADED_WORDS = COLOUR_WORDS | frozenset(("colored", "coloured"))
+
 # Participles that form one adjective with the adjective before them: "an odd looking toilet",
 # "a funny looking dog" (as "odd-looking" does); on their own they are no attribute.
 LINKING_PARTICIPLES = frozenset(("looking",))
@@ -129,6 +135,15 @@ CARRIER_PREPS = frozenset(("with", "in"))
 # Verbs whose object is worn: a participle hung on that object describes the wearer
 # ("a man wearing red shoes walking across the street").
 WEAR_VERBS = frozenset(("wear",))
+
+# Adverbs of direction or place that, right after a verb and with no object of their own, form
+# a relation with it as particles do: "walking away", "sitting outside", "looking back". (Words
+# the parser labels ``prt`` need no list: "sitting down", "standing up".)
+DIRECTIONAL_ADVERBS = frozenset(
+    """up down out off away back around about along ahead forward forwards backward backwards
+    aside apart together outside inside outdoors indoors upstairs downstairs overhead nearby
+    upright sideways home over in""".split()
+)
 
 # Words the part-of-speech repair never turns into nouns, even in an argument slot ("each other",
 # "from above", "out front").
@@ -262,10 +277,14 @@ LEMMA_FIXES = {
 }
 
 # Number words, for counts. Values are used to keep counts and nouns in agreement downstream.
+# Digits are counts too ("3 dogs"); "a single"/"an single" (an article and "single" before the noun)
+# is one count phrase worth 1, like "one".
 NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "twenty": 20, "dozen": 12,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+    "ninety": 90, "hundred": 100, "dozen": 12, "a single": 1, "an single": 1,
 }
 
 __all__ = [
@@ -278,6 +297,7 @@ __all__ = [
     "COMPLEX_PREP_NOUNS",
     "COMPOUND_POS",
     "DEGREE_ADJECTIVES",
+    "DIRECTIONAL_ADVERBS",
     "ENTITY_LEFT_DEPS",
     "FIXED_COMPOUNDS",
     "GERUND_MODIFIERS",
@@ -304,6 +324,8 @@ __all__ = [
     "RELATIVE_PRONOUNS",
     "RESUMPTIVE_PRONOUNS",
     "SCENE_NOUNS",
+    "SHADED_WORDS",
+    "SHADE_WORDS",
     "STRANDED_PREPS",
     "SUBJECT_DEPS",
     "SYMMETRIC_RELATIONS",

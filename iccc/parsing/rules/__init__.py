@@ -24,6 +24,11 @@ Output: a list of :class:`iccc.Concept`, sorted by (start, longest first, kind),
 (``head``, ``subj``, ``obj``) as indices into that list. Spans are exact (``text[start:end] ==
 concept.text``), contiguous, and never overlap within a kind, except entities, which may nest ("a
 man's hat", "a snow covered hill").
+
+A relation links a subject and an object entity, except a particle or directional adverbial that
+no object follows: "a man sitting down", "a cat looking out", "throws the ball up" (the "up") are
+relations with ``obj == -1`` (:data:`iccc._schema.NO_LINK`), their subject the verb's subject
+(:mod:`._relations`). Counts are numerals, digits and "a single" ("one" too: value 1).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 :class:`Attributes` adds attribute concepts for the entity pass, which meets adjectival modifiers
 as it builds each entity: coordinated and stacked adjectives ("a black and white dog"), whole
-hyphenated words ("short-sleeved"), "odd looking" as one attribute; a participle that relates a
+hyphenated words ("short-sleeved"), "odd looking" and shaded colours ("light blue", "dark
+colored") as one attribute; a participle that relates a
 nominal it governs ("snow covered mountain") is queued as a relation instead. Pass 4,
 :func:`find_predicative_attributes`, adds those not next to their noun: predicative adjectives
 ("the sky is blue", "painted white") and colours in noun slots ("dressed in blue").
@@ -87,8 +88,12 @@ class Attributes:
             return  # the first part of a hyphenated word ("middle" of "middle-aged")
         if a + 1 < noun and lower[a + 1] in lex.LINKING_PARTICIPLES and self._linked(a, a + 1):
             return  # "odd" of "odd looking": the two are one attribute (below)
+        if low in lex.SHADE_WORDS and self._shade_of(a, a + 1, noun):
+            return  # "light" of "light blue": the colour takes it in (below)
         first = a
-        if low in lex.LINKING_PARTICIPLES:
+        if low in lex.SHADED_WORDS and a > 0 and self._shade_of(a - 1, a, noun) and a - 1 not in used:
+            first = a - 1  # "a light blue shirt", "dark colored trees": one attribute
+        elif low in lex.LINKING_PARTICIPLES:
             if not (a > 0 and self._linked(a - 1, a)) or a - 1 in used:
                 return  # "looking" alone describes nothing
             first = a - 1  # "an odd looking toilet": one attribute, "odd looking"
@@ -106,6 +111,20 @@ class Attributes:
             lemma = t.words(first, a, low)
         self.protos.append(
             (key(first, a, ATTRIBUTE), "attribute", first, a, a, lemma, "noun", noun, NO_LINK, NO_LINK, False)
+        )
+
+    def _shade_of(self, j: int, a: int, noun: int) -> bool:
+        """Whether shade word ``j`` ("light", "dark", "bright") grades the colour ``a`` right after
+        it ("light blue", "dark colored") rather than the noun."""
+        t = self.tokens
+        return (
+            j + 1 == a
+            and a < t.n
+            and a != noun
+            and t.space[j]
+            and t.lower[j] in lex.SHADE_WORDS
+            and t.lower[a] in lex.SHADED_WORDS
+            and t.head[j] in (a, noun)
         )
 
     def _linked(self, j: int, a: int) -> bool:

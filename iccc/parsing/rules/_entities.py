@@ -143,7 +143,11 @@ def _add_entity(t: Tokens, entities: Entities, attributes: Attributes, protos: l
             if c < ent_first:
                 continue
             d = dep[c]
-            if d in lex.ATTRIBUTE_DEPS:
+            if d in lex.ATTRIBUTE_DEPS and c > ent_first and lower[c - 1] + " " + lower[c] in lex.NUMBER_WORDS:
+                # "a single dog": the article and "single" are one count, as "one" is
+                lemma = lower[c - 1] + " " + lower[c]
+                protos.append((key(c - 1, c, COUNT), "count", c - 1, c, c, lemma, "noun", h, NO_LINK, NO_LINK, False))
+            elif d in lex.ATTRIBUTE_DEPS:
                 attributes.add_modifier(c, h)
             elif d in ("nummod", "det", "quantmod") and (lower[c] in lex.NUMBER_WORDS or lower[c].isdigit()):
                 protos.append((key(c, c, COUNT), "count", c, c, c, lower[c], "noun", h, NO_LINK, NO_LINK, False))

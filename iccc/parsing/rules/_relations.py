@@ -8,6 +8,13 @@ table); reciprocals ("a cat and a dog next to each other"); participle compounds
 mountain", queued by the attribute code); coordination ("a cat and a dog", symmetric). A
 participle after "X with/in Y" or after a worn object describes X ("a man with a bag walking
 down the street").
+
+Particles and directional adverbials that no object follows are relations too, **without an
+object** (``obj == -1``): the verb and its contiguous particles ("sitting down", "standing up",
+"looking out", "walking away") when nothing else relates them, or a particle on its own when an
+object stands between it and its verb ("throws the ball up": the relation "throws" links the
+ball, the relation "up" has the thrower as subject). Their subject is the verb's subject, they
+are never symmetric, and the operators that need two arguments (swaps) skip them.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ def find_relations(t: Tokens, entities: Entities, attributes: Attributes, protos
 class _Relations:
     """The relation pass over one caption: what it reads, and the relations found so far."""
 
-    __slots__ = ("tokens", "entities", "protos", "relation_verbs", "keys")
+    __slots__ = ("tokens", "entities", "protos", "relation_verbs", "keys", "verbs")
 
     def __init__(self, tokens: Tokens, entities: Entities, protos: list[tuple], relation_verbs: set[int]):
         self.tokens = tokens
@@ -57,6 +64,7 @@ class _Relations:
         self.protos = protos
         self.relation_verbs = relation_verbs
         self.keys: set[tuple] = set()  # (first, last, subj, obj) of relations found
+        self.verbs: list[tuple[int, str]] = []  # (token, lemma) of the verb concepts, in order
 
     def run(self, participles: list[tuple[int, int, int]]) -> None:
         t = self.tokens
@@ -70,6 +78,7 @@ class _Relations:
                 if lem not in lex.META_VERBS and lem != "be":
                     self.protos.append((key(i, i, VERB), "verb", i, i, i, lem, None, NO_LINK, NO_LINK, NO_LINK, False))
                     self._verb_relations(i, lem)
+                    self.verbs.append((i, lem))
             if d == "relcl":
                 self._relative_clause_relation(i)
             if (
@@ -84,6 +93,8 @@ class _Relations:
             subj = self.entities.entity(m)
             if subj is not None and subj != h:
                 self._add(a, a, a, lemma[a], subj, h)
+        if self.verbs:
+            self._particle_relations()
 
     def _add(self, first, last, head_tok, lemma, subj, obj, is_symmetric=False) -> None:
         rel = (first, last, subj, obj)
@@ -103,6 +114,54 @@ class _Relations:
             if c == last + 1 and (dep[c] == "prt" or dep[c] == "prep" and not t.children[c]):
                 last = c
         return last
+
+    def _adverbial_end(self, v: int) -> int:
+        """Last token of the particles and directional adverbs right after verb ``v`` that stand
+        alone (no object of their own): "sitting down", "walking away", "looking out"."""
+        t = self.tokens
+        dep, lower, children = t.dep, t.lower, t.children
+        last = v
+        for c in children[v]:
+            if c <= v:
+                continue
+            if c != last + 1 or children[c]:
+                break
+            d = dep[c]
+            if d == "prt" or d in ("advmod", "prep") and lower[c] in lex.DIRECTIONAL_ADVERBS:
+                last = c
+            else:
+                break
+        return last
+
+    def _particle_relations(self) -> None:
+        """Relations without an object: a verb and its particles or directional adverbs where no
+        relation covers them ("a man sitting down"), and a particle its verb's object separates
+        from it ("throws the ball up"). See the module docstring."""
+        t, entities = self.tokens, self.entities
+        dep, lower, children = t.dep, t.lower, t.children
+        covered: set[int] = set()
+        for first, last, _subj, _obj in self.keys:
+            covered.update(range(first, last + 1))
+        for v, lem in self.verbs:
+            objects = [c for c in children[v] if c > v and dep[c] == "dobj"]
+            # with an object, the particles right after the verb are part of a transitive verb
+            # ("picking up trash"), and only a particle after the object stands apart
+            end = self._adverbial_end(v) if not objects else v
+            separated = [
+                c for c in children[v]
+                if objects and c > objects[0] and dep[c] == "prt" and not children[c] and c not in covered
+            ]
+            if end == v and not separated:
+                continue
+            subj = entities.subject(v)
+            if subj is None:
+                continue
+            if end > v and covered.isdisjoint(range(v, end + 1)):
+                self._add(v, end, v, " ".join([lem] + lower[v + 1 : end + 1]), subj, NO_LINK)
+                covered.update(range(v, end + 1))
+            for c in separated:
+                self._add(c, c, c, lower[c], subj, NO_LINK)
+                covered.add(c)
 
     def _verb_relations(self, v: int, lem: str) -> None:
         t = self.tokens

@@ -34,6 +34,9 @@ _GERUND_CLAUSE_DEPS = frozenset(("acl", "relcl", "advcl", "xcomp"))
 # Dependency labels under which a bare noun-tagged adjective ("stands motionless/dobj") is predicative.
 _PREDICATIVE_SLOT_DEPS = frozenset(("dobj", "attr", "oprd", "npadvmod"))
 _BASE_VERB_TAGS = frozenset(("VB", "VBP", "VBZ", "MD"))
+# Labels the parser gives the subject of a participle it read as a modifier ("a giraffe/npadvmod
+# eating grass", "batter/amod holding bat").
+_SUBJECT_SLOT_DEPS = frozenset(("npadvmod", "nmod", "compound", "amod", "dep", "nsubj"))
 # Children that show a verb really is a verb (a subject, an object, an auxiliary, ...).
 _FINITE_MARKS = lex.SUBJECT_DEPS | {"aux", "auxpass", "expl"}
 _COMMAND_MARKS = lex.OBJECT_DEPS | {"expl", "aux", "neg", "ccomp"}
@@ -88,6 +91,8 @@ def repair_tags(t: Tokens) -> list[int]:
                             t.reattach(c, subj, dep[c])
                     t.reattach(subj, i, "nsubj")
                     continue
+        if d == "amod" and tg == "VBG" and _subject_participle(t, i):
+            continue
         if p in _REPAIR_POS:
             if (d in _REPAIR_DEPS or tg == "MD") and _is_misread_noun(t, i, i == first_word):
                 _make_noun(t, i)
@@ -282,6 +287,42 @@ def _reduced_relative(t: Tokens, v: int) -> bool:
         if c < noun:
             t.reattach(c, noun, t.dep[c])
     t.reattach(v, noun, "relcl")
+    return True
+
+
+def _subject_participle(t: Tokens, v: int) -> bool:
+    """A noun, an "-ing" participle and a noun, read by the parser as one noun phrase ("a
+    giraffe/npadvmod eating/amod grass", "batter/amod holding/amod bat", "tennis player/compound
+    swinging/amod racket"), are a subject, its verb and its object: makes ``v`` a clause of the
+    first noun with the second as its object. Not for "-ing" words that name a kind ("cutting
+    board", "swimming pool") or a colour or material before them ("metal folding chair")."""
+    n2 = t.head[v]
+    s = v - 1
+    if n2 <= v or s < 0 or not t.nominal[n2] or not t.nominal[s] or not t.space[s]:
+        return False
+    low = t.lower[v]
+    if (
+        low in lex.GERUND_MODIFIERS
+        or low in lex.LINKING_PARTICIPLES
+        or low in lex.ING_NOUNS
+        or low + " " + t.lower[v + 1] in lex.FIXED_COMPOUNDS
+        or t.lower[s] in lex.NOUN_ATTRIBUTES
+        or t.head[s] not in (v, n2)
+        or t.dep[s] not in _SUBJECT_SLOT_DEPS
+        or t.dep[s] == "compound" and t.head[s] == v  # "baseball batting helmet"
+        or any(t.head[k] != n2 or t.pos[k] not in ("DET", "ADJ", "NUM") for k in range(v + 1, n2))
+        or t.children[v] and any(c > v for c in t.children[v])
+    ):
+        return False
+    t.reattach(s, t.head[n2] if t.head[n2] != n2 else s, t.dep[n2])
+    for c in list(t.children[n2]):
+        if c < s:
+            t.reattach(c, s, t.dep[c])  # "a" of "a giraffe eating grass", hung on the last noun
+    for c in list(t.children[v]):
+        if c < s:
+            t.reattach(c, s, t.dep[c])
+    t.reattach(v, s, "acl")
+    t.reattach(n2, v, "dobj")
     return True
 
 
