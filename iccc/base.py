@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from . import semantics
-from ._schema import KINDS, ParsedCaption
+from ._schema import KINDS, NO_LINK, ParsedCaption
 from .contexts import context_keys
 from .textedit import mid_sentence, shouted
 
@@ -110,11 +110,15 @@ def form_of(concept, parsed: ParsedCaption | None = None) -> str:
     determiner, possessive or numeral; verbs: their tag (``VBG``...), with
     ``+obj`` when they take a direct object in ``parsed`` ("holding a bat" needs a transitive verb);
     attributes: ``ATTR`` (any prenominal modifier); relations: the verb tag they contain or
-    ``PREP`` (``CC`` for coordination, which is never replaced); counts: ``CD-word``/``CD-digit``.
+    ``PREP`` (``CC`` for coordination, which is never replaced), with ``-noobj`` when the relation
+    has no object ("sitting down", "looking out" cannot trade places with "sitting on");
+    counts: ``CD-word``/``CD-digit``.
 
     >>> from iccc import Concept
-    >>> form_of(Concept("relation", "sitting on", 0, 10, "sit on", "VBG", "VBG IN", "acl"))
+    >>> form_of(Concept("relation", "sitting on", 0, 10, "sit on", "VBG", "VBG IN", "acl", subj=0, obj=1))
     'VBG'
+    >>> form_of(Concept("relation", "sitting down", 0, 12, "sit down", "VBG", "VBG RP", "acl", subj=0))
+    'VBG-noobj'
     """
     kind = concept.kind
     if kind == "noun":
@@ -133,10 +137,11 @@ def form_of(concept, parsed: ParsedCaption | None = None) -> str:
     if kind == "relation":
         if concept.tag == "CC":
             return "CC"
+        suffix = "-noobj" if concept.obj == NO_LINK else ""
         for tag in concept.tags.split():
             if tag.startswith("VB"):
-                return tag
-        return "PREP"
+                return tag + suffix
+        return "PREP" + suffix
     return concept.tag
 
 
