@@ -105,10 +105,12 @@ def test_probabilities_out_of_range(base, dog_chasing_cat, config, message):
     assert message in str(err.value)
 
 
-def test_operation_shares_follow_p_swap_and_p_add(base, engine_parsed):
-    # a caption with a swap plausible enough in this small base; the base has no mix
+def test_operation_shares_follow_p_swap_and_p_add(engine_parsed, nlp):
+    # a base where the caption's swap is plausible (both orders seen); it has no mix
     # calibration, so a caption that allows both gets a swap with probability p_swap
-    caption = next(p for p in engine_parsed if p.text == "A dog in the sand chasing a cat.")
+    chases = iccc.parse(["A dog in the sand chasing a cat.", "A cat in the sand chasing a dog."], nlp=nlp)
+    base = ConceptBase.from_parsed(list(engine_parsed) + chases * 5, above_mean=False)
+    caption = chases[0]
     assert not Corruptor(base).mix.calibrated
 
     def operations(**config):

@@ -82,7 +82,7 @@ def build_dataset(
     phenomena mix). Shares are honoured as far as the captions allow: the base built here is
     calibrated on them (:func:`iccc.balance.calibrate_mix`), and a caption that allows a swap is
     swapped more often, up to always; a swap needs two concepts that can plausibly trade places,
-    which about 6% of COCO captions have, so about 6% of the corrections are swaps
+    which about 5% of COCO captions have, so about 5% of the corrections are swaps
     (:func:`build_summary` reports requested and achieved shares and why). Every draw comes from the :mod:`iccc.streams` streams of ``(seed, epoch,
     row index)`` (the task and prompt from the ``"sample"`` stream, the corruption from the
     ``"corrupt"`` stream): the result does not depend on ``num_proc``, ``batch_size`` or ``mode``.
