@@ -76,6 +76,16 @@ def add_arguments(p) -> None:
                         help="negatives the image check ranks per row (default 4)")
     vision.add_argument("--vision-margin", default="auto",
                         help="similarity margin below the caption a negative must reach ('auto': calibrated on EMB)")
+    ray = p.add_argument_group("engine (the ray engine needs the ray extra)")
+    ray.add_argument("--engine", choices=("local", "ray"), default="local",
+                     help="local: datasets maps on this machine; ray: Ray Data on a cluster (or a local one), OUTPUT "
+                          "a folder of parquet files")
+    ray.add_argument("--address", default=None, help="ray engine: the cluster to join (default: start a local one)")
+    ray.add_argument("--num-workers", type=positive_int, default=None,
+                     help="ray engine: actors per stage (default: the cluster's CPUs)")
+    ray.add_argument("--id-column", default=None,
+                     help="ray engine: integer row-id column keying each row's draws (default: the row index of "
+                          "files iccc loads, a content key of caption + image id for parquet input)")
     p.add_argument("--show", type=non_negative_int, default=4, help="correction examples to print")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -203,6 +213,10 @@ def load_prior(args):
 
 
 def run(args) -> int:
+    if args.engine == "ray":
+        from .distributed._cli import run as run_ray
+
+        return run_ray(args)
     import datasets
 
     from .base import ConceptBase
