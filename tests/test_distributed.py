@@ -281,3 +281,27 @@ def test_bad_arguments_are_refused_before_any_work(cluster):
         idist.build_dataset(ds, operations=["shuffle"])
     with pytest.raises(TypeError, match="nlp"):
         idist.add_concepts(ds, nlp=object())
+
+
+# ---------------------------------------------------------------------------- two nodes (last: it replaces the cluster)
+@pytest.mark.slow
+def test_two_node_cluster_gives_the_same_rows(cluster, ray_build, local_ds):
+    """Two raylets on this machine (``ray.cluster_utils.Cluster``), one CPU each: one actor per
+    node, the base given (one streaming pass), the rows of the one-node build."""
+    from ray.cluster_utils import Cluster
+
+    base = ray_build["base"]
+    cluster.shutdown()
+    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        nodes.add_node(num_cpus=1)
+        cluster.init(address=nodes.address, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.ERROR)
+        assert len([n for n in cluster.nodes() if n["Alive"]]) == 2
+        ds = idist.from_dataset(local_ds.select(range(60)), num_blocks=4)
+        out = idist.build_dataset(ds, concepts=base, id_column="row", concurrency=(1, 2), batch_size=15,
+                                  **SETTINGS).take_all()
+    finally:
+        cluster.shutdown()
+        nodes.shutdown()
+    assert sorted(out, key=lambda r: r["row"]) == ray_build["rows"][:60]

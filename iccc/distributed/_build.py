@@ -320,7 +320,9 @@ def build_dataset(
         id_column: the integer row-id column, or ``None`` for content keys.
         batch_size: rows per batch of the parse and build maps.
         concurrency: build actors (an int, or ``(min, max)``); ``parse_concurrency``: parser actors
-            (default: ``concurrency``).
+            (default: ``concurrency``). With ``concepts`` given the two pools run at the same time and
+            hold their CPUs together: fixed pools that add up to more than the cluster's CPUs wait
+            forever; give ``(1, n)`` pools, which grow as CPUs allow.
         num_gpus: GPUs per parser actor (transformer pipelines).
         balance_rows: the balance sample's size at most.
         save_base: save the concept base built here to this JSON file (``.json`` / ``.json.gz``).
