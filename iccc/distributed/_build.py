@@ -19,6 +19,7 @@ from typing import Any, Sequence
 from .. import columns
 from ..base import ConceptBase
 from ..corrupt import DEFAULT_OPERATIONS, DEFAULT_P_ADD, DEFAULT_P_SWAP, RECORD_COLUMNS, STATUS_COLUMN
+from ..dataset._builder import _check_operations
 from ..dataset._prompts import DEFAULT_TARGET_FORMAT
 from ..dataset._samples import DEFAULT_P_CORRECTION, TARGET, SampleBuilder, output_columns
 from ._arrow import column_values, set_columns
@@ -248,22 +249,6 @@ _NO_CONCEPTS = (
     "Check `caption_column` (one English caption per row), pass a built `concepts` base, or pass "
     "p_correction=0 for captioning samples only."
 )
-
-
-def _check_operations(operations, kinds) -> None:
-    from .._schema import KINDS
-    from ..operators import OPERATORS
-
-    ops = (operations,) if isinstance(operations, str) else operations
-    if not isinstance(ops, (list, tuple)) or not ops:
-        raise ValueError(f"`operations` should name at least one of {', '.join(map(repr, OPERATORS))}, "
-                         f"got {operations!r}.")
-    for op in ops:
-        if op not in OPERATORS:
-            raise ValueError(f"Unknown operation {op!r}. Available: {', '.join(map(repr, OPERATORS))}.")
-    for kind in ((kinds,) if isinstance(kinds, str) else kinds or ()):
-        if kind not in KINDS:
-            raise ValueError(f"Unknown concept kind {kind!r}. Available: {', '.join(map(repr, KINDS))}.")
 
 
 def build_dataset(
