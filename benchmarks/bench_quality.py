@@ -290,19 +290,22 @@ def _stem(w: str) -> str:
     return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
 
 
-def possibly_true_rate(pairs_with_image: Sequence[tuple[str, str, object]], captions_by_image: Mapping) -> dict:
+def possibly_true_rate(pairs_with_image: Sequence[tuple[str, str, object]], captions_by_image: Mapping,
+                       *, stem: bool = True) -> dict:
     """Share of negatives whose *inserted* content words (in the negative, not in the real
     caption) all... any of them appears in another caption of the same image: the negative may
-    then be true of the image. Words are compared lower-cased with a plural ``s`` stripped."""
+    then be true of the image. Words are compared lower-cased with a plural ``s`` stripped
+    (``stem=False``: as written, for number edits, where "dog" and "dogs" are the change)."""
+    _stem_or_not = _stem if stem else (lambda w: w)
     n = hits = 0
     for real, negative, image in pairs_with_image:
-        inserted = {_stem(w) for w in _content(negative) - _content(real)}
+        inserted = {_stem_or_not(w) for w in _content(negative) - _content(real)}
         if not inserted:
             continue
         siblings = set()
         for other in captions_by_image.get(image, ()):
             if other.strip() != real.strip():
-                siblings |= {_stem(w) for w in _content(other)}
+                siblings |= {_stem_or_not(w) for w in _content(other)}
         n += 1
         hits += bool(inserted & siblings)
     return {"n": n, "possibly_true": hits / n if n else None}
@@ -614,7 +617,7 @@ def phenomenon_table(pairs: Mapping[str, Sequence[Triple]], *, lm, seed: int = 0
                    if len({r for r, _ in two}) >= max(n_folds, 20) else None}
             if captions_by_image is not None and all(len(found[k]) > 3 for k in ks):
                 row["possibly_true"] = possibly_true_rate([(found[k][0], found[k][1], found[k][3]) for k in ks],
-                                                          captions_by_image)["possibly_true"]
+                                                          captions_by_image, stem=name != "number")["possibly_true"]
             rows.append(row)
     return rows
 

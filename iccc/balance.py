@@ -32,7 +32,7 @@ from typing import Any, Iterable, Sequence
 from .base import CONTEXT_SEP, ConceptBase, removal_table
 from .contexts import edge_keys
 from .corrupt import CORRUPTIBLE, MANY_CHUNK, Corruptor, drive, feasibility_key, mix_table
-from .operators import OPERATORS, CandidateIndex
+from .operators import DIRECTIONS_TABLE, OPERATORS, CandidateIndex, count_directions, direction_tables
 from .streams import BALANCE_EPOCH, Streams, check_non_negative
 
 #: Factors are kept within [1 / MAX_FACTOR, MAX_FACTOR].
@@ -49,6 +49,10 @@ def calibrate_mix(base: ConceptBase, parsed: Sequence, *, same_category: bool = 
     captions}`` (plus ``"@op": 1`` for each operation measured) becomes
     ``base.balance[mix_table(same_category)]``; an engine with other operations, kinds or shares
     solves its own rates from the same table. Captions whose parse failed are not counted.
+
+    Before that, the directions of the directed operators are counted and balanced
+    (:mod:`iccc.operators._directions`): ``base.balance["directions"]`` gets the share of each
+    direction's slots kept, ``base.balance["directions:captions"]`` the captions that offer each.
 
     Args:
         base: the :class:`iccc.ConceptBase` the calibration is for (its context model judges swaps).
@@ -72,6 +76,12 @@ def calibrate_mix(base: ConceptBase, parsed: Sequence, *, same_category: bool = 
     index = CandidateIndex.of(base)
     settings = {"same_category": same_category, "vision": None}
     ops = [(name, cls.configured(cls.supported_kinds, settings)) for name, cls in OPERATORS.items()]
+    # Direction balance first (number: plural/singular, existence: negate/affirm), so that the
+    # feasibility count below sees the slots the engine will keep (iccc.operators._directions).
+    directed = [op for _, op in ops if op.directions]
+    if directed:
+        shares, captions = direction_tables(directed, count_directions(directed, parsed, index))
+        base.balance = {**base.balance, DIRECTIONS_TABLE: shares, f"{DIRECTIONS_TABLE}:captions": captions}
 
     def units(p):
         out = []

@@ -49,15 +49,15 @@ RECORD_COLUMNS = (
 STATUS_COLUMN = columns.CORRUPT_STATUS
 #: The paper's share of swaps among corrections.
 DEFAULT_P_SWAP = 0.15
-#: Additions are off unless asked for (the paper corrects replacements and swaps only).
-DEFAULT_P_ADD = 0.0
+#: The default share of additions (the paper corrects replacements and swaps only: ``p_add=0``).
+DEFAULT_P_ADD = 0.05
 #: The operation that takes the share the others leave (its share is never given by default).
 REMAINDER = "replace"
 #: The phenomena mix: the default share of the corrections of each operation but
 #: :data:`REMAINDER`, which takes the rest. An operation registered in
 #: :data:`iccc.operators.OPERATORS` with a positive share here is on by default
 #: (:data:`DEFAULT_OPERATIONS`); one without an entry has share 0 unless ``mix=`` gives one.
-DEFAULT_MIX: dict[str, float] = {"swap": DEFAULT_P_SWAP, "add": DEFAULT_P_ADD}
+DEFAULT_MIX: dict[str, float] = {"swap": DEFAULT_P_SWAP, "add": DEFAULT_P_ADD, "number": 0.10, "existence": 0.05}
 #: The operations on by default: :data:`REMAINDER` and every one with a positive default share.
 DEFAULT_OPERATIONS = tuple(op for op in OPERATORS if op == REMAINDER or DEFAULT_MIX.get(op, 0.0) > 0)
 #: The table of ``base.balance`` that holds the mix calibration (:func:`iccc.balance.calibrate_mix`).
@@ -118,7 +118,9 @@ def requested_shares(operations: Sequence[str] = DEFAULT_OPERATIONS, *, p_swap: 
     ``mix`` names it (then the shares are relative weights, normalised). When every operation
     has share 0 they are drawn equally (``operations=["swap"]`` with ``p_swap=0`` still swaps).
 
-    >>> requested_shares()
+    >>> {op: round(v, 2) for op, v in requested_shares().items()}
+    {'replace': 0.65, 'swap': 0.15, 'add': 0.05, 'number': 0.1, 'existence': 0.05}
+    >>> requested_shares(["replace", "swap"])
     {'replace': 0.85, 'swap': 0.15}
     >>> requested_shares(["replace", "swap", "add"], mix={"add": 0.05})
     {'replace': 0.8, 'swap': 0.15, 'add': 0.05}

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 import iccc
-from iccc.streams import BALANCE_EPOCH, Streams as RowStreams
 from iccc.balance import balance_insertions
 from iccc.base import removal_table
+from iccc.streams import BALANCE_EPOCH
+from iccc.streams import Streams as RowStreams
 
 CAPTIONS = [
     "A red car on a street.", "A blue car on a road.", "A red bus on a street.",

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 import iccc
-from iccc.operators import Replace
-from iccc.operators import CandidateIndex, WeightRequest, candidate_weights
+from iccc.operators import CandidateIndex, Replace, WeightRequest, candidate_weights
 from iccc.operators._weights import is_name, name_positions
 from iccc.semantics import category
 

@@ -20,6 +20,9 @@ from iccc.corrupt import DEFAULT_MIX, DEFAULT_OPERATIONS, MIX_TABLE, MixPlan, re
 from iccc.dataset import build_dataset, build_summary, concept_base, format_summary  # noqa: E402
 from iccc.streams import Streams  # noqa: E402
 
+#: The operations of the swap-share tests (the default mix has more; these isolate the swaps).
+SWAPS = ("replace", "swap")
+
 
 # ------------------------------------------------------------------------------ the plan alone
 def _table(**patterns):
@@ -73,15 +76,17 @@ def test_without_a_calibration_the_shares_are_tried_first():
 
 
 def test_requested_shares_and_the_mix_table():
-    assert DEFAULT_MIX["swap"] == 0.15 and DEFAULT_OPERATIONS == ("replace", "swap")
-    assert requested_shares() == {"replace": 0.85, "swap": 0.15}
+    assert DEFAULT_MIX["swap"] == 0.15 and DEFAULT_OPERATIONS == ("replace", "swap", "add", "number", "existence")
+    assert requested_shares() == pytest.approx({"replace": 0.65, "swap": 0.15, "add": 0.05, "number": 0.1, "existence": 0.05})
+    assert list(requested_shares()) == list(DEFAULT_OPERATIONS)
+    assert requested_shares(SWAPS) == {"replace": 0.85, "swap": 0.15}
     assert requested_shares(["replace", "swap", "add"], p_add=0.1) == pytest.approx(
         {"replace": 0.75, "swap": 0.15, "add": 0.1})
-    assert requested_shares(["replace", "swap", "add"], mix={"replace": 1.0, "swap": 1.0}) == {
+    assert requested_shares(["replace", "swap"], mix={"replace": 1.0, "swap": 1.0}) == {
         "replace": 0.5, "swap": 0.5}
     assert requested_shares(["replace", "swap"], p_swap=0.0) == {"replace": 1.0}  # never drawn, not even as a fallback
     assert requested_shares(["swap"], p_swap=0.0) == {"swap": 1.0}  # asked for by name
-    with pytest.raises(ValueError, match=r"Unknown operation 'shuffle' in `mix`\. Available: 'replace', 'swap', 'add'"):
+    with pytest.raises(ValueError, match=r"Unknown operation 'shuffle' in `mix`\. Available: 'replace', 'swap', 'add', 'number', 'existence'"):
         requested_shares(mix={"shuffle": 0.1})
     with pytest.raises(ValueError, match=r"`mix\['add'\]` should be a probability in \[0, 1\], got 2"):
         requested_shares(["replace", "add"], mix={"add": 2})
@@ -142,7 +147,7 @@ def _shares(engine, parsed, epochs=range(3)):
 def test_the_calibration_counts_what_each_caption_allows(hand_built):
     parsed, base = hand_built
     table = base.balance[MIX_TABLE]
-    assert {k for k in table if k.startswith("@")} == {"@replace", "@swap", "@add"}
+    assert {k for k in table if k.startswith("@")} == {"@replace", "@swap", "@add", "@number", "@existence"}
     swappable = sum(v for k, v in table.items() if "swap:" in k)
     assert swappable == 40 and sum(v for k, v in table.items() if not k.startswith("@")) == 200
     assert Corruptor(base).mix.feasible["swap"] == pytest.approx(0.2)
@@ -151,7 +156,7 @@ def test_the_calibration_counts_what_each_caption_allows(hand_built):
 @pytest.mark.parametrize("p_swap", [0.1, 0.15])
 def test_the_achieved_share_is_the_requested_one_on_a_hand_built_set(hand_built, p_swap):
     parsed, base = hand_built
-    engine = Corruptor(base, p_swap=p_swap)
+    engine = Corruptor(base, operations=SWAPS, p_swap=p_swap)
     assert engine.mix.expected["swap"] == pytest.approx(p_swap, abs=1e-6)
     got = _shares(engine, parsed)
     assert abs(got["swap"] - p_swap) < 0.035  # 600 draws: 3.5 sd at 0.15
@@ -161,7 +166,7 @@ def test_the_achieved_share_is_the_requested_one_on_a_hand_built_set(hand_built,
 
 def test_above_what_the_captions_allow_every_swap_capable_caption_is_swapped(hand_built):
     parsed, base = hand_built
-    engine = Corruptor(base, p_swap=0.5)
+    engine = Corruptor(base, operations=SWAPS, p_swap=0.5)
     got = _shares(engine, parsed, epochs=[0])
     assert got["swap"] == pytest.approx(0.2)  # all 40 chases, every time
     assert engine.mix.explain(got)[1] == "swap: requested 0.50, achieved 0.20: only 20% of the captions allow a swap"
@@ -169,7 +174,7 @@ def test_above_what_the_captions_allow_every_swap_capable_caption_is_swapped(han
 
 def test_p_swap_zero_gives_no_swap(hand_built):
     parsed, base = hand_built
-    engine = Corruptor(base, p_swap=0.0)
+    engine = Corruptor(base, operations=SWAPS, p_swap=0.0)
     assert [name for name, _ in engine.plan.operators] == ["replace"]
     assert "swap" not in _shares(engine, parsed)
 
@@ -242,7 +247,7 @@ def coco(coco_val2017_rows, nlp):
 @pytest.mark.model
 def test_swap_share_on_real_captions(coco):
     ds, base = coco
-    out = build_dataset(ds, group_column="image_id", p_correction=1.0, balance=False)
+    out = build_dataset(ds, group_column="image_id", p_correction=1.0, balance=False, operations=SWAPS)
     s = build_summary(out)
     swap = s["mix"]["operations"]["swap"]
     assert s["mix"]["calibrated"] and swap["requested"] == 0.15
@@ -257,10 +262,12 @@ def test_swap_share_on_real_captions(coco):
         assert "of the captions allow a swap" in format_summary(s)
     # below what the captions allow, the share is the requested one
     half = round(swap["feasible"] / 2, 3)
-    lower = build_summary(build_dataset(ds, concepts=base, group_column="image_id", p_correction=1.0, p_swap=half))
+    lower = build_summary(build_dataset(ds, concepts=base, group_column="image_id", p_correction=1.0, p_swap=half,
+                                        operations=SWAPS))
     assert abs(lower["mix"]["operations"]["swap"]["achieved"] - half) < 0.02
     assert lower["mix"]["lines"] == []
-    none = build_summary(build_dataset(ds, concepts=base, group_column="image_id", p_correction=1.0, p_swap=0.0))
+    none = build_summary(build_dataset(ds, concepts=base, group_column="image_id", p_correction=1.0, p_swap=0.0,
+                                       operations=SWAPS))
     assert "swap" not in none["operations"] and set(none["mix"]["operations"]) == {"replace"}
 
 

@@ -96,7 +96,13 @@ def _reference_weights(base, kind, form, lemma, keys, same_category, use_context
     + sum of log per-neighbour factors), without the unrelated lemmas and (for a lemma that is no
     name) the names, in category when it holds enough weight (else, for the strict kinds, nothing)."""
     from iccc.operators._weights import (
-        CATEGORY_KINDS, FIT_POWER, NAME_KINDS, POOLING, STRICT_CATEGORY_KINDS, _sparse_context, is_name,
+        CATEGORY_KINDS,
+        FIT_POWER,
+        NAME_KINDS,
+        POOLING,
+        STRICT_CATEGORY_KINDS,
+        _sparse_context,
+        is_name,
     )
 
     index = CandidateIndex(base)  # its own caches: nothing computed by the code under test

@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from functools import partial
 from math import ceil
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .. import columns
 from .._schema import ParsedCaption
@@ -62,6 +62,7 @@ def build_dataset(
     operations: Sequence[str] = DEFAULT_OPERATIONS,
     kinds: Sequence[str] | None = None,
     p_add: float = DEFAULT_P_ADD,
+    mix: Mapping[str, float] | None = None,
     mode: str = "materialize",
     num_proc: int | None = None,
     batch_size: int = 1000,
@@ -117,7 +118,9 @@ def build_dataset(
             corrected caption) or ``"both"``.
         caption_prompts, correction_prompts: instruction templates, one drawn per row; each
             correction template contains ``{caption}``, replaced by the caption exactly as it is.
-        operations, kinds, p_add: passed to :func:`iccc.corrupt`.
+        operations, kinds, p_add, mix: passed to :func:`iccc.corrupt` (``mix``: ``{operation:
+            share}`` of the corrections, :data:`iccc.corrupt.DEFAULT_MIX` by default; the
+            achieved shares are in :func:`iccc.build_summary`).
         mode: ``"materialize"`` (``Dataset.map``: save it with ``save_to_disk``) or ``"transform"``
             (``with_transform``: samples drawn when rows are read; call
             :func:`iccc.dataset.set_epoch` every epoch for new corruptions). An ``IterableDataset``
@@ -188,7 +191,7 @@ def build_dataset(
     config = dict(seed=seed, epoch=epoch, p_correction=p_correction, p_swap=p_swap,
                   p_correct_caption=p_correct_caption, target_format=target_format, caption_prompts=caption_prompts,
                   correction_prompts=correction_prompts, operations=operations, kinds=kinds, p_add=p_add,
-                  caption_column=caption_column, group_column=group_column)
+                  mix=mix, caption_column=caption_column, group_column=group_column)
     check_p("p_correction", p_correction)
     SampleBuilder(ConceptBase(), **{**config, "p_correction": 0.0})
     if p_correction + p_correct_caption > 1.0:
@@ -218,7 +221,7 @@ def build_dataset(
     if concepts is None:
         make = partial(_checked_base, list(parsed.values()), caption_column=caption_column,
                        group_column=group_column, base_rows=base_rows, balance=balance and p_correction > 0, seed=seed,
-                       corrupt_config=dict(operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add),
+                       corrupt_config=dict(operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add, mix=mix),
                        mix_calibration=p_correction > 0, needed=p_correction > 0)
         # a stream's base is read from its first rows when the first row is read, not now
         concepts = LazyBase(make) if streamed else make(needed=False)

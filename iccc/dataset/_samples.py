@@ -116,6 +116,7 @@ class SampleBuilder:
         operations: Sequence[str] = DEFAULT_OPERATIONS,
         kinds: Sequence[str] | None = None,
         p_add: float = DEFAULT_P_ADD,
+        mix: Mapping[str, float] | None = None,
         same_category: bool = True,
         caption_column: str = columns.CAPTION,
         group_column: str | None = None,
@@ -145,6 +146,8 @@ class SampleBuilder:
         self.corrupt_config = dict(operations=tuple(operations), kinds=tuple(kinds) if kinds is not None else None,
                                    p_swap=check_p("p_swap", p_swap), p_add=check_p("p_add", p_add),
                                    same_category=bool(same_category))
+        if mix is not None:
+            self.corrupt_config["mix"] = dict(mix) if isinstance(mix, Mapping) else mix
         if vision is not None:
             if group_column is None:
                 raise ValueError("`vision` matches rows to images by their image id: give `group_column` too.")

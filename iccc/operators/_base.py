@@ -18,6 +18,7 @@ import numpy as np
 
 from .._schema import KINDS, ParsedCaption
 from ..base import ConceptBase
+from ._directions import DIRECTIONS_TABLE, thin
 from ._index import CandidateIndex
 from ._record import Corruption
 from ._weights import (
@@ -162,6 +163,9 @@ class Operator:
     settings: tuple[str, ...] = ()
     #: Whether the operator draws candidates from the concept base (an empty base cannot serve it).
     needs_base = True
+    #: The directions of its edits (:meth:`direction`), balanced by the mix calibration
+    #: (:mod:`iccc.operators._directions`); empty: undirected.
+    directions: tuple[str, ...] = ()
 
     def __init__(self, kinds: Sequence[str] | None = None):
         if kinds is None:
@@ -206,6 +210,16 @@ class Operator:
     def apply(self, parsed: ParsedCaption, slot: Slot, label: Any) -> Corruption | None:
         raise NotImplementedError
 
+    def direction(self, parsed: ParsedCaption, slot: Slot) -> str | None:
+        """Which of :attr:`directions` ``slot`` edits in (``None`` for an undirected operator)."""
+        return None
+
+    def direction_group(self, parsed: ParsedCaption, slot: Slot) -> str | None:
+        """A finer group the directions are balanced in (``None``: the kind as a whole). A text-only
+        model learns per word too ("frisbees" is nearly always a made-up plural), so
+        :class:`~iccc.operators.Number` balances each noun on its own."""
+        return None
+
     def slot_requests(self, prepared: Prepared, slots: list[Slot]) -> list[WeightRequest] | None:
         """The weights :meth:`slot_weights` needs (``None``: it needs none and slots are tried uniformly)."""
         return None
@@ -248,12 +262,16 @@ class Operator:
     def prepare(self, parsed: ParsedCaption, index: CandidateIndex) -> Prepared:
         """The caption's slots by kind (and their weights, filled in on first use), computed once
         per caption object and kept in the index (a map or an epoch loop sees the same caption
-        again; everything here is deterministic)."""
+        again; everything here is deterministic). A directed operator's slots are thinned to the
+        base's direction shares (:func:`iccc.operators._directions.thin`)."""
         memo = index.store(self._memo_key(), PER_CAPTION_LIMIT, balanced=True)
         found = memo.get(id(parsed))
         if found is not None and found.parsed is parsed:
             return found
-        prepared = memo[id(parsed)] = Prepared(parsed, self.slots(parsed, index))
+        slots = self.slots(parsed, index)
+        if self.directions:
+            slots = thin(self, parsed, slots, index.base.balance.get(DIRECTIONS_TABLE))
+        prepared = memo[id(parsed)] = Prepared(parsed, slots)
         return prepared
 
     def feasible_kinds(self, prepared: Prepared, index: CandidateIndex):

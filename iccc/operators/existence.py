@@ -55,6 +55,7 @@ from ._record import Corruption
 from .swap import coordinated
 
 _ONE = Options((None,), np.ones(1))
+_NEGATION = re.compile(r"\b(?:no|without)\b", re.IGNORECASE)
 
 #: Words before "with" that make it part of a verb or a fixed phrase, not possession: kept here
 #: for when the parser does not join them into one relation ("filled with" usually is one).
@@ -495,6 +496,7 @@ class Existence(Operator):
     supported_kinds = ("entity", "relation")
     settings = ()
     needs_base = False
+    directions = ("negate", "affirm")
 
     def __init__(self, kinds: Sequence[str] | None = None):
         super().__init__(kinds)
@@ -519,6 +521,13 @@ class Existence(Operator):
 
     def slots(self, parsed: ParsedCaption, index: CandidateIndex | None = None) -> list[Slot]:
         return [s for s, _ in self.sites(parsed)]
+
+    def direction(self, parsed: ParsedCaption, slot: Slot) -> str | None:
+        """``"negate"`` (the edit brings in "without"/"no") or ``"affirm"`` (it takes one out)."""
+        site = _with_site(parsed, slot.i) if slot.kind == "relation" else _entity_site(parsed, slot.i)
+        if site is None:
+            return None
+        return "negate" if _NEGATION.search(site.new) else "affirm"
 
     def options(self, prepared: Prepared, slot: Slot, index: CandidateIndex, group: Any,
                 weights) -> Options | None:
