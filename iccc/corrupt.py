@@ -50,7 +50,7 @@ STATUS_COLUMN = columns.CORRUPT_STATUS
 #: The paper's share of swaps among corrections.
 DEFAULT_P_SWAP = 0.15
 #: The default share of additions (the paper corrects replacements and swaps only: ``p_add=0``).
-DEFAULT_P_ADD = 0.05
+DEFAULT_P_ADD = 0.03
 #: The operation that takes the share the others leave (its share is never given by default).
 REMAINDER = "replace"
 #: The phenomena mix: the default share of the corrections of each operation but
@@ -119,7 +119,7 @@ def requested_shares(operations: Sequence[str] = DEFAULT_OPERATIONS, *, p_swap: 
     has share 0 they are drawn equally (``operations=["swap"]`` with ``p_swap=0`` still swaps).
 
     >>> {op: round(v, 2) for op, v in requested_shares().items()}
-    {'replace': 0.65, 'swap': 0.15, 'add': 0.05, 'number': 0.1, 'existence': 0.05}
+    {'replace': 0.67, 'swap': 0.15, 'add': 0.03, 'number': 0.1, 'existence': 0.05}
     >>> requested_shares(["replace", "swap"])
     {'replace': 0.85, 'swap': 0.15}
     >>> requested_shares(["replace", "swap", "add"], mix={"add": 0.05})

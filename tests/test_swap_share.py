@@ -77,7 +77,7 @@ def test_without_a_calibration_the_shares_are_tried_first():
 
 def test_requested_shares_and_the_mix_table():
     assert DEFAULT_MIX["swap"] == 0.15 and DEFAULT_OPERATIONS == ("replace", "swap", "add", "number", "existence")
-    assert requested_shares() == pytest.approx({"replace": 0.65, "swap": 0.15, "add": 0.05, "number": 0.1, "existence": 0.05})
+    assert requested_shares() == pytest.approx({"replace": 0.67, "swap": 0.15, "add": 0.03, "number": 0.1, "existence": 0.05})
     assert list(requested_shares()) == list(DEFAULT_OPERATIONS)
     assert requested_shares(SWAPS) == {"replace": 0.85, "swap": 0.15}
     assert requested_shares(["replace", "swap", "add"], p_add=0.1) == pytest.approx(

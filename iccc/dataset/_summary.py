@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 from .. import columns
+from ..phenomena import phenomena_counts
 from ._checks import check_count, check_positive
 from ._samples import (
     BUILD_STATUS,
@@ -129,7 +130,8 @@ def build_summary(ds, *, examples: int = 3, limit: int | None = None, mix: Any =
     ``correct_captions`` (correction prompts with an uncorrupted caption); ``fallbacks`` (rows drawn
     for correction that became captioning samples, by status); ``unusable`` (rows without a
     target); ``statuses``; ``operations``; ``kinds``; ``edits`` (``"replace noun"``: count);
-    ``swap_share`` (of the corruptions); ``mix`` (the phenomena mix, :func:`mix_report`: requested
+    ``swap_share`` (of the corruptions); ``phenomena`` (the edits by benchmark phenomenon,
+    :data:`iccc.phenomena.PHENOMENA`); ``mix`` (the phenomena mix, :func:`mix_report`: requested
     and achieved share of each operation and why a share falls short; the requested shares are
     known for an on-the-fly build, a build made in this process, or when ``mix`` gives them: a
     :class:`iccc.corrupt.MixPlan`, a :class:`iccc.Corruptor` or ``{operation: share}``);
@@ -162,6 +164,7 @@ def build_summary(ds, *, examples: int = 3, limit: int | None = None, mix: Any =
         raise TypeError(f"`ds` should be a dataset made by iccc.build_dataset, got {type(ds).__name__}: {ds!r:.80}.")
     summary = BuildSummary(_summarise(_batches(ds, limit), examples))
     summary["mix"] = mix_report(summary["operations"], _mix_plan(ds, mix))
+    summary["phenomena"] = phenomena_counts(summary["edits"])
     images = image_check(ds, limit)
     if images is not None:
         summary["images"] = images
@@ -324,6 +327,10 @@ def format_summary(summary: dict[str, Any]) -> str:
                   for op, m in mix["operations"].items()]
         lines.append("Mix: " + ", ".join(shares))
         lines += [f"  {line}" for line in mix["lines"]]
+    phenomena = summary.get("phenomena")
+    if phenomena:
+        total = sum(phenomena.values())
+        lines.append("Phenomena: " + ", ".join(f"{k} {v / total:.1%}" for k, v in phenomena.items()))
     for ex in summary["examples"]:
         lines.append(f"  [{ex[TASK]}] {_one_line(ex[PROMPT])}\n      -> {_one_line(ex[TARGET])}")
     return "\n".join(lines)

@@ -55,6 +55,7 @@ from ._record import Corruption
 from .swap import coordinated
 
 _ONE = Options((None,), np.ones(1))
+_THERE_ANCHOR = re.compile(r"(?:there|is|are|was|were|'s|\u2019s)\b", re.IGNORECASE)
 _NEGATION = re.compile(r"\b(?:no|without)\b", re.IGNORECASE)
 
 #: Words before "with" that make it part of a verb or a fixed phrase, not possession: kept here
@@ -528,6 +529,17 @@ class Existence(Operator):
         if site is None:
             return None
         return "negate" if _NEGATION.search(site.new) else "affirm"
+
+    def direction_group(self, parsed: ParsedCaption, slot: Slot) -> str | None:
+        """The construction: ``"there"`` ("there is a dog" <-> "there is no dog") or ``"with"``
+        ("with" <-> "without", "with no cars" -> "with cars", any other "no X"). Each is balanced
+        on its own: a text-only model learns the construction too ("is no" only ever in
+        negatives, "with no" only ever in real captions, when the directions are balanced
+        across constructions only)."""
+        site = _with_site(parsed, slot.i) if slot.kind == "relation" else _entity_site(parsed, slot.i)
+        if site is None or slot.kind == "relation":
+            return "with"
+        return "there" if _THERE_ANCHOR.match(parsed.text, site.start) else "with"
 
     def options(self, prepared: Prepared, slot: Slot, index: CandidateIndex, group: Any,
                 weights) -> Options | None:
