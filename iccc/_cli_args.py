@@ -68,13 +68,32 @@ def probability(text: str) -> float:
     return value
 
 
+def mix_shares(text: str) -> dict[str, float]:
+    """An option value ``operation=share,...`` (``--mix``): the shares of the corrections.
+
+    >>> mix_shares("number=0.2, existence=0")
+    {'number': 0.2, 'existence': 0.0}
+    """
+    out = {}
+    for part in str(text).split(","):
+        if not part.strip():
+            continue
+        name, eq, value = part.partition("=")
+        if not eq or not name.strip():
+            raise argparse.ArgumentTypeError(f"should be operation=share,... (e.g. number=0.2), got {text!r}")
+        out[name.strip()] = probability(value)
+    if not out:
+        raise argparse.ArgumentTypeError(f"should name at least one operation=share, got {text!r}")
+    return out
+
+
 def default_of(function, name: str):
     """The default of the parameter ``name`` of ``function`` (a class: of its ``__init__``): an option
     whose default is the library's takes it from there, so the value is written once.
 
     >>> from iccc.corrupt import Corruptor
     >>> default_of(Corruptor, "p_add")
-    0.0
+    0.03
     """
     default = inspect.signature(function).parameters[name].default
     if default is inspect.Parameter.empty:

@@ -16,11 +16,20 @@ import time
 from pathlib import Path
 
 # argparse types: argparse answers "iccc build: error: argument --seed: ...", exit 2, before any work
-from ._cli_args import INPUT_HELP, MODEL_HELP, default_of, non_negative_int, positive_int, probability
+from ._cli_args import (
+    INPUT_HELP,
+    MODEL_HELP,
+    default_of,
+    mix_shares,
+    non_negative_int,
+    positive_int,
+    probability,
+)
 from .columns import CAPTION, CONCEPTS, IMAGE, IMAGE_ID, PARSE_STATUS
-from .corrupt import DEFAULT_OPERATIONS, DEFAULT_P_SWAP
+from .corrupt import DEFAULT_MIX, DEFAULT_OPERATIONS, DEFAULT_P_SWAP
 from .dataset import TARGET_FORMATS, build_dataset
 from .io import FOLDER, OUTPUT_KINDS, describe
+from .operators import OPERATIONS
 
 
 def add_arguments(p) -> None:
@@ -35,13 +44,17 @@ def add_arguments(p) -> None:
     p.add_argument("--p-correction", type=probability, default=p_correction,
                    help=f"share of correction samples (paper: {p_correction})")
     p.add_argument("--p-swap", type=probability, default=DEFAULT_P_SWAP,
-                   help=f"share of corrections tried as swaps first (paper: {DEFAULT_P_SWAP})")
+                   help=f"share of the corrections that are swaps, as far as the captions allow (paper: {DEFAULT_P_SWAP})")
     p_correct_caption = default_of(build_dataset, "p_correct_caption")
     p.add_argument("--p-correct-caption", type=probability, default=p_correct_caption,
                    help=f"share of correction prompts showing the correct caption (default {p_correct_caption})")
     p.add_argument("--target-format", default=default_of(build_dataset, "target_format"), choices=TARGET_FORMATS,
                    help="correction target: the paper's statement, the corrected caption, or both")
-    p.add_argument("--operations", default=",".join(DEFAULT_OPERATIONS), help="comma-separated: replace,swap,add")
+    p.add_argument("--operations", default=",".join(DEFAULT_OPERATIONS),
+                   help=f"comma-separated, from {','.join(OPERATIONS)} (default: all)")
+    p.add_argument("--mix", type=mix_shares, default=None,
+                   help="shares of the corrections per operation, e.g. number=0.2,existence=0 (default: "
+                        + ",".join(f"{k}={v:g}" for k, v in DEFAULT_MIX.items()) + "; replace takes the rest)")
     p.add_argument("--kinds", default=None, help="comma-separated concept kinds to corrupt (default: all)")
     p.add_argument("--caption-column", default=CAPTION, help="caption field of the input")
     p.add_argument("--image-column", default=None, help="image field of the input (default: found by name)")
@@ -250,15 +263,15 @@ def run(args) -> int:
     else:
         concepts = concept_base(_splits(ds), caption_column=CAPTION, group_column=IMAGE_ID,
                                 balance=not args.no_balance and args.p_correction > 0, seed=args.seed,
-                                corrupt_config=dict(operations=operations, kinds=kinds, p_swap=args.p_swap))
+                                corrupt_config=dict(operations=operations, kinds=kinds, p_swap=args.p_swap, mix=args.mix))
         if args.save_base:
             concepts.save(args.save_base)
     built = build_dataset(
         ds, caption_column=CAPTION, image_column=IMAGE, group_column=IMAGE_ID, concepts=concepts,
         seed=args.seed, epoch=args.epoch, p_correction=args.p_correction, p_swap=args.p_swap,
         p_correct_caption=args.p_correct_caption, target_format=args.target_format, operations=operations,
-        kinds=kinds, num_proc=args.num_proc, batch_size=args.batch_size, drop_unusable=args.drop_unusable,
-        vision=prior,
+        kinds=kinds, mix=args.mix, num_proc=args.num_proc, batch_size=args.batch_size,
+        drop_unusable=args.drop_unusable, vision=prior,
     ).remove_columns([CONCEPTS, PARSE_STATUS])
     if args.embed_images:
         built = _embed_images(built)
@@ -274,7 +287,12 @@ def run(args) -> int:
           f"(concept base: {concepts.n_captions} captions, {len(concepts.groups)} images).")
     if prior is not None:
         print(f"Image prior: {prior!r}")
-    summary = build_summary(built, examples=args.show)
+    mix = None
+    if args.p_correction > 0 and concepts.kinds():
+        from .corrupt import Corruptor
+
+        mix = Corruptor(concepts, operations=operations, kinds=kinds, p_swap=args.p_swap, mix=args.mix).mix
+    summary = build_summary(built, examples=args.show, mix=mix)
     if args.drop_unusable:
         summary["dropped"] = n_rows - _rows(built)
     print(summary)

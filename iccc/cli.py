@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: Optional libraries and the extra of setup.cfg that installs each.
 _EXTRAS = {"datasets": "datasets", "pyarrow": "datasets", "nltk": "wordnet", "torch": "train",
            "transformers": "train", "peft": "train", "accelerate": "train", "PIL": "train",
-           "faiss": "vision", "safetensors": "vision"}
+           "faiss": "vision", "safetensors": "vision", "ray": "ray"}
 
 
 def _source_root() -> Path | None:

@@ -14,7 +14,7 @@ between the two passes), then :func:`build_samples`.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .. import columns
 from ..base import ConceptBase
@@ -164,7 +164,7 @@ def build_samples(
         actor_class: :class:`SampleActor` or a subclass of it.
         **sampling: the :class:`~iccc.dataset._samples.SampleBuilder` settings (``seed``, ``epoch``,
             ``p_correction``, ``p_swap``, ``p_correct_caption``, ``target_format``, prompts,
-            ``operations``, ``kinds``, ``p_add``).
+            ``operations``, ``kinds``, ``p_add``, ``mix``).
 
     Returns:
         The lazy ``ray.data.Dataset``.
@@ -271,6 +271,7 @@ def build_dataset(
     operations: Sequence[str] = DEFAULT_OPERATIONS,
     kinds: Sequence[str] | None = None,
     p_add: float = DEFAULT_P_ADD,
+    mix: Mapping[str, float] | None = None,
     nlp: Any = None,
     batch_size: int = BATCH_SIZE,
     concurrency: int | tuple[int, int] = 1,
@@ -336,7 +337,7 @@ def build_dataset(
     sampling = dict(seed=check_count("seed", seed), epoch=check_count("epoch", epoch), p_correction=p_correction,
                     p_swap=p_swap, p_correct_caption=p_correct_caption, target_format=target_format,
                     caption_prompts=caption_prompts, correction_prompts=correction_prompts, operations=operations,
-                    kinds=kinds, p_add=p_add)
+                    kinds=kinds, p_add=p_add, mix=mix)
     check_p("p_correction", p_correction)
     SampleBuilder(ConceptBase(), **{**sampling, "p_correction": 0.0})  # the sampling arguments, before any work
     if p_correction + p_correct_caption > 1.0:
@@ -360,7 +361,7 @@ def build_dataset(
         concepts = concept_base(parsed, caption_column=caption_column, group_column=group_column,
                                 id_column=id_column, balance=balance and p_correction > 0, balance_rows=balance_rows,
                                 seed=seed, rows=rows,
-                                corrupt_config=dict(operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add))
+                                corrupt_config=dict(operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add, mix=mix))
         if not concepts.kinds():
             if rows and p_correction > 0:
                 raise ValueError(_NO_CONCEPTS.format(caption_column=caption_column))

@@ -112,6 +112,7 @@ def run(args) -> int:
             concepts=ConceptBase.load(args.base) if args.base else None, balance=not args.no_balance,
             seed=args.seed, epoch=args.epoch, p_correction=args.p_correction, p_swap=args.p_swap,
             p_correct_caption=args.p_correct_caption, target_format=args.target_format, operations=operations,
+            mix=args.mix,
             # with --base the parse and build pools run at once: each grows to `workers` as CPUs allow
             kinds=kinds, nlp=args.model, batch_size=args.batch_size, concurrency=(1, workers) if args.base else workers,
             drop_unusable=args.drop_unusable, save_base=args.save_base)

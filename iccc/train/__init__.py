@@ -85,6 +85,9 @@ _LAZY = {
     "make_shapes_dataset": "synthetic",
     "DemoConfig": "demo",
     "run_demo": "demo",
+    "sample_candidates": "candidates",
+    "CandidatePath": "candidates",
+    "dpo_loss": "dpo",
 }
 
 __all__ = sorted(_LAZY)
