@@ -277,7 +277,12 @@ def test_sugarcrepe_files_round_trip(corrupted, tmp_path):
             assert set(rec) == {"filename", "caption", "negative_caption"}
             assert rec["negative_caption"] != rec["caption"] and rec["filename"].startswith("img/")
         total += len(records)
-    assert total == counts["exported"] == len(_expected_pairs(corrupted))
+    # number and existence edits have no SugarCrepe type: counted, not exported
+    typed = [r for r in corrupted.select_columns(["corrupted_caption", "operation", "concept_kind"])
+             if r["corrupted_caption"] is not None and sugarcrepe_type(r["operation"], r["concept_kind"])]
+    assert total == counts["exported"] == len(typed)
+    assert counts["exported"] + sum(v for k, v in counts.items() if k.startswith("no_sugarcrepe_type:")) == \
+        len(_expected_pairs(corrupted))
     assert sum(v for k, v in counts.items() if "=" not in k) == len(corrupted)
 
 
