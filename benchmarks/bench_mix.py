@@ -117,7 +117,6 @@ def main(argv=None) -> dict:
     print("requested", {k: round(v, 3) for k, v in result["requested"].items()})
     print("achieved ", {k: round(v, 3) for k, v in result["achieved"].items()})
     print("feasible ", {k: round(v, 3) for k, v in (result["feasible"] or {}).items()})
-    print("directions", result["directions"])
     print("\n".join(result["explain"]))
     print(bq.format_phenomena(result["phenomena"]))
     print(bq.format_table(result["overall"]))

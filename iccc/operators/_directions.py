@@ -79,6 +79,7 @@ FLOOR = 0.3
 def solve(signatures: Mapping[tuple, float]) -> np.ndarray:
     """The share of captions that keep each direction, the largest 1, so that every direction is
     drawn about as often as the rarest one, or :data:`FLOOR` times when that is more."""
+    signatures = dict(sorted(signatures.items()))  # the same sums in any input order
     n_dir = len(next(iter(signatures))) if signatures else 0
     share = np.ones(n_dir)
     for _ in range(ITERATIONS):

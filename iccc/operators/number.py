@@ -769,6 +769,24 @@ def _pronoun_form(cap: _Caption, w: _Word, noun: Concept) -> str | None:
 
 
 # ------------------------------------------------------------------ the operator
+def _siblings_say(parsed: ParsedCaption, found: Plan, index: CandidateIndex | None, group: Any) -> bool:
+    """Whether another caption of the image may say what the edit would (the sibling-caption
+    guard, for number): the new plural appears in one ("dogs"), or the new singular does while
+    the old plural does not (a sibling's "dogs" also lists "dog" among its words)."""
+    if group is None or index is None:
+        return False
+    words = index.base.group_words(group)
+    if not words:
+        return False
+    new = found.new_noun.strip().lower().rsplit(" ", 1)[-1]
+    if new not in words:
+        return False
+    if found.to_plural:
+        return True
+    old = parsed.concepts[found.noun].text.lower().rsplit(" ", 1)[-1]
+    return old not in words
+
+
 #: Plans by caption object (see :meth:`Number._plans`); the older half goes at the limit.
 _PLAN_MEMO: dict = {}
 _PLAN_MEMO_LIMIT = 50_000
@@ -861,7 +879,7 @@ class Number(Operator):
 
     def options(self, prepared: Prepared, slot: Slot, index: CandidateIndex, group: Any, weights) -> Options | None:
         found = self.plan(prepared.parsed, slot.i)
-        if found is None:
+        if found is None or _siblings_say(prepared.parsed, found, index, group):
             return None
         w = np.array(found.weights, dtype=float)
         return Options(found.labels, w) if w.sum() > 0 else None
