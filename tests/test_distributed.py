@@ -20,6 +20,7 @@ import pytest
 import iccc
 import iccc.distributed as idist
 from iccc import columns
+from iccc.corrupt import DEFAULT_OPERATIONS, DEFAULT_P_ADD, DEFAULT_P_SWAP
 from iccc.rowkeys import content_key, content_keys, encode, id_keys
 
 datasets = pytest.importorskip("datasets", reason="the distributed tests compare with the datasets build")
@@ -102,7 +103,8 @@ def ray_build(cluster, local_ds, tmp_path_factory):
     folder = tmp_path_factory.mktemp("ray_build")
     parsed = idist.add_concepts(idist.from_dataset(local_ds), batch_size=50, concurrency=2).materialize()
     base = idist.concept_base(parsed, group_column="image_id", id_column="row", seed=SETTINGS["seed"],
-                              corrupt_config=dict(operations=("replace", "swap"), kinds=None, p_swap=0.15, p_add=0.0))
+                              corrupt_config=dict(operations=DEFAULT_OPERATIONS, kinds=None, p_swap=DEFAULT_P_SWAP,
+                                                  p_add=DEFAULT_P_ADD))
     built = idist.build_dataset(parsed, id_column="row", batch_size=50, concurrency=2,
                                 save_base=str(folder / "base.json"), **SETTINGS)
     files = idist.write_parquet(built.drop_columns([columns.CONCEPTS, columns.PARSE_STATUS]), folder / "out")
@@ -146,7 +148,7 @@ def test_corruptions_are_those_of_a_dataset_map_of_corrupt(ray_build, local_ds):
     mapped = parsed.map(iccc.corrupt, batched=True, with_indices=True, fn_kwargs=kwargs).to_list()
     checked = 0
     for row, record in zip(ray_build["rows"], mapped):
-        if row["task"] == "correction" and row["operation"] in ("replace", "swap"):
+        if row["task"] == "correction" and row["operation"] in DEFAULT_OPERATIONS:
             assert (row["corrupted_caption"], row["original"], row["replacement"]) == \
                 (record["corrupted_caption"], record["original"], record["replacement"])
             checked += 1
