@@ -104,14 +104,18 @@ def run(n: int = 8000, *, mix: dict[str, float] | None = None, seed: int = 0) ->
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--n", type=int, default=8000, help="Karpathy test captions (whole images)")
+    p.add_argument("--n", type=int, default=None, help="Karpathy test captions, whole images (default 8,000)")
+    p.add_argument("--quick", action="store_true", help="800 captions (CI)")
     p.add_argument("--mix", default=None, help="operation=share,... (default: DEFAULT_MIX)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="mix", help="results/<out>.json")
+    p.add_argument("--out", default=None, help="results/<out>.json, or a path ending in .json "
+                   "(default: mix, or mix_quick with --quick)")
     args = p.parse_args(argv)
     import bench_quality as bq
 
-    result = run(args.n, mix=parse_mix(args.mix), seed=args.seed)
+    n = args.n or (800 if args.quick else 8000)
+    result = run(n, mix=parse_mix(args.mix), seed=args.seed)
+    result["mode"] = "quick" if args.quick else "full"
     result["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(),
                          "date": _dt.date.today().isoformat()}
     print("requested", {k: round(v, 3) for k, v in result["requested"].items()})
@@ -120,8 +124,11 @@ def main(argv=None) -> dict:
     print("\n".join(result["explain"]))
     print(bq.format_phenomena(result["phenomena"]))
     print(bq.format_table(result["overall"]))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.out}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
+    out = args.out or ("mix_quick" if args.quick else "mix")
+    path = Path(out) if out.endswith(".json") else RESULTS / f"{out}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1, default=str) + "\n")
+    print(f"saved {path}")
     return result
 
 

@@ -364,7 +364,8 @@ class Corruptor:
 
     Args:
         concepts: the :class:`ConceptBase` replacements are drawn from.
-        operations: names from :data:`iccc.operators.OPERATORS` (``"replace"``, ``"swap"``, ``"add"``).
+        operations: names from :data:`iccc.operators.OPERATORS` (``"replace"``, ``"swap"``, ``"add"``,
+            ``"number"``, ``"existence"``; default: all of them).
         kinds: concept kinds to edit (default: every kind the operations support).
         p_swap: share of the corrections that are swaps (the paper: 0.15).
         p_add: share of the corrections that are additions.
@@ -379,7 +380,8 @@ class Corruptor:
 
     A row's operation is drawn among the operations that can edit its caption, with the rates of
     :attr:`mix`; if its draw still finds no legal edit, the others are tried in the registry's
-    order (replace, swap, add), so a caption only goes without a corruption when none applies.
+    order (replace, swap, add, number, existence), so a caption only goes without a corruption
+    when none applies.
     An operation with share 0 is never used.
 
     >>> import iccc
