@@ -97,7 +97,7 @@ def run(n: int = 8000, *, mix: dict[str, float] | None = None, seed: int = 0) ->
     return {
         "captions": len(rows), "corrupted": len(pairs),
         "requested": engine.mix.requested, "achieved": achieved, "feasible": engine.mix.feasible,
-        "explain": engine.mix.explain(achieved), "directions": dict(base.balance.get("directions", {})),
+        "explain": engine.mix.explain(achieved), "directions": {k: v for k, v in base.balance.get("directions", {}).items() if k.count("|") == 1},
         "phenomena": table, "overall": overall, "lm_corpus": info, "build_seconds": round(build_s, 1),
     }
 

@@ -11,10 +11,11 @@ each direction of each kind (:meth:`iccc.operators.Operator.direction`) every ca
 solves, for each direction, the share of captions that keep it so that the edits drawn go about
 as often one way as the other (:func:`solve`: a caption offering both draws among its kept slots
 uniformly, as :meth:`~iccc.operators.Operator.draw` does); the shares go to
-``base.balance["directions"]`` (keys ``"operator|kind:direction"``), the captions offering each
+``base.balance["directions"]`` (keys ``"group:direction"``, a group being ``"operator|kind"`` or,
+finer, ``"operator|kind|noun"``: :func:`group_of`), the captions offering each
 direction to ``base.balance["directions:captions"]``. An operator then keeps a caption's slots of that direction (all or
 none of them, so that the share of *captions* offering it comes out right) when a stable hash of
-the caption's text, the kind and the direction, uniform in [0, 1), is below the share
+the caption's text, the group and the direction, uniform in [0, 1), is below the share
 (:func:`thin`): a property of the caption, the same in every process, epoch and batching, and
 seen by the mix calibration's feasibility count (which runs after the shares are set), so the
 operation's rate is solved with the thinning included. A direction that no sampled caption

@@ -468,6 +468,12 @@ def _entity_site(parsed: ParsedCaption, e: int) -> _Site | None:
     return _Site(anchor, noun.end, text[anchor:start] + new)
 
 
+def _site(parsed: ParsedCaption, slot: Slot) -> _Site | None:
+    """The edit of ``slot``: the "with"/"without" before entity ``slot.i`` (a relation slot) or its
+    determiner (an entity slot)."""
+    return _with_site(parsed, slot.i) if slot.kind == "relation" else _entity_site(parsed, slot.i)
+
+
 def _cased_det(p: Phrase, new: str) -> str:
     """The new "no" in the case of the determiner it replaces ("A" -> "No"; "TWO" -> "NO")."""
     if p.det == "bare" or not new.startswith("no "):
@@ -525,7 +531,7 @@ class Existence(Operator):
 
     def direction(self, parsed: ParsedCaption, slot: Slot) -> str | None:
         """``"negate"`` (the edit brings in "without"/"no") or ``"affirm"`` (it takes one out)."""
-        site = _with_site(parsed, slot.i) if slot.kind == "relation" else _entity_site(parsed, slot.i)
+        site = _site(parsed, slot)
         if site is None:
             return None
         return "negate" if _NEGATION.search(site.new) else "affirm"
@@ -536,17 +542,15 @@ class Existence(Operator):
         on its own: a text-only model learns the construction too ("is no" only ever in
         negatives, "with no" only ever in real captions, when the directions are balanced
         across constructions only)."""
-        site = _with_site(parsed, slot.i) if slot.kind == "relation" else _entity_site(parsed, slot.i)
-        if site is None or slot.kind == "relation":
-            return "with"
-        return "there" if _THERE_ANCHOR.match(parsed.text, site.start) else "with"
+        site = None if slot.kind == "relation" else _entity_site(parsed, slot.i)
+        return "there" if site is not None and _THERE_ANCHOR.match(parsed.text, site.start) else "with"
 
     def options(self, prepared: Prepared, slot: Slot, index: CandidateIndex, group: Any,
                 weights) -> Options | None:
         return _ONE
 
     def apply(self, parsed: ParsedCaption, slot: Slot, label) -> Corruption | None:
-        site = (_with_site(parsed, slot.i) if slot.kind == "relation" else _entity_site(parsed, slot.i))
+        site = _site(parsed, slot)
         if site is None:
             return None
         text = parsed.text

@@ -45,7 +45,7 @@ from .._schema import Concept, ParsedCaption
 from ..parsing.lexicon import COMPLEX_PREP_NOUNS, INTERIOR_NOUNS, META_NOUNS, NUMBER_WORDS
 from ..textedit import fit_case, indefinite_article, mid_sentence, shouted
 from ._base import Operator, Options, Prepared, Slot, slot
-from ._index import CandidateIndex
+from ._index import CandidateIndex, evict_older_half
 from ._record import Corruption
 from .swap import coordinated
 
@@ -769,11 +769,11 @@ def _pronoun_form(cap: _Caption, w: _Word, noun: Concept) -> str | None:
 
 
 # ------------------------------------------------------------------ the operator
-def _siblings_say(parsed: ParsedCaption, found: Plan, index: CandidateIndex | None, group: Any) -> bool:
+def _siblings_say(parsed: ParsedCaption, found: Plan, index: CandidateIndex, group: Any) -> bool:
     """Whether another caption of the image may say what the edit would (the sibling-caption
     guard, for number): the new plural appears in one ("dogs"), or the new singular does while
     the old plural does not (a sibling's "dogs" also lists "dog" among its words)."""
-    if group is None or index is None:
+    if group is None:
         return False
     words = index.base.group_words(group)
     if not words:
@@ -859,8 +859,7 @@ class Number(Operator):
             if found_plan is not None:
                 plans[i] = found_plan
         if len(_PLAN_MEMO) >= _PLAN_MEMO_LIMIT:
-            for k in list(_PLAN_MEMO)[: _PLAN_MEMO_LIMIT // 2]:
-                del _PLAN_MEMO[k]
+            evict_older_half(_PLAN_MEMO)
         _PLAN_MEMO[key] = (parsed, plans)  # keeps the caption alive, so its id is not reused meanwhile
         return plans
 
