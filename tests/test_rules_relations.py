@@ -503,3 +503,43 @@ def test_particle_relations_on_real_captions(nlp):
         assert expected in relations(extract(nlp(text))), text
     # with an object, nothing changes
     assert relations(extract(nlp("A dog looking out the window."))) == [("A dog", "looking out", "the window")]
+
+
+# ---------------------------------------------------------------------------- where the object is placed
+def test_preposition_after_the_object_of_have_places_the_object():
+    cs = concepts("""
+        the       DT    det    1
+        elephant  NN    nsubj  2
+        has       VBZ   ROOT   2  have
+        food      NN    dobj   2
+        in        IN    prep   2
+        its       PRP$  poss   6
+        mouth     NN    pobj   4
+    """)
+    assert relations(cs) == [("the elephant", "has", "food"), ("food", "in", "its mouth")]
+
+
+def test_preposition_with_a_possessed_place_places_the_object():
+    cs = concepts("""
+        person    NN    ROOT  0
+        carrying  VBG   acl   0  carry
+        dog       NN    dobj  1
+        on        IN    prep  1
+        his       PRP$  poss  5
+        back      NN    pobj  3
+    """)
+    assert relations(cs) == [("person", "carrying", "dog"), ("dog", "on", "his back")]
+
+
+def test_with_before_a_resumptive_preposition_on_the_carrier_relates_the_accessory():
+    # "a red chair with a white dog on/->chair it": the dog is on the chair, no "with"
+    cs = concepts("""
+        red    JJ   amod  1
+        chair  NN   ROOT  1
+        with   IN   prep  1
+        white  JJ   amod  4
+        dog    NN   pobj  2
+        on     IN   prep  1
+        it     PRP  pobj  5
+    """)
+    assert relations(cs) == [("white dog", "on", "red chair")]

@@ -414,3 +414,97 @@ def test_a_participle_with_its_own_object_is_left_alone():
     heads = list(t.head)
     repair_tags(t)
     assert t.head == heads
+
+
+# ---------------------------------------------------------------------------- nouns read as adverbs, modals, "-ing" verbs
+def test_noun_tagged_adverb_after_a_noun_is_the_head_of_a_compound():
+    # the small model: "green dome on fire/pobj hydrant/RB/advmod->dome"
+    cs = concepts("""
+        green    JJ  amod    1
+        dome     NN  ROOT    1
+        on       IN  prep    1
+        fire     NN  pobj    2
+        hydrant  RB  advmod  1
+    """)
+    assert kinds(cs, "noun") == ["dome", "fire hydrant"]
+    assert relations(cs) == [("green dome", "on", "fire hydrant")]
+
+
+def test_adverb_after_a_noun_stays_an_adverb():
+    cs = concepts("""
+        a      DT  det     1
+        man    NN  ROOT    1
+        alone  RB  advmod  1
+    """)
+    assert kinds(cs, "noun") == ["man"]
+
+
+def test_root_noun_tagged_adverb_with_an_adjective_is_a_noun():
+    cs = concepts("""
+        blue       JJ  amod  1
+        surfboard  RB  ROOT  1
+        on         IN  prep  1
+        the        DT  det   4
+        water      NN  pobj  2
+    """)
+    assert kinds(cs, "noun") == ["surfboard", "water"]
+    assert kinds(cs, "attribute") == ["blue"]
+    assert relations(cs) == [("blue surfboard", "on", "the water")]
+
+
+def test_container_can_read_as_a_modal_is_a_compound_noun_and_the_preposition_its_modifier():
+    # "garbage/nsubj can/MD/aux in/ROOT a cage"
+    cs = concepts("""
+        garbage  NN  nsubj  2
+        can      MD  aux    2
+        in       IN  ROOT   2
+        a        DT  det    4
+        cage     NN  pobj   2
+    """)
+    assert kinds(cs, "noun") == ["garbage can", "cage"]
+    assert relations(cs) == [("garbage can", "in", "a cage")]
+
+
+def test_modal_of_a_real_verb_stays_a_modal():
+    cs = concepts("""
+        the   DT  det    1
+        dog   NN  nsubj  3
+        can   MD  aux    3
+        jump  VB  ROOT   3
+    """)
+    assert kinds(cs, "noun") == ["dog"]
+    assert kinds(cs, "verb") == ["jump"]
+
+
+@pytest.mark.parametrize("dep, prep_head", [("ROOT", 0), ("pcomp", None)])
+def test_known_ing_noun_read_as_a_verb_is_a_noun(dep, prep_head):
+    if dep == "ROOT":  # "building/VBG/ROOT across from water"
+        table = """
+            building  VBG  ROOT  0  build
+            near      IN   prep  0
+            water     NN   pobj  1
+        """
+        expected = ("building", "near", "water")
+    else:  # "street lamp by building/VBG/pcomp"
+        table = """
+            lamp      NN   ROOT   0
+            by        IN   prep   0
+            building  VBG  pcomp  1  build
+        """
+        expected = ("lamp", "by", "building")
+    cs = concepts(table)
+    assert "building" in kinds(cs, "noun")
+    assert kinds(cs, "verb") == []
+    assert relations(cs) == [expected]
+
+
+def test_root_noun_and_participle_noun_are_subject_verb_object():
+    # "little zebra/ROOT eating/amod->grass grass/appos->zebra"
+    cs = concepts("""
+        little  JJ   amod   1
+        zebra   NN   ROOT   1
+        eating  VBG  amod   3  eat
+        grass   NN   appos  1
+    """)
+    assert kinds(cs, "verb") == ["eating"]
+    assert relations(cs) == [("little zebra", "eating", "grass")]

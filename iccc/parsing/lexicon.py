@@ -136,6 +136,10 @@ CARRIER_PREPS = frozenset(("with", "in"))
 # ("a man wearing red shoes walking across the street").
 WEAR_VERBS = frozenset(("wear",))
 
+# Verbs whose object a following preposition places ("the elephant has food in its mouth": the
+# food is in the mouth, "a cat resting its paws on a keyboard").
+HOLDING_VERBS = frozenset(("have", "rest"))
+
 # Adverbs of direction or place that, right after a verb and with no object of their own, form
 # a relation with it as particles do: "walking away", "sitting outside", "looking back". (Words
 # the parser labels ``prt`` need no list: "sitting down", "standing up".)
@@ -153,6 +157,19 @@ NOT_NOUNS = frozenset(
     each either neither such same several various now today tonight later before after up down
     off out over under else""".split()
 )
+
+# Adverbs the part-of-speech repair never turns into nouns, besides NOT_NOUNS and
+# DIRECTIONAL_ADVERBS: the small model tags nouns as adverbs ("blue surfboard/RB", "fire
+# hydrant/RB"), but these are adverbs ("a man alone", "a dog there too").
+TRUE_ADVERBS = frozenset(
+    """alone again also too very even just still only yet so then ever almost quite rather well
+    instead downtown abroad anyway maybe perhaps otherwise indeed once twice close closely not
+    never always often sometimes already soon together somewhere everywhere anywhere nowhere
+    high low""".split()
+)
+
+# Nouns before a "can" that make it a container, not a modal ("trash can/MD in a cage").
+CAN_COMPOUNDS = frozenset("trash garbage watering soda paint beer tin aluminum spray oil gas coke".split())
 
 # Adjectives that name a part by its position; directly before a noun they belong to it, as in a
 # compound: "front tire", "left hand", "back wall", "top shelf".
@@ -292,6 +309,7 @@ __all__ = [
     "ADJECTIVE_ENDINGS",
     "ATTRIBUTE_DEPS",
     "ATTRIBUTE_STOP",
+    "CAN_COMPOUNDS",
     "CARRIER_PREPS",
     "COLOUR_WORDS",
     "COMPLEX_PREP_NOUNS",
@@ -302,6 +320,7 @@ __all__ = [
     "FIXED_COMPOUNDS",
     "GERUND_MODIFIERS",
     "GERUND_PREPS",
+    "HOLDING_VERBS",
     "ING_NOUNS",
     "INTERIOR_NOUNS",
     "INTRANSITIVE_VERBS",
@@ -329,6 +348,7 @@ __all__ = [
     "STRANDED_PREPS",
     "SUBJECT_DEPS",
     "SYMMETRIC_RELATIONS",
+    "TRUE_ADVERBS",
     "TWO_WORD_PREPS",
     "WEAR_VERBS",
 ]

@@ -255,17 +255,28 @@ class _Relations:
             last = of
             pobj = next(c for c in children[of] if dep[c] == "pobj")
         if low in lex.ACCESSORY_PREPS and (
-            t.resumes(pobj) or any(dep[c] == "acl" and t.resumes(c) for c in children[pobj])
+            t.resumes(pobj)
+            or any(dep[c] == "acl" and t.resumes(c) for c in children[pobj])
+            or t.nominal[gov] and self._resumed_after(gov, p)
         ):
             return  # "a table with laptops on it": the relation is "on", not "with"
         reciprocal = lower[pobj] in lex.RECIPROCALS
         obj = None if reciprocal else entities.entity(pobj)
+        accessory = None
+        if obj is None and not reciprocal and t.nominal[gov] and lower[pobj] in lex.RESUMPTIVE_PRONOUNS:
+            # "a red chair with a white dog on/chair it": the dog is on the chair
+            accessory = self._accessory_before(gov, p)
+            obj = entities.entity(gov) if accessory is not None else None
         if obj is None and not reciprocal:
             return
-        if t.nominal[gov]:
+        if accessory is not None:
+            subj = accessory
+        elif t.nominal[gov]:
             subj = entities.entity(gov)
         elif pos[gov] in ("VERB", "AUX") or verbal[gov]:
-            subj = entities.subject(gov)
+            subj = self._held_object(gov, p, pobj)
+            if subj is None:
+                subj = entities.subject(gov)
             # a verb directly before its preposition belongs to the relation: "sitting on"
             if (
                 verbal[gov]
@@ -293,6 +304,47 @@ class _Relations:
             prep_part = " ".join([lower[k] for k in range(first, last + 1) if not verbal[k]])
         head_tok = gov if first == gov else p
         self._add(first, last, head_tok, rel_lemma, subj, obj, symmetric(rel_lemma, prep_part))
+
+    def _resumed_after(self, g: int, p: int) -> bool:
+        """Whether noun ``g`` has a preposition after ``p`` whose object is a resumptive pronoun
+        ("a chair with a dog on it")."""
+        t = self.tokens
+        for q in t.children[g]:
+            if q > p and t.dep[q] == "prep":
+                for o in t.children[q]:
+                    if t.dep[o] == "pobj" and t.lower[o] in lex.RESUMPTIVE_PRONOUNS:
+                        return True
+        return False
+
+    def _accessory_before(self, g: int, p: int):
+        """The entity of the "with" object of noun ``g`` before preposition ``p``, or ``None``."""
+        t = self.tokens
+        for w in t.children[g]:
+            if w < p and t.dep[w] == "prep" and t.lower[w] in lex.ACCESSORY_PREPS:
+                for y in t.children[w]:
+                    if t.dep[y] == "pobj":
+                        return self.entities.entity(y)
+        return None
+
+    def _held_object(self, v: int, p: int, pobj: int):
+        """The entity a preposition after verb ``v``'s object places: "the elephant has food in
+        its mouth" (the food is in the mouth), "a person carrying a dog on his back", "a cat
+        resting its head on a keyboard"; ``None`` where the preposition places the subject
+        ("a man riding a horse on the beach").
+
+        It does for the verbs of ``HOLDING_VERBS``, and for any verb when the object or the
+        place is possessed ("his back", "its head"), except "with" (an instrument)."""
+        t = self.tokens
+        if t.lower[p] in lex.ACCESSORY_PREPS:
+            return None
+        objects = [c for c in t.children[v] if v < c < p and t.dep[c] == "dobj"]
+        if not objects:
+            return None
+        if t.lemma[v] not in lex.HOLDING_VERBS and not (
+            t.has_child(pobj, ("poss",)) or t.has_child(objects[-1], ("poss",))
+        ):
+            return None
+        return self.entities.entity(objects[-1])
 
     def _coordination_relation(self, noun: int) -> None:
         """A symmetric relation spanning the conjunction: "a cat and a dog"."""

@@ -27,7 +27,7 @@ from ._tokens import NOMINAL_POS, Tokens
 # Parts of speech the repairs never touch (checked first: most tokens are these).
 _NEVER_REPAIRED_POS = frozenset("DET ADP PUNCT CCONJ SCONJ PRON PART NUM SPACE SYM INTJ X".split())
 # Dependency labels under which an adjective/verb may be a misread noun (see _is_misread_noun).
-_REPAIR_DEPS = frozenset(("pobj", "dobj", "ROOT", "conj"))
+_REPAIR_DEPS = frozenset(("pobj", "dobj", "ROOT", "conj", "pcomp"))
 _REPAIR_POS = frozenset(("ADJ", "ADV", "VERB", "AUX"))
 _ARGUMENT_DEPS = frozenset(("pobj", "dobj"))
 _GERUND_CLAUSE_DEPS = frozenset(("acl", "relcl", "advcl", "xcomp"))
@@ -96,6 +96,8 @@ def repair_tags(t: Tokens) -> list[int]:
         if p in _REPAIR_POS:
             if (d in _REPAIR_DEPS or tg == "MD") and _is_misread_noun(t, i, i == first_word):
                 _make_noun(t, i)
+                if d == "pcomp":
+                    dep[i] = "pobj"  # "lamp by building/VBG/pcomp"
             elif (tg == "VBP" or tg == "VB") and _is_misread_compound(t, i):
                 # "bathroom/nsubj sink/VBP on wall": a singular noun cannot be the subject of
                 # a plural-agreement verb; the two are one compound noun.
@@ -105,6 +107,11 @@ def repair_tags(t: Tokens) -> list[int]:
                 # "cutting/VBG board/dobj on the counter" -> the noun "cutting board"
                 _into_compound(t, i)
                 t.verbal[i] = False
+            elif _is_misread_compound_head(t, i):
+                # "fire hydrant/RB", "garbage can/MD in a cage": a noun read as an adverb or a
+                # modal after the noun it is the head of
+                _make_noun(t, i)
+                _onto_compound(t, i)
         elif p in NOMINAL_POS:
             if tg == "NN" and not children[i] and _adjective_form(lower[i]):
                 # "stands motionless/NN", "is shirtless/NN": an adjective, not a thing
@@ -130,6 +137,7 @@ def repair_tags(t: Tokens) -> list[int]:
             # material) names a quality of the thing, not a thing.
             t.nominal[i] = False
             qualities.append(i)
+    _noun_subject_of_preposition(t)
     return qualities
 
 
@@ -137,6 +145,19 @@ def repair_tags(t: Tokens) -> list[int]:
 def _looks_like_gerund(lower: str) -> bool:
     """An "-ing" word that is not a known "-ing" noun ("building", "ceiling", "ring")."""
     return len(lower) > 5 and lower.endswith("ing") and lower not in lex.ING_NOUNS
+
+
+def _noun_like_adverb(lower: str) -> bool:
+    """A word tagged as an adverb that may be a misread noun ("surfboard", "hydrant"): not a
+    known adverb, not an "-ly" word."""
+    return (
+        len(lower) > 3
+        and lower.isalpha()
+        and not lower.endswith("ly")
+        and lower not in lex.NOT_NOUNS
+        and lower not in lex.DIRECTIONAL_ADVERBS
+        and lower not in lex.TRUE_ADVERBS
+    )
 
 
 def _adjective_form(lower: str) -> bool:
@@ -177,6 +198,9 @@ def _is_misread_noun(t: Tokens, i: int, first_word: bool) -> bool:
         return determined or t.has_child(i, ("amod", "compound"))  # "a can", "trash can"
     if t.has_child(i, lex.SUBJECT_DEPS):
         return False
+    if dep == "pcomp":
+        # "lamp by building/VBG": a known "-ing" noun as the object of a preposition
+        return tag == "VBG" and low in lex.ING_NOUNS and not t.has_child(i, lex.OBJECT_DEPS)
     if dep in _ARGUMENT_DEPS:
         if t.pos[i] in ("ADJ", "ADV"):
             return not t.has_child(i, ("advmod", "npadvmod", "prep"))
@@ -207,7 +231,16 @@ def _is_misread_noun(t: Tokens, i: int, first_word: bool) -> bool:
             t.dep[c] == "amod" and (t.pos[c] == "ADJ" or t.lower[c] in lex.NOUN_ATTRIBUTES)
             for c in t.children[i]
         )
-        return (determined or adjectival) and not t.has_child(i, lex.OBJECT_DEPS)
+        # "building/VBG across from water": a known "-ing" noun opening the caption
+        known = tag == "VBG" and first_word and low in lex.ING_NOUNS
+        return (determined or adjectival or known) and not t.has_child(i, lex.OBJECT_DEPS)
+    if dep == "ROOT" and tag == "RB" and t.pos[i] == "ADV" and _noun_like_adverb(low):
+        # "blue surfboard/RB on the water", "surfboard/RB in the sand"
+        return (
+            determined
+            or t.has_child(i, ("amod", "compound"))
+            or first_word and t.has_child(i, ("prep",)) and not t.has_child(i, ("advmod", "npadvmod"))
+        )
     if dep == "conj" and tag in ("VB", "VBP") and t.nominal[t.head[i]]:
         return not t.has_child(i, lex.OBJECT_DEPS)  # "a knife and fork/VB"
     return False
@@ -222,6 +255,26 @@ def _is_misread_compound(t: Tokens, i: int) -> bool:
         and t.head[j] == i
         and t.tag[j] in ("NN", "NNP")
         and not t.has_child(i, _CLAUSE_MARKS)
+    )
+
+
+def _is_misread_compound_head(t: Tokens, i: int) -> bool:
+    """Whether leaf ``i``, tagged as an adverb or a modal, is the head noun of a compound with the
+    noun before it: "fire hydrant/RB", "trash can/MD"."""
+    j = i - 1
+    if j < 0 or t.children[i] or not t.nominal[j] or not t.space[j] or t.lower[j] in lex.NOUN_ATTRIBUTES:
+        return False
+    if t.dep[j] == "poss" or any(c > j for c in t.children[j]):
+        return False
+    low = t.lower[i]
+    if t.tag[i] == "MD":
+        # a modal of a real verb stays one ("the dog can jump")
+        return low == "can" and (t.lower[j] in lex.CAN_COMPOUNDS or not t.verbal[t.head[i]])
+    return (
+        t.tag[i] == "RB"
+        and t.pos[i] == "ADV"
+        and t.dep[i] in ("advmod", "appos", "npadvmod")
+        and _noun_like_adverb(low)
     )
 
 
@@ -295,11 +348,13 @@ def _subject_participle(t: Tokens, v: int) -> bool:
     giraffe/npadvmod eating/amod grass", "batter/amod holding/amod bat", "tennis player/compound
     swinging/amod racket"), are a subject, its verb and its object: makes ``v`` a clause of the
     first noun with the second as its object. Not for "-ing" words that name a kind ("cutting
-    board", "swimming pool") or a colour or material before them ("metal folding chair")."""
+    board", "swimming pool") or a colour or material before them ("metal folding chair"). The
+    first noun may be the root the second hangs on ("zebra/ROOT eating/amod grass/appos")."""
     n2 = t.head[v]
     s = v - 1
     if n2 <= v or s < 0 or not t.nominal[n2] or not t.nominal[s] or not t.space[s]:
         return False
+    rooted = t.head[s] == s and t.head[n2] == s and t.dep[n2] in ("appos", "dep", "npadvmod", "conj")
     low = t.lower[v]
     if (
         low in lex.GERUND_MODIFIERS
@@ -307,14 +362,14 @@ def _subject_participle(t: Tokens, v: int) -> bool:
         or low in lex.ING_NOUNS
         or low + " " + t.lower[v + 1] in lex.FIXED_COMPOUNDS
         or t.lower[s] in lex.NOUN_ATTRIBUTES
-        or t.head[s] not in (v, n2)
-        or t.dep[s] not in _SUBJECT_SLOT_DEPS
+        or not rooted and (t.head[s] not in (v, n2) or t.dep[s] not in _SUBJECT_SLOT_DEPS)
         or t.dep[s] == "compound" and t.head[s] == v  # "baseball batting helmet"
         or any(t.head[k] != n2 or t.pos[k] not in ("DET", "ADJ", "NUM") for k in range(v + 1, n2))
         or t.children[v] and any(c > v for c in t.children[v])
     ):
         return False
-    t.reattach(s, t.head[n2] if t.head[n2] != n2 else s, t.dep[n2])
+    if not rooted:
+        t.reattach(s, t.head[n2] if t.head[n2] != n2 else s, t.dep[n2])
     for c in list(t.children[n2]):
         if c < s:
             t.reattach(c, s, t.dep[c])  # "a" of "a giraffe eating grass", hung on the last noun
@@ -347,6 +402,34 @@ def _leading_participle(t: Tokens, v: int) -> bool:
     t.verbal[v] = False
     t.tag[v] = "VBN"
     return True
+
+
+def _noun_subject_of_preposition(t: Tokens) -> None:
+    """A preposition read as the root with a noun subject ("garbage can/nsubj in/ROOT a cage")
+    is that noun's modifier: makes the noun the root and the preposition its ``prep``."""
+    for r in range(t.n):
+        if t.head[r] == r and t.pos[r] == "ADP" and t.dep[r] == "ROOT":
+            break
+    else:
+        return
+    subjects = [c for c in t.children[r] if c < r and t.dep[c] == "nsubj" and t.nominal[c]]
+    if len(subjects) != 1 or not t.has_child(r, ("pobj",)):
+        return
+    s = subjects[0]
+    t.reattach(s, s, "ROOT")
+    for c in list(t.children[r]):
+        if c != s and t.dep[c] != "pobj":
+            t.reattach(c, s, t.dep[c])
+    t.reattach(r, s, "prep")
+
+
+def _onto_compound(t: Tokens, i: int) -> None:
+    """Make the token before ``i`` a compound of ``i``, which takes over its place."""
+    j = i - 1
+    t.reattach(i, t.head[j] if t.head[j] != j else i, t.dep[j])
+    for c in list(t.children[j]):
+        t.reattach(c, i, t.dep[c])
+    t.reattach(j, i, "compound")
 
 
 def _into_compound(t: Tokens, i: int) -> None:
