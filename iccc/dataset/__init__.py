@@ -17,6 +17,7 @@ from ._export import (
     write_sugarcrepe,
 )
 from ._inputs import iter_caption_rows, load_captions
+from ._preferences import calibrated_pairs, image_scorer
 from ._prompts import CAPTION_PROMPTS, CORRECTION_PROMPTS, NO_ERROR_TARGET, TARGET_FORMATS
 from ._samples import BUILD_STATUS, OUTPUT_COLUMNS, ROW_COLUMN, TASKS, SampleBuilder, find_builder
 from ._sft import SFT_FORMATS, to_sft
@@ -49,11 +50,13 @@ __all__ = [
     "TASKS",
     "build_dataset",
     "build_summary",
+    "calibrated_pairs",
     "concept_base",
     "detect_group_column",
     "find_builder",
     "format_summary",
     "image_check",
+    "image_scorer",
     "iter_caption_rows",
     "load_captions",
     "read_negclip",

@@ -158,6 +158,11 @@ def to_dpo(
     return_counts: bool = False,
     image_token: str | None = None,
     processor: Any = None,
+    rank_by: Any = None,
+    n_candidates: int = 4,
+    concepts: Any = None,
+    alpha: float = 0.5,
+    nlp: Any = None,
 ):
     """Preference pairs in TRL's DPO format: the real caption chosen, the corrupted one rejected.
 
@@ -176,6 +181,28 @@ def to_dpo(
     so are rows without an image when other rows have one (an image-less dataset gives text-only
     pairs without ``images``).
 
+    **Choosing the hardest corruption** (``rank_by``): when a caption has several corruptions, the
+    rejected answer is the one that reads most like a real caption yet fits the image least: the
+    most useful negative for preference training (a negative the model would never write teaches
+    little; one that fits the image is no negative). The candidates are the lists of a
+    ``corrupted_column`` holding lists of strings, else up to ``n_candidates`` distinct corruptions
+    drawn with ``concepts`` (the row's ``corrupted_caption`` first, then the ``"corrupt"`` streams of
+    epochs 1, 2, ...: the draws of :func:`to_negclip`). ``rank_by`` is
+
+    - an :class:`iccc.vision.Embedder` (a dual encoder): each candidate gets a *text plausibility*
+      (cosine of its text vector with the real caption's) and an *image consistency* (cosine with
+      the image's vector); the two are combined by rank among the caption's candidates with
+      :func:`iccc.vision.calibrated_reward` (``mode="rank"``), the image side reversed:
+      ``(1 - alpha) * rank(plausibility) + alpha * rank(-consistency)``; or
+    - a callable ``rank_by(image, caption, candidates) -> scores`` (one number per candidate, higher =
+      the better negative), e.g. a language model's log-probability minus an image score.
+
+    The highest-scoring candidate is rejected (ties: the first, so the row's own corruption wins a
+    tie). Without ``rank_by`` the row's ``corrupted_caption`` is used as it is. Columns carried with
+    ``keep_columns`` are the row's own (e.g. its ``operation`` describes the epoch-0 corruption, which
+    need not be the one chosen). The counts gain ``ranked`` (rows chosen among two or more) and
+    ``candidates=k``.
+
     Args:
         ds: a ``datasets.Dataset`` with the caption, corrupted caption and (optionally) image columns.
         prompt: the instruction the captions answer; a sequence of phrasings (e.g.
@@ -193,6 +220,14 @@ def to_dpo(
         image_token: the image placeholder of standard prompts with images (default: the
             processor's, else ``"<image>"``); ignored for conversational or text-only pairs.
         processor: a ``transformers`` processor to read ``image_token`` from.
+        rank_by: an embedder or a scoring callable choosing among several corruptions (see above);
+            ``None`` (default): the row's corruption.
+        n_candidates: corruptions drawn per caption with ``concepts`` (with ``rank_by``), >= 2.
+        concepts: the :class:`iccc.ConceptBase` to draw candidates from (with ``rank_by``, when the
+            corrupted column holds single strings).
+        alpha: with an embedder as ``rank_by``: weight of image inconsistency against text
+            plausibility, in [0, 1].
+        nlp: spaCy pipeline for parsing when ``ds`` has no ``concepts`` column (drawing candidates).
 
     >>> from datasets import Dataset
     >>> ds = Dataset.from_dict({"caption": ["A red bus.", "A dog."], "corrupted_caption": ["A blue bus.", None],
@@ -216,7 +251,17 @@ def to_dpo(
     if image_column is not None and image_column not in ds.column_names:
         raise KeyError(f"`image_column` {image_column!r} not found. Available: {ds.column_names}; "
                        f"pass image_column=None for text-only pairs.")
-    reasons = _pair_reasons(ds, caption_column, corrupted_column)
+    ranking = rank_by is not None
+    if ranking:
+        _check_rank_options(rank_by, n_candidates, alpha)
+        reasons, candidates = _candidates(ds, n_candidates=n_candidates, concepts=concepts, seed=seed,
+                                          caption_column=caption_column, corrupted_column=corrupted_column, nlp=nlp)
+    else:
+        for name, value in (("concepts", concepts), ("nlp", nlp)):
+            if value is not None:
+                raise ValueError(f"`{name}` is only used to draw candidates for `rank_by`; pass rank_by= too "
+                                 "(an embedder or a scoring callable) or drop it.")
+        reasons = _pair_reasons(ds, caption_column, corrupted_column)
     refs = _image_refs(ds, image_column)
     has_images = image_column is not None and any(r is not None for r in refs) or _is_image_feature(ds, image_column)
     if has_images and not _is_image_feature(ds, image_column):
@@ -225,23 +270,24 @@ def to_dpo(
     counts = Counter({EXPORTED: len(keep)})
     counts.update(r for r in reasons if r is not None)
     rows = ds.select(keep)
+    chosen_negatives = None
+    if ranking:
+        if not has_images:
+            raise ValueError("`rank_by` ranks corruptions by how well they fit the image, but `ds` has no images "
+                             f"(image_column={image_column!r}); pass the image column or drop rank_by.")
+        chosen_negatives = _rank_candidates(rows, [candidates[i] for i in keep], rank_by, alpha=alpha,
+                                            image_column=image_column, caption_column=caption_column, counts=counts)
 
     def texts(captions, negatives, indices):
+        if chosen_negatives is not None:
+            negatives = [chosen_negatives[i] for i in indices]
         if len(prompts) == 1:
             chosen_prompts = [prompts[0]] * len(captions)
         else:  # one phrasing per source row (its index in ``ds``), whatever the batching
             streams = Streams(seed, 0, [keep[i] for i in indices], PROMPT_PURPOSE)
             chosen_prompts = [streams[k].choice(prompts) for k in range(len(streams))]
-        if conversational:
-            user = [{"type": "image", "text": None}] if has_images else []
-            return {
-                "prompt": [[{"role": "user", "content": user + [{"type": "text", "text": p}]}] for p in chosen_prompts],
-                "chosen": [[{"role": "assistant", "content": [{"type": "text", "text": c}]}] for c in captions],
-                "rejected": [[{"role": "assistant", "content": [{"type": "text", "text": n}]}] for n in negatives],
-            }
-        if has_images:
-            chosen_prompts = [with_image_token(p, token) for p in chosen_prompts]
-        return {"prompt": chosen_prompts, "chosen": list(captions), "rejected": list(negatives)}
+        return dpo_columns(chosen_prompts, captions, negatives, conversational=conversational, has_images=has_images,
+                           image_token=token)
 
     out = rows.map(texts, input_columns=[caption_column, corrupted_column], batched=True, with_indices=True,
                    desc=None)
@@ -253,8 +299,130 @@ def to_dpo(
     return _finish(out, counts, return_counts)
 
 
+def _is_embedder(value) -> bool:
+    return callable(getattr(value, "encode_images", None)) and callable(getattr(value, "encode_texts", None))
+
+
+def _check_rank_options(rank_by, n_candidates, alpha) -> None:
+    if not (_is_embedder(rank_by) or callable(rank_by)):
+        raise TypeError(f"`rank_by` should be an embedder (with encode_images and encode_texts, e.g. "
+                        f"iccc.vision.TransformersEmbedder) or a callable (image, caption, candidates) -> scores, got "
+                        f"{type(rank_by).__name__}.")
+    if isinstance(n_candidates, bool) or not isinstance(n_candidates, (int, np.integer)) or n_candidates < 2:
+        raise ValueError(f"`n_candidates` should be an integer >= 2 (corruptions to choose among), got {n_candidates!r}.")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"`alpha` should be a number in [0, 1] (the weight of image inconsistency), got {alpha!r}.")
+
+
+def _candidates(ds, *, n_candidates, concepts, seed, caption_column, corrupted_column, nlp):
+    """``(reasons, candidates)`` per row for ``to_dpo(rank_by=...)``: the lists of a list-valued corrupted
+    column, else up to ``n_candidates`` corruptions drawn with ``concepts`` (see :func:`_negatives`)."""
+    captions = ds.select_columns([caption_column])[caption_column]
+    values = ds.select_columns([corrupted_column])[corrupted_column]
+    if any(isinstance(v, (list, tuple)) for v in values):
+        reasons, out = [], []
+        for cap, found in zip(captions, values):
+            if not isinstance(cap, str) or not cap.strip():
+                reasons.append("no_caption")
+                out.append([])
+                continue
+            found = [found] if isinstance(found, str) else list(found or [])
+            distinct = []
+            for text in found:
+                if isinstance(text, str) and text.strip() and text != cap and text not in distinct:
+                    distinct.append(text)
+            reasons.append(None if distinct else "not_corrupted")
+            out.append(distinct)
+        return reasons, out
+    if concepts is None:
+        raise ValueError(f"`rank_by` chooses among several corruptions of a caption, but {corrupted_column!r} holds "
+                         "one per row: pass concepts= (the iccc.ConceptBase) to draw n_candidates per caption, or a "
+                         "corrupted column holding lists of candidates.")
+    group = IMAGE_ID if IMAGE_ID in ds.column_names else None
+    out, _ = _negatives(ds, n_negatives=int(n_candidates), concepts=concepts, seed=seed,
+                        max_draws=4 * int(n_candidates) + 4, caption_column=caption_column,
+                        corrupted_column=corrupted_column, group_column=group, nlp=nlp, corrupt_options={})
+    first = _pair_reasons(ds, caption_column, corrupted_column)
+    reasons = [None if negs else (first[i] or "not_corrupted") for i, negs in enumerate(out)]
+    return reasons, out
+
+
+def _rank_candidates(rows, candidates, rank_by, *, alpha, image_column, caption_column, counts) -> list[str]:
+    """The chosen corruption of each of ``rows`` (see :func:`to_dpo`, ``rank_by``)."""
+    from ..vision.reward import calibrated_reward
+
+    embedder = _is_embedder(rank_by)
+    captions = rows.select_columns([caption_column])[caption_column]
+    images = rows.select_columns([image_column])
+    chosen = [c[0] for c in candidates]
+    for start in range(0, len(rows), _RANK_CHUNK):
+        stop = min(start + _RANK_CHUNK, len(rows))
+        several = [i for i in range(start, stop) if len(candidates[i]) > 1]
+        for i in range(start, stop):
+            counts[f"candidates={len(candidates[i])}"] += 1
+        if not several:
+            continue
+        batch = images.select(several)[image_column]  # decodes an Image column: PIL images
+        present = [k for k, image in enumerate(batch) if image is not None]
+        counts["unranked:no_image"] += len(several) - len(present)
+        if not present:
+            continue
+        if embedder:
+            image_vectors = np.asarray(rank_by.encode_images([batch[k] for k in present]), dtype=np.float64)
+            texts = sorted({t for k in present for t in (captions[several[k]], *candidates[several[k]])})
+            where = {t: j for j, t in enumerate(texts)}
+            text_vectors = np.asarray(rank_by.encode_texts(texts), dtype=np.float64)
+        for n, k in enumerate(present):
+            i = several[k]
+            options = candidates[i]
+            if embedder:
+                vectors = text_vectors[[where[t] for t in options]]
+                plausibility = vectors @ text_vectors[where[captions[i]]]
+                consistency = vectors @ image_vectors[n]
+                scores = calibrated_reward(plausibility.tolist(), (-consistency).tolist(), alpha=alpha, mode="rank")
+            else:
+                scores = _user_scores(rank_by(batch[k], captions[i], list(options)), len(options))
+            chosen[i] = options[int(np.argmax(scores))]
+            counts["ranked"] += 1
+    return chosen
+
+
+def _user_scores(scores, n: int) -> np.ndarray:
+    try:
+        values = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"`rank_by` should return one number per candidate, got {scores!r:.80}.") from None
+    if values.shape != (n,) or not np.isfinite(values).all():
+        raise ValueError(f"`rank_by` should return {n} finite numbers (one per candidate), got {scores!r:.80}.")
+    return values
+
+
+#: Rows whose images and texts :func:`to_dpo` embeds at once when ranking candidates.
+_RANK_CHUNK = 512
+
+
 #: The image placeholder of standard (non-conversational) prompts when no processor says otherwise.
 DEFAULT_IMAGE_TOKEN = "<image>"
+
+
+def dpo_columns(prompts: Sequence[str], chosen: Sequence[str], rejected: Sequence[str], *, conversational: bool,
+                has_images: bool, image_token: str = DEFAULT_IMAGE_TOKEN) -> dict[str, list]:
+    """The ``prompt``, ``chosen`` and ``rejected`` columns of TRL DPO rows, as :func:`to_dpo` writes them
+    (one place for the format: :func:`iccc.dataset.calibrated_pairs` writes the same).
+
+    >>> dpo_columns(["Caption:"], ["a red bus."], ["a blue bus."], conversational=False, has_images=True)
+    {'prompt': ['<image>\\nCaption:'], 'chosen': ['a red bus.'], 'rejected': ['a blue bus.']}
+    """
+    if conversational:
+        user = [{"type": "image", "text": None}] if has_images else []
+        return {
+            "prompt": [[{"role": "user", "content": user + [{"type": "text", "text": p}]}] for p in prompts],
+            "chosen": [[{"role": "assistant", "content": [{"type": "text", "text": c}]}] for c in chosen],
+            "rejected": [[{"role": "assistant", "content": [{"type": "text", "text": n}]}] for n in rejected],
+        }
+    if has_images:
+        prompts = [with_image_token(p, image_token) for p in prompts]
+    return {"prompt": list(prompts), "chosen": list(chosen), "rejected": list(rejected)}
 
 
 def resolve_image_token(image_token: str | None = None, processor: Any = None) -> str:
