@@ -106,6 +106,8 @@ _SUBCOMMANDS = (
     ("train", "_cli_train", "fine-tune a vision-language model on an ICCC dataset (LoRA; needs the train extra)"),
     ("correct", "_cli_correct", "print a trained model's correction of a caption for an image"),
     ("evaluate", "_cli_evaluate", "score a trained model on an ICCC dataset (correction accuracy, caption loss)"),
+    ("preferences", "_cli_preferences", "sample a trained model's own captions and write calibrated DPO pairs "
+     "(likelihood + image relevance; for iccc train --objective dpo)"),
     ("embed", "_cli_embed", "embed images and captions with a CLIP/SigLIP-style dual encoder (for iccc build --vision; "
      "needs the vision extra)"),
 )

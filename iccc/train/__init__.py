@@ -39,6 +39,11 @@ Public API (stable; helper modules and the CLI build on it):
 - ``make_shapes_dataset(n_images, *, seed, image_size, ...)``: synthetic coloured-shape images with
   templated captions (``iccc.train.synthetic``); ``DemoConfig`` and ``run_demo``: the no-download
   demo that trains a tiny VLM from scratch with and without images (``iccc.train.demo``).
+- ``sample_candidates(model, processor, images, prompt, ...)`` (``CandidatePath``): sentence-level beam
+  search of candidate answers; ``dpo_loss``: the DPO loss (``TrainConfig(objective="dpo")``);
+  ``self_reward(config, iterations=N, *, embedder=None, alpha=0.9, ...) -> SelfRewardResult``: Calibrated
+  Self-Rewarding rounds (sample, score with likelihood and image relevance, pair, DPO-train), one record per
+  round (``iccc.train.self_reward``).
 - ``DEFAULT_CORRECTION_TEMPLATE``: the prompt ``correct`` uses when the saved config has none
   (``iccc.dataset.CORRECTION_PROMPTS[0]``).
 
@@ -90,7 +95,13 @@ _LAZY = {
     "dpo_loss": "dpo",
 }
 
-__all__ = sorted(_LAZY)
+# The module ``iccc.train.self_reward`` and its function share a name (as ``iccc.corrupt`` does): importing
+# the submodule binds the module on this package, so the function is bound here, after it, once. The
+# module imports only the standard library at load time (torch stays unimported).
+from .self_reward import SelfRewardResult as SelfRewardResult  # noqa: E402
+from .self_reward import self_reward as self_reward  # noqa: E402
+
+__all__ = sorted([*_LAZY, "SelfRewardResult", "self_reward"])
 
 
 def __getattr__(name):
