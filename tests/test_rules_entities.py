@@ -298,3 +298,14 @@ def test_apostrophe_plural_is_one_plural_noun():
     """)
     assert kinds(cs, "noun") == ["man", "hat"]
     assert kinds(cs, "entity") == ["the man's hat", "the man"]
+
+
+def test_adjectives_of_a_quantifier_noun_describe_what_it_quantifies():
+    cs = concepts("""
+        small    JJ   amod  1
+        patches  NNS  ROOT  1  patch
+        of       IN   prep  1
+        grass    NN   pobj  2
+    """)
+    assert kinds(cs, "noun") == ["grass"]
+    assert [(a.text, cs[a.head].text) for a in cs if a.kind == "attribute"] == [("small", "grass")]

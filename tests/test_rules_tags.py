@@ -508,3 +508,52 @@ def test_root_noun_and_participle_noun_are_subject_verb_object():
     """)
     assert kinds(cs, "verb") == ["eating"]
     assert relations(cs) == [("little zebra", "eating", "grass")]
+
+
+def test_participle_before_a_bare_object_of_have_is_an_adjective():
+    # "the church has/aux rounded/VBN/ROOT windows/dobj"
+    cs = concepts("""
+        the      DT   det    1
+        church   NN   nsubj  3
+        has      VBZ  aux    3  have
+        rounded  VBN  ROOT   3  round
+        windows  NNS  dobj   3  window
+    """)
+    assert kinds(cs, "verb") == ["has"]
+    assert kinds(cs, "attribute") == ["rounded"]
+    assert relations(cs) == [("the church", "has", "rounded windows")]
+
+
+def test_perfect_tense_with_a_determined_object_stays():
+    cs = concepts("""
+        the     DT   det    1
+        man     NN   nsubj  3
+        has     VBZ  aux    3  have
+        opened  VBN  ROOT   3  open
+        the     DT   det    5
+        door    NN   dobj   3
+    """)
+    assert kinds(cs, "verb") == ["opened"]
+    assert relations(cs) == [("the man", "opened", "the door")]
+
+
+def test_bare_noun_phrase_after_a_transitive_ing_verb_is_its_object():
+    # "small girl holding large donut/npadvmod"
+    cs = concepts("""
+        small    JJ   amod      1
+        girl     NN   ROOT      1
+        holding  VBG  acl       1  hold
+        large    JJ   amod      4
+        donut    NN   npadvmod  2
+    """)
+    assert relations(cs) == [("small girl", "holding", "large donut")]
+
+
+def test_way_after_a_verb_stays_an_adverbial():
+    cs = concepts("""
+        man      NN   ROOT      0
+        walking  VBG  acl       0  walk
+        this     DT   det       3
+        way      NN   npadvmod  1
+    """)
+    assert relations(cs) == []

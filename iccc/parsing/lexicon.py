@@ -24,8 +24,13 @@ QUANTIFIER_NOUNS = frozenset(
     """group bunch couple lot lots number variety herd flock pack crowd few handful plenty
     pair set collection pile stack row line bit bits piece pieces assortment array selection
     team school swarm cluster bundle kind type sort family slice patch strip block chunk
-    portion part amount roll sheet loaf scoop body mound""".split()
+    portion part amount roll sheet loaf scoop body mound dozen clump tuft bale layer wedge trio gang
+    half""".split()
 )
+
+# Adjectives of a quantifier noun that speak of the quantity as a whole, not of the things ("an
+# entire row of chairs"); the others describe the things ("small patches of grass").
+QUANTITY_ADJECTIVES = frozenset("entire whole single".split())
 
 # Head words that are never entities on their own.
 NON_ENTITY_NOUNS = frozenset("thing things something someone somebody one ones other others".split())
@@ -125,6 +130,10 @@ INTRANSITIVE_VERBS = frozenset(
     """sit stand lie lay walk run sleep rest wait fly swim go come stay smile laugh live graze
     perch lean hang float jump kneel crouch pose park grow""".split()
 )
+
+# Nouns that, as a bare noun phrase after a verb, say how or when rather than what ("walking this
+# way", "heading home", "sitting side by side").
+ADVERBIAL_NOUNS = frozenset("way home time day night today tonight side distance minute moment while".split())
 
 # Prepositions of "X with Y": a participle after Y ("a man with a bag walking down the street")
 # describes X, the carrier, not the accessory Y.
@@ -307,6 +316,7 @@ NUMBER_WORDS = {
 __all__ = [
     "ACCESSORY_PREPS",
     "ADJECTIVE_ENDINGS",
+    "ADVERBIAL_NOUNS",
     "ATTRIBUTE_DEPS",
     "ATTRIBUTE_STOP",
     "CAN_COMPOUNDS",
@@ -338,6 +348,7 @@ __all__ = [
     "OBJECT_DEPS",
     "POSITION_WORDS",
     "QUANTIFIER_NOUNS",
+    "QUANTITY_ADJECTIVES",
     "RECIPROCALS",
     "RELATIVE_ADVERBS",
     "RELATIVE_PRONOUNS",

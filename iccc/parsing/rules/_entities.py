@@ -72,7 +72,24 @@ def find_entities(
             continue
         _add_entity(t, entities, attributes, protos, i)
         covered = entities.noun_first[i]
+    if redirect:
+        _quantified_attributes(t, entities, attributes)
     return entities
+
+
+def _quantified_attributes(t: Tokens, entities: Entities, attributes: Attributes) -> None:
+    """Adjectives of a quantifier noun describe what it quantifies: "small patches of grass" (the
+    grass is small), "a large piece of red candy"."""
+    dep, pos, lemma = t.dep, t.pos, t.lemma
+    for q in entities.redirect:
+        if lemma[q] not in lex.QUANTIFIER_NOUNS:
+            continue
+        owner = entities.entity(q)
+        if owner is None:
+            continue
+        for c in t.children[q]:
+            if c < q and dep[c] in lex.ATTRIBUTE_DEPS and pos[c] == "ADJ" and lemma[c] not in lex.QUANTITY_ADJECTIVES:
+                attributes.add_modifier(c, owner)
 
 
 def _add_entity(t: Tokens, entities: Entities, attributes: Attributes, protos: list[tuple], h: int) -> None:

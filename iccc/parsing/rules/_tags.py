@@ -80,6 +80,8 @@ def repair_tags(t: Tokens) -> list[int]:
         if d == "ROOT":
             if i == first_word and (tg == "VBN" or tg == "VBD") and _leading_participle(t, i):
                 continue
+            if tg == "VBN" and _had_participle(t, i):
+                continue
             if (tg == "VBG" or tg == "NN") and _looks_like_gerund(lower[i]):
                 subj = _gerund_subject(t, i)
                 if subj is not None:
@@ -93,6 +95,8 @@ def repair_tags(t: Tokens) -> list[int]:
                     continue
         if d == "amod" and tg == "VBG" and _subject_participle(t, i):
             continue
+        if tg == "VBG" and p == "VERB" and children[i]:
+            _object_read_as_adverbial(t, i)
         if p in _REPAIR_POS:
             if (d in _REPAIR_DEPS or tg == "MD") and _is_misread_noun(t, i, i == first_word):
                 _make_noun(t, i)
@@ -379,6 +383,52 @@ def _subject_participle(t: Tokens, v: int) -> bool:
     t.reattach(v, s, "acl")
     t.reattach(n2, v, "dobj")
     return True
+
+
+def _had_participle(t: Tokens, v: int) -> bool:
+    """ "has/aux rounded/VBN windows": a participle right before a bare object of "have" is an
+    adjective of the object, not a perfect tense ("the church has rounded windows", "the boy has
+    cut brown hair"); makes "have" the verb and ``v`` a modifier of the object. A determined
+    object keeps the perfect tense ("the man has opened the door")."""
+    a = v - 1
+    objects = [c for c in t.children[v] if c > v and t.dep[c] == "dobj" and t.nominal[c]]
+    if (
+        a < 0
+        or t.lemma[a] != "have"
+        or t.dep[a] != "aux"
+        or t.head[a] != v
+        or len(objects) != 1
+        or t.has_child(v, ("auxpass", "neg"))
+    ):
+        return False
+    n = objects[0]
+    if any(t.head[k] != n or t.pos[k] not in ("ADJ", "NUM") and t.dep[k] != "compound" for k in range(v + 1, n)):
+        return False
+    if t.has_child(n, ("det", "poss")):
+        return False
+    t.reattach(a, a, "ROOT")
+    for c in list(t.children[v]):
+        if c != a:
+            t.reattach(c, a, t.dep[c])
+    t.reattach(v, n, "amod")
+    t.pos[a], t.tag[a] = "VERB", t.tag[a]
+    t.verbal[a] = True
+    t.verbal[v] = False
+    return True
+
+
+def _object_read_as_adverbial(t: Tokens, v: int) -> None:
+    """ "holding large donut/npadvmod": a bare noun phrase right after a transitive "-ing" verb
+    is its object, not an adverbial (unless it names a way or a time: "walking this way")."""
+    if t.lemma[v] in lex.INTRANSITIVE_VERBS or t.has_child(v, ("dobj",)):
+        return
+    for c in t.children[v]:
+        if c > v and t.dep[c] == "npadvmod" and t.nominal[c]:
+            if t.lemma[c] in lex.ADVERBIAL_NOUNS or t.lower[c] in lex.NOT_NOUNS:
+                return
+            if all(t.head[k] == c and t.pos[k] in ("DET", "ADJ", "NUM", "NOUN", "PROPN") for k in range(v + 1, c)):
+                t.dep[c] = "dobj"
+            return
 
 
 def _leading_participle(t: Tokens, v: int) -> bool:
