@@ -34,6 +34,7 @@ QUICK_RUNS = [
     ("bench_rules.py", ["--quick", "--out", "{out}"], ["measure", "machine", "config"], "coco_captions"),
     ("bench_vision.py", ["--quick", "--out", "{out}"], ["encoder", "retrieval", "consistency", "arms", "cost",
                                                         "calibration"], "nltk_data"),
+    ("study_iccc.py", ["--quick", "--out", "{out}"], ["config", "summary", "runs", "table", "data"], "nltk_data"),
 ]
 
 
