@@ -557,3 +557,46 @@ def test_way_after_a_verb_stays_an_adverbial():
         way      NN   npadvmod  1
     """)
     assert relations(cs) == []
+
+
+def test_participle_between_a_prepositional_object_and_a_noun_is_a_clause_of_the_first():
+    # "cup near bowl/pobj holding/amod->pastry pastry"
+    cs = concepts("""
+        cup      NN   ROOT  0
+        near     IN   prep  0
+        bowl     NN   pobj  1
+        holding  VBG  amod  4  hold
+        pastry   NN   dobj  0
+    """)
+    assert kinds(cs, "attribute") == []
+    assert ("bowl", "holding", "pastry") in relations(cs)
+
+
+@pytest.mark.parametrize("table, expected", [
+    ("""
+        coat     NN   compound  1
+        man      NN   nsubj     3
+        is       VBZ  aux       3  be
+        wearing  VBG  ROOT      3  wear
+    """, ("man", "wearing", "coat")),
+    ("""
+        street  NN   compound  1
+        people  NNS  nsubj     2
+        walk    VBP  ROOT      2
+        on      IN   prep      2
+    """, ("people", "walk on", "street")),
+])
+def test_caption_opening_noun_with_a_stranded_clause_is_a_relative_clause(table, expected):
+    cs = concepts(table)
+    assert len(kinds(cs, "noun")) == 2
+    assert relations(cs) == [expected]
+
+
+def test_compound_subject_of_a_complete_clause_stays_a_compound():
+    cs = concepts("""
+        tennis  NN   compound  1
+        player  NN   nsubj     3
+        is      VBZ  aux       3  be
+        serving VBG  ROOT      3  serve
+    """)
+    assert kinds(cs, "noun") == ["tennis player"]

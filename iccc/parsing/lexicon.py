@@ -145,6 +145,9 @@ CARRIER_PREPS = frozenset(("with", "in"))
 # ("a man wearing red shoes walking across the street").
 WEAR_VERBS = frozenset(("wear",))
 
+# Transitive verbs a relative clause without "that" may end with ("the coat the man is wearing").
+HELD_VERBS = frozenset("wear hold carry ride".split())
+
 # Verbs whose object a following preposition places ("the elephant has food in its mouth": the
 # food is in the mouth, "a cat resting its paws on a keyboard").
 HOLDING_VERBS = frozenset(("have", "rest"))
@@ -202,7 +205,9 @@ FIXED_COMPOUNDS = frozenset(
     stuffed animal|stuffed animals|stop light|personal computer|flat screen|electric guitar|
     little league|first base|home plate|second base|third base|mobile phone|smart phone|
     swimming pool|swimming pools|sleeping bag|walking stick|waiting area|waiting room|
-    skating rink|landing strip|landing gear|racing car|changing table|rolling pin""".replace("\n", "").split("|")
+    skating rink|landing strip|landing gear|racing car|changing table|rolling pin|light pole|
+    light poles|light post|light posts|light fixture|light fixtures|light bulb|light bulbs|
+    light switch|orange juice""".replace("\n", "").split("|")
 )
 FIXED_COMPOUNDS = frozenset(s.strip() for s in FIXED_COMPOUNDS)
 
@@ -330,6 +335,7 @@ __all__ = [
     "FIXED_COMPOUNDS",
     "GERUND_MODIFIERS",
     "GERUND_PREPS",
+    "HELD_VERBS",
     "HOLDING_VERBS",
     "ING_NOUNS",
     "INTERIOR_NOUNS",

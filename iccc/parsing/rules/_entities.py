@@ -103,7 +103,12 @@ def _add_entity(t: Tokens, entities: Entities, attributes: Attributes, protos: l
         first = _noun_span_first(t, h)
     # colour/material words leading the compound are attributes ("metal pole")
     noun_attrs = []
-    while first < h and lower[first] in lex.NOUN_ATTRIBUTES and t.space[first]:
+    while (
+        first < h
+        and lower[first] in lex.NOUN_ATTRIBUTES
+        and t.space[first]
+        and lower[first] + " " + lower[first + 1] not in lex.FIXED_COMPOUNDS  # "orange juice"
+    ):
         noun_attrs.append(first)
         first += 1
     # entity span: left modifiers (determiner, adjectives, numerals, possessives)

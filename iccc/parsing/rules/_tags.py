@@ -142,6 +142,7 @@ def repair_tags(t: Tokens) -> list[int]:
             t.nominal[i] = False
             qualities.append(i)
     _noun_subject_of_preposition(t)
+    _compound_relative(t, first_word)
     return qualities
 
 
@@ -353,12 +354,16 @@ def _subject_participle(t: Tokens, v: int) -> bool:
     swinging/amod racket"), are a subject, its verb and its object: makes ``v`` a clause of the
     first noun with the second as its object. Not for "-ing" words that name a kind ("cutting
     board", "swimming pool") or a colour or material before them ("metal folding chair"). The
-    first noun may be the root the second hangs on ("zebra/ROOT eating/amod grass/appos")."""
+    first noun may be the root the second hangs on ("zebra/ROOT eating/amod grass/appos") or the
+    object of a preposition ("near bowl/pobj holding/amod pastry")."""
     n2 = t.head[v]
     s = v - 1
     if n2 <= v or s < 0 or not t.nominal[n2] or not t.nominal[s] or not t.space[s]:
         return False
-    rooted = t.head[s] == s and t.head[n2] == s and t.dep[n2] in ("appos", "dep", "npadvmod", "conj")
+    rooted = (  # the first noun keeps its place: a root, or the object of a preposition
+        t.head[s] == s and t.head[n2] == s and t.dep[n2] in ("appos", "dep", "npadvmod", "conj")
+        or t.dep[s] == "pobj" and not t.children[s] and t.dep[n2] in ("dobj", "pobj", "appos", "conj", "npadvmod")
+    )
     low = t.lower[v]
     if (
         low in lex.GERUND_MODIFIERS
@@ -471,6 +476,39 @@ def _noun_subject_of_preposition(t: Tokens) -> None:
         if c != s and t.dep[c] != "pobj":
             t.reattach(c, s, t.dep[c])
     t.reattach(r, s, "prep")
+
+
+def _compound_relative(t: Tokens, first_word) -> None:
+    """ "coat/compound man is wearing", "street/compound people walk on": a caption that opens with
+    a noun, then a clause whose verb ends it with a stranded preposition (or a wearing or holding
+    verb without an object) is a relative clause without "that" of that noun; the parser read
+    the two nouns as one compound. Makes the first noun the root and the clause its ``relcl``."""
+    a = first_word
+    if a is None or a + 2 >= t.n or not t.nominal[a] or t.dep[a] != "compound" or t.lower[a] in lex.NOUN_ATTRIBUTES:
+        return
+    b = a + 1
+    v = t.head[b]
+    if t.head[a] != b or t.dep[b] != "nsubj" or not t.nominal[b] or t.head[v] != v or not t.verbal[v]:
+        return
+    if t.lower[a] + " " + t.lower[b] in lex.FIXED_COMPOUNDS:
+        return
+    last = t.n - 1
+    while last > v and t.pos[last] == "PUNCT":
+        last -= 1
+    if t.has_child(v, ("dobj", "ccomp", "xcomp")) or t.has_prep_object(v):
+        return
+    if last > v:
+        if t.head[last] != v or t.children[last] or t.lower[last] not in lex.STRANDED_PREPS:
+            return
+        if t.dep[last] == "advmod":
+            t.dep[last] = "prep"  # "sky airplane is flying through/advmod"
+    elif t.lemma[v] not in lex.HELD_VERBS:
+        return
+    t.reattach(a, a, "ROOT")
+    for c in list(t.children[v]):
+        if t.pos[c] == "PUNCT":
+            t.reattach(c, a, t.dep[c])
+    t.reattach(v, a, "relcl")
 
 
 def _onto_compound(t: Tokens, i: int) -> None:
