@@ -309,3 +309,14 @@ def test_adjectives_of_a_quantifier_noun_describe_what_it_quantifies():
     """)
     assert kinds(cs, "noun") == ["grass"]
     assert [(a.text, cs[a.head].text) for a in cs if a.kind == "attribute"] == [("small", "grass")]
+
+
+def test_adjective_hung_on_a_leading_material_is_an_attribute_of_the_noun():
+    # "black/amod->metal metal/compound pole"
+    cs = concepts("""
+        black  JJ  amod      1
+        metal  NN  compound  2
+        pole   NN  ROOT      2
+    """)
+    assert kinds(cs, "noun") == ["pole"]
+    assert [(a.text, cs[a.head].text) for a in cs if a.kind == "attribute"] == [("black", "pole"), ("metal", "pole")]

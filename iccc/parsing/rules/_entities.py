@@ -158,11 +158,12 @@ def _add_entity(t: Tokens, entities: Entities, attributes: Attributes, protos: l
         return
     # modifiers of the head, and those the parser hung on a compound part ("a red/amod->fire
     # fire hydrant")
-    for k in range(first, h + 1):
+    # (and of a leading colour/material: "black/amod->metal metal pole")
+    for k in range(noun_attrs[0] if noun_attrs else first, h + 1):
         for c in children[k]:
             if c >= first:
                 break  # children are sorted
-            if c < ent_first:
+            if c < ent_first or c in noun_attrs:
                 continue
             d = dep[c]
             if d in lex.ATTRIBUTE_DEPS and c > ent_first and lower[c - 1] + " " + lower[c] in lex.NUMBER_WORDS:
