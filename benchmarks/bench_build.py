@@ -24,12 +24,24 @@ Stages, each timed once in this process (``num_proc=None``), in CPU seconds of t
 * **transform**: reading every row of an on-the-fly build (``mode="transform"``) in batches of 256,
   as a DataLoader would (the same work as *build*, done at read time; the rows are identical);
 
+**warm**: the same on-the-fly build read again as epoch 1 (``set_epoch``): new draws, the
+engine's per-caption caches warm, as in every epoch after the first;
+
 then **per million captions** = CPU seconds per caption x 10^6, for one core (parsing and
 building scale with ``num_proc``; the base is built in one process); balancing is capped at 50,000
 captions, so its per-million figure is its time on 50,000 (scaled linearly from a smaller run). Memory: resident set size (RSS) after each stage
 and the peak. **stream**: an ``IterableDataset`` of the parsed rows, cycled to ``--stream`` rows,
 built with the base from above and iterated to the end; RSS is sampled ten times: it must stay
 flat (the growth from the second sample to the last is reported).
+
+**End to end vs parsing** (the targets of the scale issue): for each size in ``--sizes`` (default
+25,000, 50,000 and every distinct caption here: COCO val2017, Karpathy test, Flickr8k and FACTUAL,
+~125k), a fresh process times ``iccc.add_concepts`` alone and then ``build_dataset`` on the raw
+captions (parse + base + balance + build, ``datasets`` caching off), and reports their ratio (CPU
+seconds of the process and its workers; target <= 1.2), the peak RSS and the RSS after each stage.
+With ``--num-proc 2`` (default: also run at the middle size) the same build runs with
+``num_proc=2``, and its wall-clock speed-up over one process is reported (target >= 1.8; only
+meaningful on an otherwise idle machine with two free cores).
 """
 
 from __future__ import annotations
@@ -83,6 +95,105 @@ def load_rows(quick: bool) -> tuple[list[dict], list[str]]:
             image = r.get("image") or f"val2017/{int(group):012d}.jpg"
             rows.append({"caption": r["caption"], "image_id": f"{name.split('_')[1]}:{group}", "image": image})
     return (rows[:2000] if quick else rows), files
+
+
+def distinct_rows(limit: int | None = None) -> list[dict]:
+    """Distinct captions (first occurrence kept) of COCO val2017, Karpathy test, Flickr8k and
+    FACTUAL (train + dev), in that order, with a source-prefixed ``image_id``."""
+    import csv
+    import gzip
+
+    from iccc.io import group_key, read_captions
+
+    seen, rows = set(), []
+
+    def keep(text, image):
+        if isinstance(text, str) and text not in seen:
+            seen.add(text)
+            rows.append({"caption": text, "image_id": image})
+
+    for name in ("captions_val2017.json.gz", "coco_karpathy_test.json.gz"):
+        for r in read_captions(COCO / name):
+            keep(r["caption"], f"coco:{group_key(r)}")
+    flickr = DATA / "flickr8k" / "hodosh2013" / "Flickr8k.token.txt.gz"
+    if flickr.is_file():
+        for r in read_captions(flickr):
+            keep(r["caption"], f"flickr:{group_key(r)}")
+    for split in ("train.csv.gz", "dev.csv"):
+        path = DATA / "factual" / "factual_sg" / "random" / split
+        if path.is_file():
+            opener = gzip.open if split.endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8", newline="") as f:
+                for r in csv.DictReader(f):
+                    keep(r["caption"], f"vg:{r['image_id']}")
+    return rows[:limit] if limit else rows
+
+
+def cpu_with_children() -> float:
+    """CPU seconds of this process and its finished worker processes."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def child(n_rows: int, num_proc: int | None) -> dict:
+    """In a fresh process: parse alone, then the whole build from raw captions, on ``n_rows``."""
+    import datasets
+
+    import iccc
+    from iccc.dataset import build_dataset
+
+    datasets.disable_progress_bars()
+    datasets.disable_caching()
+    rows = distinct_rows(n_rows)
+    ds = datasets.Dataset.from_list(rows)
+    iccc.load_parser()
+    build_dataset(ds.select(range(50)), group_column="image_id")  # one-time loading is not per caption
+    out = {"rows": len(rows), "num_proc": num_proc, "rss_mb_start": round(rss_mb(), 1)}
+    gc.collect()
+    cpu, wall = cpu_with_children(), time.perf_counter()
+    parsed = iccc.add_concepts(ds, batch_size=1000, num_proc=num_proc)
+    out["parse"] = {"cpu_s": round(cpu_with_children() - cpu, 2), "wall_s": round(time.perf_counter() - wall, 2),
+                    "rss_mb_after": round(rss_mb(), 1)}
+    del parsed
+    gc.collect()
+    out["rss_mb_before_build"] = round(rss_mb(), 1)
+    cpu, wall = cpu_with_children(), time.perf_counter()
+    built = build_dataset(ds, group_column="image_id", batch_size=1000, num_proc=num_proc)
+    out["build"] = {"cpu_s": round(cpu_with_children() - cpu, 2), "wall_s": round(time.perf_counter() - wall, 2),
+                    "rss_mb_after": round(rss_mb(), 1)}
+    out["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    out["ratio_cpu"] = round(out["build"]["cpu_s"] / out["parse"]["cpu_s"], 3)
+    out["ratio_wall"] = round(out["build"]["wall_s"] / out["parse"]["wall_s"], 3)
+    out["corrections"] = sum(t == "correction" for t in built["task"])
+    return out
+
+
+def run_child(n_rows: int, num_proc: int | None) -> dict:
+    import subprocess
+
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(n_rows)]
+    if num_proc:
+        cmd += ["--num-proc", str(num_proc)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench_build child {n_rows} rows failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def scale_runs(sizes: list[int], parallel: list[int], num_proc: int) -> dict:
+    runs = []
+    for n in sizes:
+        runs.append(run_child(n, None))
+        print(f"  {runs[-1]['rows']:,} rows, 1 process: build/parse CPU {runs[-1]['ratio_cpu']:.2f}, "
+              f"peak RSS {runs[-1]['peak_rss_mb']:,.0f} MB", flush=True)
+    for n in parallel:
+        one = runs[sizes.index(n)]
+        two = run_child(n, num_proc)
+        two["speedup_wall_vs_one_process"] = round(one["build"]["wall_s"] / two["build"]["wall_s"], 3)
+        runs.append(two)
+        print(f"  {two['rows']:,} rows, num_proc={num_proc}: speed-up {two['speedup_wall_vs_one_process']:.2f}x",
+              flush=True)
+    return {"runs": runs, "num_proc": num_proc}
 
 
 class Timer:
@@ -160,15 +271,24 @@ def main(argv=None) -> int:
     parser.add_argument("--stream", type=int, default=None, help="rows of the streaming check (default 4,000 quick, "
                         "60,000 full)")
     parser.add_argument("--out", default=None, help="JSON path (default results/build[_quick].json)")
+    parser.add_argument("--sizes", default=None, help="comma-separated caption counts of the end-to-end runs "
+                        "(default 25000,50000,all; quick: 2000)")
+    parser.add_argument("--num-proc", type=int, default=None, help="processes of the parallel end-to-end run "
+                        "(default 2; 1: none)")
+    parser.add_argument("--no-scale", action="store_true", help="skip the end-to-end runs")
+    parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if "NLTK_DATA" not in os.environ and NLTK_DIR.is_dir():
         os.environ["NLTK_DATA"] = str(NLTK_DIR)
+    if args.child is not None:
+        print(json.dumps(child(args.child, args.num_proc if args.num_proc and args.num_proc > 1 else None)))
+        return 0
 
     import datasets
 
     import iccc
     from iccc.balance import balance_insertions
-    from iccc.dataset import build_dataset, build_summary, concept_base, format_summary
+    from iccc.dataset import build_dataset, build_summary, concept_base, format_summary, set_epoch
 
     datasets.disable_progress_bars()
     datasets.disable_caching()
@@ -190,13 +310,16 @@ def main(argv=None) -> int:
     fly = build_dataset(parsed, concepts=base, group_column="image_id", mode="transform")
     timer.run("transform", n, lambda: read_all(fly))
     same = fly[:200] == built.select(range(min(200, n)))[:]
+    set_epoch(fly, 1)
+    timer.run("transform_warm", n, lambda: read_all(fly))
     summary = build_summary(built, examples=3)
     stream = stream_check(parsed, base, stream_rows)
 
     stages = timer.stages
     # per million: linear stages scale with the rows; balancing runs on at most BALANCE_ROWS captions,
     # so at a million it costs what it costs on min(n, BALANCE_ROWS) -> scaled up to that sample size
-    per_million = {s: round(stages[s]["cpu_s"] / n * 1e6 / 60, 1) for s in ("parse", "base", "build", "transform")}
+    per_million = {s: round(stages[s]["cpu_s"] / n * 1e6 / 60, 1)
+                   for s in ("parse", "base", "build", "transform", "transform_warm")}
     per_million["balance"] = round(stages["balance"]["cpu_s"] * 50_000 / max(1, stages["balance"]["rows"]) / 60, 1)
     total_cpu = sum(stages[s]["cpu_s"] for s in ("parse", "base", "balance", "build"))
     per_million["parse+base+build"] = round(sum(per_million[s] for s in ("parse", "base", "balance", "build")), 1)
@@ -218,6 +341,16 @@ def main(argv=None) -> int:
         "examples": summary["examples"],
         "stream": stream,
     }
+    if not args.no_scale:
+        print("End to end vs parsing alone (fresh process per run):", flush=True)
+        if args.sizes:
+            sizes = [int(x) for x in args.sizes.split(",")]
+        else:
+            sizes = [2_000] if args.quick else [25_000, 50_000, len(distinct_rows())]
+        middle = sizes[len(sizes) // 2] if len(sizes) > 1 else sizes[0]
+        num_proc = args.num_proc or 2
+        result["end_to_end"] = scale_runs(sizes, [middle] if num_proc > 1 else [], num_proc)
+
     out = Path(args.out) if args.out else RESULTS / ("build_quick.json" if args.quick else "build.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
@@ -232,6 +365,14 @@ def main(argv=None) -> int:
     print(f"Peak RSS {result['memory']['peak_rss_mb']:,.0f} MB. On-the-fly rows equal materialised rows: {same}.")
     print(f"Stream of {stream['rows']:,} rows: {stream['rows_per_s_cpu']:,.0f} rows/s (CPU); RSS samples (MB) "
           f"{stream['rss_mb_samples']}; growth after the first tenth {stream['rss_growth_mb_after_first_tenth']} MB.")
+    if "end_to_end" in result:
+        print("| captions | processes | parse s (CPU) | build s (CPU) | build / parse | build wall s | speed-up | "
+              "peak RSS MB |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in result["end_to_end"]["runs"]:
+            print(f"| {r['rows']:,} | {r['num_proc'] or 1} | {r['parse']['cpu_s']:,.1f} | {r['build']['cpu_s']:,.1f} | "
+                  f"{r['ratio_cpu']:.2f} | {r['build']['wall_s']:,.1f} | {r.get('speedup_wall_vs_one_process', '')} | "
+                  f"{r['peak_rss_mb']:,.0f} |")
     print(format_summary(summary))
     print(f"Saved {out}")
     return 0

@@ -73,7 +73,7 @@ def add_arguments(p) -> None:
     p.add_argument("--save-base", default=None, help="save the ConceptBase built from the input here")
     p.add_argument("--no-balance", action="store_true", help="skip frequency balancing of inserted words")
     p.add_argument("--model", default=None, help=MODEL_HELP)
-    p.add_argument("--num-proc", type=positive_int, default=None, help="processes for parsing, building and saving")
+    p.add_argument("--num-proc", type=positive_int, default=None, help="processes for parsing, the concept base (counting, balancing), building and saving")
     p.add_argument("--batch-size", type=positive_int, default=default_of(build_dataset, "batch_size"),
                    help="rows per map batch")
     vision = p.add_argument_group("image-conditioned negatives (needs the vision extra)")
@@ -263,7 +263,8 @@ def run(args) -> int:
     else:
         concepts = concept_base(_splits(ds), caption_column=CAPTION, group_column=IMAGE_ID,
                                 balance=not args.no_balance and args.p_correction > 0, seed=args.seed,
-                                corrupt_config=dict(operations=operations, kinds=kinds, p_swap=args.p_swap, mix=args.mix))
+                                corrupt_config=dict(operations=operations, kinds=kinds, p_swap=args.p_swap, mix=args.mix),
+                                num_proc=args.num_proc)
         if args.save_base:
             concepts.save(args.save_base)
     built = build_dataset(

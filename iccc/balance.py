@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterable, Sequence
 
+from ._workers import ChunkWorkers, chunks, workers
 from .base import CONTEXT_SEP, ConceptBase, removal_table
 from .contexts import edge_keys
 from .corrupt import CORRUPTIBLE, MANY_CHUNK, Corruptor, drive, feasibility_key, mix_table
@@ -37,9 +38,12 @@ from .streams import BALANCE_EPOCH, Streams, check_non_negative
 
 #: Factors are kept within [1 / MAX_FACTOR, MAX_FACTOR].
 MAX_FACTOR = 20.0
+#: Captions below which a simulation is not worth a worker process of its own.
+MIN_WORKER_CAPTIONS = MANY_CHUNK
 
 
-def calibrate_mix(base: ConceptBase, parsed: Sequence, *, same_category: bool = True) -> dict[str, float]:
+def calibrate_mix(base: ConceptBase, parsed: Sequence, *, same_category: bool = True,
+                  num_proc: int | None = None) -> dict[str, float]:
     """Count which operations can edit each caption and store the counts on ``base`` (the mix
     calibration :class:`iccc.corrupt.MixPlan` solves the operation rates from).
 
@@ -58,6 +62,8 @@ def calibrate_mix(base: ConceptBase, parsed: Sequence, *, same_category: bool = 
         base: the :class:`iccc.ConceptBase` the calibration is for (its context model judges swaps).
         parsed: parsed captions (typically an even sample of those the base was built from).
         same_category: the engine setting the calibration is for (:class:`iccc.Corruptor`).
+        num_proc: processes to count in (forked, :mod:`iccc._workers`; the same table with any
+            number).
 
     Returns:
         The table (also stored on ``base``).
@@ -73,15 +79,34 @@ def calibrate_mix(base: ConceptBase, parsed: Sequence, *, same_category: bool = 
     if not isinstance(same_category, bool):
         raise TypeError(f"`same_category` should be True or False, got {same_category!r}.")
     parsed = [p for p in parsed if getattr(p, "status", None) in CORRUPTIBLE]
-    index = CandidateIndex.of(base)
+    with _sample_workers(base, parsed, None, num_proc) as pool:
+        return _calibrate(base, pool, same_category)
+
+
+def _sample_workers(base: ConceptBase, parsed: list, groups: list | None, num_proc: int | None) -> ChunkWorkers:
+    """Workers over contiguous pieces of the sample: ``(base, captions, groups, offset)`` each."""
+    groups = groups if groups is not None else [None] * len(parsed)
+    pieces = chunks(len(parsed), workers(num_proc, len(parsed) // MIN_WORKER_CAPTIONS))
+    return ChunkWorkers([(base, parsed[r.start:r.stop], groups[r.start:r.stop], r.start) for r in pieces], num_proc)
+
+
+def _operators(same_category: bool) -> list:
     settings = {"same_category": same_category, "vision": None}
-    ops = [(name, cls.configured(cls.supported_kinds, settings)) for name, cls in OPERATORS.items()]
-    # Direction balance first (number: plural/singular, existence: negate/affirm), so that the
-    # feasibility count below sees the slots the engine will keep (iccc.operators._directions).
-    directed = [op for _, op in ops if op.directions]
-    if directed:
-        shares, captions = direction_tables(directed, count_directions(directed, parsed, index))
-        base.balance = {**base.balance, DIRECTIONS_TABLE: shares, f"{DIRECTIONS_TABLE}:captions": captions}
+    return [(name, cls.configured(cls.supported_kinds, settings)) for name, cls in OPERATORS.items()]
+
+
+def _count_directions(chunk, balance, same_category):
+    base, parsed, _, _ = chunk
+    base.balance = balance
+    directed = [op for _, op in _operators(same_category) if op.directions]
+    return count_directions(directed, parsed, CandidateIndex.of(base))
+
+
+def _count_feasible(chunk, balance, same_category) -> Counter:
+    base, parsed, _, _ = chunk
+    base.balance = balance
+    index = CandidateIndex.of(base)
+    ops = _operators(same_category)
 
     def units(p):
         out = []
@@ -94,9 +119,61 @@ def calibrate_mix(base: ConceptBase, parsed: Sequence, *, same_category: bool = 
     counts: Counter = Counter()
     for lo in range(0, len(parsed), MANY_CHUNK):
         counts.update(drive([units(p) for p in parsed[lo : lo + MANY_CHUNK]], index))
+    return counts
+
+
+def _calibrate(base: ConceptBase, pool: ChunkWorkers, same_category: bool) -> dict[str, float]:
+    # Direction balance first (number: plural/singular, existence: negate/affirm), so that the
+    # feasibility count below sees the slots the engine will keep (iccc.operators._directions).
+    directed = [op for _, op in _operators(same_category) if op.directions]
+    if directed:
+        signatures: dict = {}
+        for part in pool.map(_count_directions, dict(base.balance), same_category):
+            for group, sigs in part.items():  # in chunk order: the serial count's key order
+                merged = signatures.setdefault(group, {})
+                for sig, n in sigs.items():
+                    merged[sig] = merged.get(sig, 0.0) + n
+        shares, captions = direction_tables(directed, signatures)
+        base.balance = {**base.balance, DIRECTIONS_TABLE: shares, f"{DIRECTIONS_TABLE}:captions": captions}
+    counts: Counter = Counter()
+    for part in pool.map(_count_feasible, dict(base.balance), same_category):
+        counts.update(part)
     table = {**{f"@{name}": 1.0 for name in OPERATORS}, **{key: float(n) for key, n in sorted(counts.items())}}
     base.balance = {**base.balance, mix_table(same_category): table}
     return table
+
+
+def _simulate(chunk, balance, corruptor_config, seed, by_context) -> tuple[Counter, Counter, Counter, Counter]:
+    """One balancing round on a chunk: how often each (kind, lemma) was inserted and replaced,
+    overall and per neighbouring word."""
+    base, parsed, groups, offset = chunk
+    base.balance = balance  # drops the caches that depend on the factors
+    engine = Corruptor(base, **corruptor_config)
+    streams = Streams(seed, BALANCE_EPOCH, range(offset, offset + len(parsed)))
+    inserted: Counter = Counter()
+    replaced: Counter = Counter()
+    inserted_ctx: Counter = Counter()
+    replaced_ctx: Counter = Counter()
+    records = []
+    for lo in range(0, len(parsed), MANY_CHUNK):
+        hi = min(len(parsed), lo + MANY_CHUNK)
+        records += engine.many(parsed[lo:hi], [streams[i] for i in range(lo, hi)], groups[lo:hi])
+    for p, record in zip(parsed, records):
+        if record is None or record.operation != "replace":
+            continue
+        kind = record.concept_kind
+        old = next((c.lemma for c in p.concepts if c.kind == kind and c.start == record.start
+                    and c.end == record.end), None)
+        new = engine.index.lemma_of_surface(kind, record.replacement)
+        if old is not None and new is not None:
+            replaced[(kind, old)] += 1
+            inserted[(kind, new)] += 1
+            if by_context:
+                for key in edge_keys(p.text, record.start, record.end):
+                    table = f"{kind}{CONTEXT_SEP}{key}"
+                    replaced_ctx[(table, old)] += 1
+                    inserted_ctx[(table, new)] += 1
+    return inserted, replaced, inserted_ctx, replaced_ctx
 
 
 def balance_insertions(
@@ -111,6 +188,7 @@ def balance_insertions(
     removal_strength: float = 0.5,
     progress: bool = False,
     mix_calibration: bool = True,
+    num_proc: int | None = None,
     **corruptor_config,
 ) -> dict[str, dict[str, float]]:
     """Compute per-lemma insertion factors on ``parsed`` and attach them to ``base``.
@@ -133,6 +211,8 @@ def balance_insertions(
         progress: show a tqdm bar on stderr (``rounds`` x ``len(parsed)`` captions simulated).
         mix_calibration: also run :func:`calibrate_mix` on ``parsed`` (before the simulation, so
             that it corrupts with the build's mix, and after, with the final factors).
+        num_proc: processes to simulate in (forked, :mod:`iccc._workers`; each keeps its part of
+            the captions for every round): the same factors with any number.
         corruptor_config: passed to :class:`iccc.Corruptor` (operations, kinds, ...).
 
     Returns:
@@ -165,59 +245,42 @@ def balance_insertions(
     if len(groups) != len(parsed):
         raise ValueError(f"`groups` has {len(groups)} items but `parsed` has {len(parsed)}.")
     same_category = corruptor_config.get("same_category", True)
-    if mix_calibration:
-        calibrate_mix(base, parsed, same_category=same_category)
-    factors: dict[str, dict[str, float]] = {k: dict(v) for k, v in base.balance.items()}
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=rounds * len(parsed), desc="Balancing insertions", unit=" captions")
-    for _ in range(rounds):
-        base.balance = factors  # drops the caches that depend on the factors
-        engine = Corruptor(base, **corruptor_config)
-        streams = Streams(seed, BALANCE_EPOCH, range(len(parsed)))
-        inserted: Counter = Counter()
-        replaced: Counter = Counter()
-        inserted_ctx: Counter = Counter()
-        replaced_ctx: Counter = Counter()
-        records = []
-        # in the engine's own chunks (the same records as one call), so that the bar moves
-        for lo in range(0, len(parsed), MANY_CHUNK):
-            hi = min(len(parsed), lo + MANY_CHUNK)
-            records += engine.many(parsed[lo:hi], [streams[i] for i in range(lo, hi)], groups[lo:hi])
+    with _sample_workers(base, parsed, groups, num_proc) as pool:
+        if mix_calibration:
+            _calibrate(base, pool, same_category)
+        factors: dict[str, dict[str, float]] = {k: dict(v) for k, v in base.balance.items()}
+        for _ in range(rounds):
+            base.balance = factors
+            inserted: Counter = Counter()
+            replaced: Counter = Counter()
+            inserted_ctx: Counter = Counter()
+            replaced_ctx: Counter = Counter()
+            for part in pool.map(_simulate, dict(base.balance), corruptor_config, seed, by_context):
+                for total, counts in zip((inserted, replaced, inserted_ctx, replaced_ctx), part):
+                    total.update(counts)
             if bar is not None:
-                bar.update(hi - lo)
-        for p, record in zip(parsed, records):
-            if record is None or record.operation != "replace":
-                continue
-            kind = record.concept_kind
-            old = next((c.lemma for c in p.concepts if c.kind == kind and c.start == record.start
-                        and c.end == record.end), None)
-            new = engine.index.lemma_of_surface(kind, record.replacement)
-            if old is not None and new is not None:
-                replaced[(kind, old)] += 1
-                inserted[(kind, new)] += 1
-                if by_context:
-                    for key in edge_keys(p.text, record.start, record.end):
-                        table = f"{kind}{CONTEXT_SEP}{key}"
-                        replaced_ctx[(table, old)] += 1
-                        inserted_ctx[(table, new)] += 1
-        updated: dict[str, dict[str, float]] = {k: dict(v) for k, v in factors.items()}
-        for counts_in, counts_out in ((inserted, replaced), (inserted_ctx, replaced_ctx)):
-            for kind, lemma in set(counts_in) | set(counts_out):
-                ratio = ((counts_out[(kind, lemma)] + 1) / (counts_in[(kind, lemma)] + 1)) ** strength
-                value = updated.setdefault(kind, {}).get(lemma, 1.0) * ratio
-                updated[kind][lemma] = float(min(MAX_FACTOR, max(1.0 / MAX_FACTOR, value)))
-        if removal_strength > 0:
-            for kind, lemma in set(inserted) | set(replaced):
-                ratio = ((inserted[(kind, lemma)] + 1) / (replaced[(kind, lemma)] + 1)) ** removal_strength
-                table = updated.setdefault(removal_table(kind), {})
-                table[lemma] = float(min(MAX_FACTOR, max(1.0 / MAX_FACTOR, table.get(lemma, 1.0) * ratio)))
-        factors = updated
+                bar.update(len(parsed))
+            updated: dict[str, dict[str, float]] = {k: dict(v) for k, v in factors.items()}
+            # sorted: the factors do not depend on the order the workers' counts came in
+            for counts_in, counts_out in ((inserted, replaced), (inserted_ctx, replaced_ctx)):
+                for kind, lemma in sorted(set(counts_in) | set(counts_out)):
+                    ratio = ((counts_out[(kind, lemma)] + 1) / (counts_in[(kind, lemma)] + 1)) ** strength
+                    value = updated.setdefault(kind, {}).get(lemma, 1.0) * ratio
+                    updated[kind][lemma] = float(min(MAX_FACTOR, max(1.0 / MAX_FACTOR, value)))
+            if removal_strength > 0:
+                for kind, lemma in sorted(set(inserted) | set(replaced)):
+                    ratio = ((inserted[(kind, lemma)] + 1) / (replaced[(kind, lemma)] + 1)) ** removal_strength
+                    table = updated.setdefault(removal_table(kind), {})
+                    table[lemma] = float(min(MAX_FACTOR, max(1.0 / MAX_FACTOR, table.get(lemma, 1.0) * ratio)))
+            factors = updated
+        base.balance = factors
+        if mix_calibration:  # again, with the final factors (they weigh how plausible a swap is)
+            _calibrate(base, pool, same_category)
     if bar is not None:
         bar.close()
-    base.balance = factors
-    if mix_calibration:  # again, with the final factors (they weigh how plausible a swap is)
-        calibrate_mix(base, parsed, same_category=same_category)
     return dict(base.balance)

@@ -332,18 +332,24 @@ class ConceptBase:
         if not isinstance(other, ConceptBase):
             raise TypeError(f"`other` must be a ConceptBase, got {type(other).__name__}.")
         merged = ConceptBase.from_json(self.to_json())
+        merged._absorb(other)
+        return merged
+
+    def _absorb(self, other: ConceptBase) -> None:
+        """Add ``other``'s counts, forms, contexts and groups to this base, in place. Bases of
+        consecutive pieces of some captions, absorbed in order, equal the base of all of them
+        (the same counts, with every key in the same order)."""
         for kind in KINDS:
-            merged.counts[kind].update(other.counts[kind])
+            self.counts[kind].update(other.counts[kind])
             for lemma, forms in other.forms[kind].items():
                 for form, surfaces in forms.items():
-                    merged.forms[kind][lemma][form].update(surfaces)
+                    self.forms[kind][lemma][form].update(surfaces)
             for key, lemmas in other.contexts[kind].items():
-                merged.contexts[kind][key].update(lemmas)
+                self.contexts[kind][key].update(lemmas)
         for g, words in other.groups.items():
-            merged.groups[g].update(words)
-        merged.n_captions += other.n_captions
-        merged.changed()
-        return merged
+            self.groups[g].update(words)
+        self.n_captions += other.n_captions
+        self.changed()
 
     @classmethod
     def default(cls) -> ConceptBase:

@@ -88,10 +88,19 @@ def context_keys(parsed: ParsedCaption, i: int) -> tuple[str, ...]:
     """
     concepts = parsed.concepts
     c = concepts[i]
-    keys: list[str] = list(neighbour_keys(parsed.text, c.start, c.end))
-    # the word bigrams the concept forms (what a bigram classifier sees); their balance factors
-    # (iccc.balance) are looked up under these keys, too
-    keys += edge_keys(parsed.text, c.start, c.end)
+    # the n-gram context (neighbour_keys), then the word bigrams the concept forms (edge_keys:
+    # what a bigram classifier sees; their balance factors are looked up under these keys, too),
+    # from one tokenisation of each side
+    text = parsed.text
+    left = _TOKEN.findall(text[max(0, c.start - _WINDOW) : c.start].lower())[-2:]
+    after = _TOKEN.findall(text[c.end : c.end + _WINDOW].lower())
+    right = next((t for t in after if t not in _DETERMINERS), "</s>")
+    keys: list[str] = [
+        "L2:" + " ".join(["<s>"] * (2 - len(left)) + left),
+        "R1:" + right,
+        "L1:" + (left[-1] if left else "<s>"),
+        "N1:" + (after[0] if after else "</s>"),
+    ]
     if c.kind in ("noun", "entity"):
         entity = _entity_of(parsed, i)
         noun = i if c.kind == "noun" else _noun_of_entity(parsed, i)

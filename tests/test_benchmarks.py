@@ -26,6 +26,7 @@ QUICK_RUNS = [
      "coco_captions"),
     ("bench_corrupt.py", ["--quick", "--out", "{out}"], ["summary", "runs"], "coco_captions"),
     ("bench_build.py", ["--quick", "--out", "{out}"], ["timing", "per_million_captions_minutes_one_core", "stream",
+                                                       "end_to_end",
                                                        "summary"], "coco_captions"),
     ("demo_shapes.py", ["--quick", "--json", "{out}"], ["runs", "losses", "config"], "nltk_data"),
     ("bench_train_gpu.py", ["--quick", "--out", "{out}"], ["throughput", "parameters", "machine"], "nltk_data"),
@@ -34,6 +35,8 @@ QUICK_RUNS = [
     ("bench_rules.py", ["--quick", "--out", "{out}"], ["measure", "machine", "config"], "coco_captions"),
     ("bench_vision.py", ["--quick", "--out", "{out}"], ["encoder", "retrieval", "consistency", "arms", "cost",
                                                         "calibration"], "nltk_data"),
+    ("bench_self_reward.py", ["--quick", "--out", "{out}"], ["config", "encoder", "arms", "timing", "machine"],
+     "nltk_data"),
     ("study_iccc.py", ["--quick", "--out", "{out}"], ["config", "summary", "runs", "table", "data"], "nltk_data"),
 ]
 

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from .. import columns
 from .._schema import ParsedCaption
+from .._workers import chunks, fork_map, workers
 from ..base import ConceptBase
 from ..corrupt import DEFAULT_OPERATIONS, DEFAULT_P_ADD, DEFAULT_P_SWAP
 from ._checks import check_bool, check_column, check_count, check_p, check_positive
@@ -125,7 +126,9 @@ def build_dataset(
             (``with_transform``: samples drawn when rows are read; call
             :func:`iccc.dataset.set_epoch` every epoch for new corruptions). An ``IterableDataset``
             is always mapped lazily, and ``ds.set_epoch(e)`` draws the rows of epoch ``epoch + e``.
-        num_proc, batch_size: for the maps (parsing and building).
+        num_proc, batch_size: for the maps (parsing and building); ``num_proc`` also for the concept
+            base built here (counting, mix calibration and balancing in forked processes: the same
+            base with any number).
         nlp: spaCy pipeline name, path or ``Language`` for parsing.
         base_rows: rows read to build the concept base (default: all rows of a ``Dataset``, the first
             100,000 of an ``IterableDataset``).
@@ -222,7 +225,7 @@ def build_dataset(
         make = partial(_checked_base, list(parsed.values()), caption_column=caption_column,
                        group_column=group_column, base_rows=base_rows, balance=balance and p_correction > 0, seed=seed,
                        corrupt_config=dict(operations=operations, kinds=kinds, p_swap=p_swap, p_add=p_add, mix=mix),
-                       mix_calibration=p_correction > 0, needed=p_correction > 0)
+                       mix_calibration=p_correction > 0, needed=p_correction > 0, num_proc=num_proc)
         # a stream's base is read from its first rows when the first row is read, not now
         concepts = LazyBase(make) if streamed else make(needed=False)
     empty = all(isinstance(split, Dataset) and len(split) == 0 for split in parsed.values())
@@ -436,6 +439,7 @@ def concept_base(
     seed: int = 0,
     corrupt_config: dict | None = None,
     mix_calibration: bool = True,
+    num_proc: int | None = None,
 ) -> ConceptBase:
     """The concept base of datasets with a ``concepts`` column (see :func:`iccc.add_concepts`).
 
@@ -445,7 +449,9 @@ def concept_base(
     With ``mix_calibration`` (even without ``balance``) the same sample calibrates the mix
     (:func:`iccc.balance.calibrate_mix`: which operations can edit which captions, so that each
     operation gets its share of the corrections). Only the caption, ``concepts`` and group
-    columns are read.
+    columns are read. ``num_proc``: processes to count, calibrate and balance in (forked:
+    :mod:`iccc._workers`; the same base with any number, counted from contiguous pieces of the
+    rows absorbed in order).
 
     >>> import iccc
     >>> from datasets import Dataset
@@ -469,27 +475,71 @@ def concept_base(
             streamed = True
     stride = 1 if streamed else max(1, ceil(total / balance_rows))
     sampled = balance or mix_calibration
-    base = ConceptBase()
-    sample, sample_groups, i = [], [], 0
-    for source in sources:
-        for batch in source.iter(batch_size=1000):
-            groups = batch[group_column] if group_column else [None] * len(batch[caption_column])
-            for text, found, group in zip(batch[caption_column], batch[columns.CONCEPTS], groups):
-                row = {"text": text if isinstance(text, str) else "", "concepts": found or ()}
-                base.add(row, group=group)
-                if sampled and i % stride == 0 and len(sample) < balance_rows and found:
-                    sample.append(ParsedCaption.from_dict(row))
-                    sample_groups.append(group)
-                i += 1
+    job = _CountJob(sources, caption_column, group_column, stride if sampled else 0, balance_rows)
+    pieces = [(0, None)] if streamed else _pieces(total, workers(num_proc, total // MIN_WORKER_ROWS))
+    parts = fork_map(job, pieces, num_proc)
+    base, sample, sample_groups = parts[0]
+    for other, more, more_groups in parts[1:]:
+        base._absorb(other)
+        sample += more
+        sample_groups += more_groups
     if sample and base.kinds() and (balance or mix_calibration):
         from ..balance import balance_insertions, calibrate_mix
 
         if balance:
             balance_insertions(base, sample, groups=sample_groups, seed=seed, mix_calibration=mix_calibration,
-                               **(corrupt_config or {}))
+                               num_proc=num_proc, **(corrupt_config or {}))
         else:
-            calibrate_mix(base, sample, same_category=(corrupt_config or {}).get("same_category", True))
+            calibrate_mix(base, sample, same_category=(corrupt_config or {}).get("same_category", True),
+                          num_proc=num_proc)
     return base
+
+
+#: Rows below which counting the base is not worth a worker process.
+MIN_WORKER_ROWS = 5_000
+
+
+def _pieces(total: int, parts: int) -> list[tuple[int, int]]:
+    return [(r.start, r.stop) for r in chunks(total, parts)]
+
+
+class _CountJob:
+    """Counts rows ``[lo, hi)`` of the concatenated sources into a base of their own, with the
+    captions of the balancing sample among them (every ``stride``-th row with concepts, counted
+    from the first row of all; ``stride`` 0: none; ``hi`` None: every row, a stream's sample being
+    its first ``balance_rows``)."""
+
+    def __init__(self, sources, caption_column, group_column, stride, balance_rows):
+        self.sources, self.caption_column, self.group_column = sources, caption_column, group_column
+        self.stride, self.balance_rows = stride, balance_rows
+
+    def __call__(self, piece):
+        lo, hi = piece
+        caption_column, group_column, stride = self.caption_column, self.group_column, self.stride
+        base = ConceptBase()
+        sample, sample_groups, i = [], [], 0
+        for source in self.sources:
+            if hi is not None:
+                n = len(source)
+                if i + n <= lo or i >= hi:
+                    i += n
+                    continue
+                a, b = max(lo, i) - i, min(hi, i + n) - i
+                if (a, b) != (0, n):
+                    source = source.select(range(a, b))
+                i += a
+            for batch in source.iter(batch_size=1000):
+                groups = batch[group_column] if group_column else [None] * len(batch[caption_column])
+                for text, found, group in zip(batch[caption_column], batch[columns.CONCEPTS], groups):
+                    row = {"text": text if isinstance(text, str) else "", "concepts": found or ()}
+                    base.add(row, group=group)
+                    if stride and i % stride == 0 and len(sample) < self.balance_rows and found:
+                        sample.append(ParsedCaption.from_dict(row))
+                        sample_groups.append(group)
+                    i += 1
+            if hi is not None and i >= hi:
+                break
+        return base, sample, sample_groups
 
 
 # ------------------------------------------------------------------------------------ the three ways

@@ -264,14 +264,25 @@ class Operator:
         per caption object and kept in the index (a map or an epoch loop sees the same caption
         again; everything here is deterministic). A directed operator's slots are thinned to the
         base's direction shares (:func:`iccc.operators._directions.thin`)."""
-        memo = index.store(self._memo_key(), PER_CAPTION_LIMIT, balanced=True)
+        key = self._memo_key()
+        memo = index.store(key, PER_CAPTION_LIMIT, balanced=True)
         found = memo.get(id(parsed))
         if found is not None and found.parsed is parsed:
             return found
-        slots = self.slots(parsed, index)
+        # What depends on the caption alone (its slots, contexts and weight requests) outlives a
+        # change of the base's balance (the balancing rounds and the mix calibration change it
+        # several times over the same captions); weights and thinning are redone.
+        raw_memo = index.store(key, PER_CAPTION_LIMIT)
+        raw = raw_memo.get(id(parsed))
+        if raw is None or raw.parsed is not parsed:
+            raw = raw_memo[id(parsed)] = Prepared(parsed, self.slots(parsed, index))
         if self.directions:
-            slots = thin(self, parsed, slots, index.base.balance.get(DIRECTIONS_TABLE))
-        prepared = memo[id(parsed)] = Prepared(parsed, slots)
+            slots = thin(self, parsed, raw.slots, index.base.balance.get(DIRECTIONS_TABLE))
+            prepared = Prepared(parsed, slots) if slots != raw.slots else Prepared(parsed, raw.slots, raw)
+        else:
+            prepared = Prepared(parsed, raw.slots, raw)
+        prepared.contexts, prepared.requests, prepared.blocked = raw.contexts, raw.requests, raw.blocked
+        memo[id(parsed)] = prepared
         return prepared
 
     def feasible_kinds(self, prepared: Prepared, index: CandidateIndex):
@@ -367,13 +378,16 @@ class Prepared:
 
     __slots__ = ("parsed", "slots", "by_kind", "kinds", "info", "contexts", "blocked", "requests")
 
-    def __init__(self, parsed: ParsedCaption, slots: list[Slot]):
+    def __init__(self, parsed: ParsedCaption, slots: list[Slot], like: Prepared | None = None):
         self.parsed = parsed  # keeps the caption alive, so its id is not reused while this is cached
         self.slots = slots
-        self.by_kind: dict[str, list[Slot]] = {}
-        for s in slots:
-            self.by_kind.setdefault(s.kind, []).append(s)
-        self.kinds = list(self.by_kind)
+        if like is not None:  # the same slots: share the grouping (read only)
+            self.by_kind, self.kinds = like.by_kind, like.kinds
+        else:
+            self.by_kind: dict[str, list[Slot]] = {}
+            for s in slots:
+                self.by_kind.setdefault(s.kind, []).append(s)
+            self.kinds = list(self.by_kind)
         self.info: dict = {}
         self.contexts: dict = {}  # concept index -> (form, context keys)
         self.blocked: dict = {}  # group -> words a new concept must not bring in

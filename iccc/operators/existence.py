@@ -57,6 +57,8 @@ from .swap import coordinated
 _ONE = Options((None,), np.ones(1))
 _THERE_ANCHOR = re.compile(r"(?:there|is|are|was|were|'s|\u2019s)\b", re.IGNORECASE)
 _NEGATION = re.compile(r"\b(?:no|without)\b", re.IGNORECASE)
+#: Every site needs one of these: "with"/"without" (a relation site), "there" or a "no" (an entity site).
+_TRIGGER = re.compile(r"with|there|\bno\b", re.IGNORECASE)
 
 #: Words before "with" that make it part of a verb or a fixed phrase, not possession: kept here
 #: for when the parser does not join them into one relation ("filled with" usually is one).
@@ -514,6 +516,8 @@ class Existence(Operator):
             raise TypeError(
                 f"`parsed` must be an iccc.ParsedCaption, got {type(parsed).__name__}: {parsed!r:.80}.")
         out = []
+        if _TRIGGER.search(parsed.text) is None:
+            return out  # no "with", "there" or "no": no site (most captions; the rules below are slower)
         relations, entities = "relation" in self.kinds, "entity" in self.kinds
         for i, c in enumerate(parsed.concepts):
             if c.kind != "entity":
