@@ -147,3 +147,18 @@ def test_partner_of_coordinated_entities():
         cat  NN  ROOT  1
     """)
     assert e.partner(1) is None
+
+
+def test_the_subject_of_a_clause_under_a_predicative_adjective_is_the_adjectives():
+    # "a man getting ready/acomp to eat/xcomp a pizza": the man eats
+    s = passes("""
+        a        DT   det    1
+        man      NN   ROOT   1
+        getting  VBG  acl    1  get
+        ready    JJ   acomp  2
+        to       TO   aux    5
+        eat      VB   xcomp  3
+        a        DT   det    7
+        pizza    NN   dobj   5
+    """)
+    assert s.entities.subject(5) == 1

@@ -17,6 +17,9 @@ _ENTITY_CLAUSE_DEPS = frozenset("acl relcl xcomp advcl dep conj".split())
 # Left dependents of a subjectless root verb that are its subject in a fragment ("man/npadvmod
 # riding a horse", "eggs/compound cooking in a pan", "gray seagull/amod standing on a pole").
 _FRAGMENT_SUBJECT_DEPS = frozenset(("npadvmod", "nmod", "dep", "compound", "amod"))
+# Dependents whose subject is their head's: "sitting and/conj eating", "trying to/xcomp eat",
+# "ready/acomp to eat".
+_CHAINED_CLAUSE_DEPS = frozenset(("conj", "xcomp", "advcl", "acomp", "oprd"))
 
 
 class Entities:
@@ -102,7 +105,8 @@ class Entities:
                     if t.tag[v] == "VBG" and pair[1] == h:  # "a man with a bag walking"
                         return self.entity(pair[0])
             return self.entity(h)
-        if dep[v] in ("conj", "xcomp", "advcl"):
+        if dep[v] in _CHAINED_CLAUSE_DEPS:
+            # "a man getting ready/acomp to eat/xcomp a pizza": the man eats
             return self.subject(h, depth + 1)
         return None
 
