@@ -543,3 +543,28 @@ def test_with_before_a_resumptive_preposition_on_the_carrier_relates_the_accesso
         it     PRP  pobj  5
     """)
     assert relations(cs) == [("white dog", "on", "red chair")]
+
+
+def test_preposition_of_a_predicative_adjective_relates_the_subject():
+    cs = concepts("""
+        a        DT   det    1
+        roof     NN   nsubj  2
+        is       VBZ  ROOT   2  be
+        visible  JJ   acomp  2
+        behind   IN   prep   3
+        the      DT   det    6
+        wall     NN   pobj   4
+    """)
+    assert relations(cs) == [("a roof", "behind", "the wall")]
+
+
+def test_directional_adverb_before_a_preposition_is_part_of_the_relation():
+    cs = concepts("""
+        bicycle  NN   nsubj   1
+        is       VBZ  ROOT    1  be
+        up       RB   advmod  1
+        against  IN   prep    2
+        the      DT   det     5
+        wall     NN   pobj    3
+    """)
+    assert relations(cs) == [("bicycle", "up against", "the wall")]

@@ -246,8 +246,11 @@ class _Relations:
                 return
         first = p
         gov = t.head[p]
-        if (lower[gov], low) in lex.TWO_WORD_PREPS and gov == p - 1:
-            first = gov
+        if gov == p - 1 and (
+            (lower[gov], low) in lex.TWO_WORD_PREPS
+            or dep[gov] == "advmod" and pos[gov] == "ADV" and lower[gov] in lex.DIRECTIONAL_ADVERBS
+        ):
+            first = gov  # "next to", "up/advmod against the wall"
             gov = t.head[gov]
         # complex preposition: "on top of", "in front of", "in the middle of"
         if pobj in entities.prep_nouns:
@@ -288,6 +291,8 @@ class _Relations:
                 and not t.has_child(gov, ("dobj",))  # "climbing" relates the object
             ):
                 first = gov
+        elif pos[gov] == "ADJ" and dep[gov] in ("acomp", "oprd"):
+            subj = entities.subject(gov)  # "a roof is visible/acomp behind the wall"
         else:
             return
         if reciprocal and subj is not None:
