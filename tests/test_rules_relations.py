@@ -568,3 +568,14 @@ def test_directional_adverb_before_a_preposition_is_part_of_the_relation():
         wall     NN   pobj    3
     """)
     assert relations(cs) == [("bicycle", "up against", "the wall")]
+
+
+def test_preposition_with_a_body_part_after_the_object_places_the_object():
+    cs = concepts("""
+        woman    NN   ROOT  0
+        holding  VBG  acl   0  hold
+        papers   NNS  dobj  1  paper
+        in       IN   prep  1
+        hand     NN   pobj  3
+    """)
+    assert relations(cs) == [("woman", "holding", "papers"), ("papers", "in", "hand")]

@@ -145,6 +145,10 @@ CARRIER_PREPS = frozenset(("with", "in"))
 # ("a man wearing red shoes walking across the street").
 WEAR_VERBS = frozenset(("wear",))
 
+# Body parts: a preposition with one after a verb's object places the object ("holding papers in
+# hand", "an umbrella over head").
+BODY_PARTS = frozenset("hand mouth head arm lap back shoulder neck face ear finger leg foot paw chest hip".split())
+
 # Transitive verbs a relative clause without "that" may end with ("the coat the man is wearing").
 HELD_VERBS = frozenset("wear hold carry ride".split())
 
@@ -324,6 +328,7 @@ __all__ = [
     "ADVERBIAL_NOUNS",
     "ATTRIBUTE_DEPS",
     "ATTRIBUTE_STOP",
+    "BODY_PARTS",
     "CAN_COMPOUNDS",
     "CARRIER_PREPS",
     "COLOUR_WORDS",

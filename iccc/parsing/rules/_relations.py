@@ -338,7 +338,8 @@ class _Relations:
         ("a man riding a horse on the beach").
 
         It does for the verbs of ``HOLDING_VERBS``, and for any verb when the object or the
-        place is possessed ("his back", "its head"), except "with" (an instrument)."""
+        place is possessed ("his back", "its head") or the place is a body part ("holding papers
+        in hand"), except "with" (an instrument)."""
         t = self.tokens
         if t.lower[p] in lex.ACCESSORY_PREPS:
             return None
@@ -346,7 +347,7 @@ class _Relations:
         if not objects:
             return None
         if t.lemma[v] not in lex.HOLDING_VERBS and not (
-            t.has_child(pobj, ("poss",)) or t.has_child(objects[-1], ("poss",))
+            t.has_child(pobj, ("poss",)) or t.has_child(objects[-1], ("poss",)) or t.lemma[pobj] in lex.BODY_PARTS
         ):
             return None
         return self.entities.entity(objects[-1])
