@@ -600,3 +600,26 @@ def test_compound_subject_of_a_complete_clause_stays_a_compound():
         serving VBG  ROOT      3  serve
     """)
     assert kinds(cs, "noun") == ["tennis player"]
+
+
+@pytest.mark.parametrize("table, attribute", [
+    ("""
+        long   RB  advmod  1
+        beard  NN  ROOT    1
+    """, "long"),
+    ("""
+        dead    JJ  advmod  1
+        fallen  JJ  amod    2
+        tree    NN  ROOT    2
+    """, "dead"),
+])
+def test_adjective_read_as_an_adverb_of_a_noun_is_an_attribute(table, attribute):
+    assert attribute in kinds(concepts(table), "attribute")
+
+
+def test_ly_adverb_of_a_noun_stays_an_adverb():
+    cs = concepts("""
+        mostly  RB  advmod  1
+        sand    NN  ROOT    1
+    """)
+    assert kinds(cs, "attribute") == []

@@ -184,6 +184,9 @@ TRUE_ADVERBS = frozenset(
     high low""".split()
 )
 
+# Adjectives that end in "-ly" like adverbs ("a spindly tree", "a curly tail").
+LY_ADJECTIVES = frozenset("spindly curly friendly lovely ugly elderly lonely lively hilly leafy oily silly".split())
+
 # Nouns before a "can" that make it a container, not a modal ("trash can/MD in a cage").
 CAN_COMPOUNDS = frozenset("trash garbage watering soda paint beer tin aluminum spray oil gas coke".split())
 
@@ -347,6 +350,7 @@ __all__ = [
     "INTRANSITIVE_VERBS",
     "LEMMA_FIXES",
     "LINKING_PARTICIPLES",
+    "LY_ADJECTIVES",
     "MATERIAL_NOUNS",
     "META_NOUNS",
     "META_VERBS",

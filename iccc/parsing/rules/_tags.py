@@ -97,6 +97,8 @@ def repair_tags(t: Tokens) -> list[int]:
             continue
         if tg == "VBG" and p == "VERB" and children[i]:
             _object_read_as_adverbial(t, i)
+        if d == "advmod" and (p == "ADV" or p == "ADJ") and _adjective_read_as_adverb(t, i):
+            continue
         if p in _REPAIR_POS:
             if (d in _REPAIR_DEPS or tg == "MD") and _is_misread_noun(t, i, i == first_word):
                 _make_noun(t, i)
@@ -419,6 +421,34 @@ def _had_participle(t: Tokens, v: int) -> bool:
     t.pos[a], t.tag[a] = "VERB", t.tag[a]
     t.verbal[a] = True
     t.verbal[v] = False
+    return True
+
+
+def _adjective_read_as_adverb(t: Tokens, i: int) -> bool:
+    """ "pretty/advmod bird", "long/RB beard", "dead/advmod fallen tree": an adverb does not
+    modify a noun, and an adjective hung on another adjective of a noun is stacked on it. Makes
+    leaf ``i`` an adjectival modifier (of the noun, or stacked on the adjective)."""
+    h = t.head[i]
+    low = t.lower[i]
+    if (
+        h <= i
+        or t.children[i]
+        or not low.isalpha()
+        or low in lex.TRUE_ADVERBS
+        or low in lex.DIRECTIONAL_ADVERBS
+        or low in lex.NOT_NOUNS
+        or low in lex.DEGREE_ADJECTIVES
+        or low in lex.ATTRIBUTE_STOP
+        or any(t.pos[k] not in ("ADJ", "NOUN", "PROPN", "PUNCT") for k in range(i + 1, h))
+    ):
+        return False
+    if t.nominal[h]:
+        if t.pos[i] == "ADV" and low.endswith("ly") and low not in lex.LY_ADJECTIVES:
+            return False  # "mostly/advmod sand"
+    elif not (t.pos[i] == "ADJ" and t.pos[h] == "ADJ" and t.dep[h] == "amod" and t.nominal[t.head[h]]):
+        return False
+    t.dep[i] = "amod"
+    t.pos[i], t.tag[i] = "ADJ", "JJ"
     return True
 
 
