@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterable, Sequence
 
+from ._gc import fewer_collections
 from ._workers import ChunkWorkers, chunks, workers
 from .base import CONTEXT_SEP, ConceptBase, removal_table
 from .contexts import edge_keys
@@ -42,6 +43,7 @@ MAX_FACTOR = 20.0
 MIN_WORKER_CAPTIONS = MANY_CHUNK
 
 
+@fewer_collections()
 def calibrate_mix(base: ConceptBase, parsed: Sequence, *, same_category: bool = True,
                   num_proc: int | None = None) -> dict[str, float]:
     """Count which operations can edit each caption and store the counts on ``base`` (the mix
@@ -176,6 +178,7 @@ def _simulate(chunk, balance, corruptor_config, seed, by_context) -> tuple[Count
     return inserted, replaced, inserted_ctx, replaced_ctx
 
 
+@fewer_collections()
 def balance_insertions(
     base,
     parsed: Sequence,

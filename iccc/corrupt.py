@@ -32,6 +32,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from . import columns
+from ._gc import fewer_collections
 from ._schema import STATUS_OK, Concept, ParsedCaption, filled
 from .base import ConceptBase
 from .operators import OPERATORS, PER_CAPTION_LIMIT, CandidateIndex, Corruption, compute_weights, run
@@ -541,6 +542,7 @@ class Corruptor:
         k = self.vision.choose(sims)
         return _REJECTED if k is None else found[k]
 
+    @fewer_collections()
     def many(self, parsed: Sequence[ParsedCaption | None], rngs: Sequence, groups: Sequence | None = None, *,
              reasons: list | None = None) -> list:
         """Corrupt many parsed captions: ``[self.one(p, rng=r, group=g) ...]`` (``None`` rows stay

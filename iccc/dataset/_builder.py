@@ -15,6 +15,7 @@ from math import ceil
 from typing import Any, Mapping, Sequence
 
 from .. import columns
+from .._gc import fewer_collections
 from .._schema import ParsedCaption
 from .._workers import chunks, fork_map, workers
 from ..base import ConceptBase
@@ -428,6 +429,7 @@ def _checked_base(parsed, *, needed: bool, caption_column, **kwargs) -> ConceptB
     return base
 
 
+@fewer_collections()
 def concept_base(
     parsed: Sequence,
     *,

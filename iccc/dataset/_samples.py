@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .. import columns
+from .._gc import fewer_collections
 from ..base import ConceptBase
 from ..corrupt import DEFAULT_OPERATIONS, DEFAULT_P_ADD, DEFAULT_P_SWAP, STATUS_COLUMN, Corruptor, corrupt
 from ..streams import Streams
@@ -239,6 +240,7 @@ class SampleBuilder:
         return out
 
     # ------------------------------------------------------------------ the samples
+    @fewer_collections()
     def build(self, batch: Mapping[str, list], indices: Sequence[int]) -> dict[str, list]:
         """Samples for one batch: a dict of the :attr:`output_columns`, one value per row."""
         for name in self.input_columns:
