@@ -25,6 +25,7 @@ image, checked against the regenerated scene:
 Usage::
 
     nice -n 10 python benchmarks/bench_self_reward.py          # full: ~10 CPU-minutes -> results/self_reward.json
+    nice -n 10 python benchmarks/bench_self_reward.py --caption-steps 500 --out results/self_reward_start500.json
     python benchmarks/bench_self_reward.py --quick             # CI smoke run (a minute or two)
 """
 
@@ -47,7 +48,7 @@ sys.path.insert(0, str(HERE.parent))
 
 PROMPT = "Caption:"
 
-FULL = dict(encoder_images=2000, encoder_steps=800, caption_images=1500, caption_steps=500, pref_images=300,
+FULL = dict(encoder_images=2000, encoder_steps=800, caption_images=1500, caption_steps=2000, pref_images=300,
             eval_images=200, dpo_epochs=2, dpo_batch=16, dpo_lr=5e-4, beta=0.1, num_candidates=6, hidden_size=64,
             encoder_eval_images=100)
 QUICK = dict(encoder_images=64, encoder_steps=20, caption_images=60, caption_steps=20, pref_images=12,
@@ -240,9 +241,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", default=None, help="JSON path (default results/self_reward[_quick].json)")
     parser.add_argument("--work", default=None, help="working folder (default: a temporary one)")
     parser.add_argument("--seed", type=int, default=0, help="seed of data, models and training")
+    parser.add_argument("--caption-steps", type=int, default=None,
+                        help="steps of the starting captioning model (default: 2000 full, 20 quick)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: no spinning on a shared machine)")
     args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else FULL
+    sizes = dict(QUICK if args.quick else FULL)
+    if args.caption_steps is not None:
+        sizes["caption_steps"] = args.caption_steps
     out = Path(args.out) if args.out else HERE / "results" / f"self_reward{'_quick' if args.quick else ''}.json"
     with tempfile.TemporaryDirectory() as tmp:
         result = run(sizes, args.work or tmp, seed=args.seed, threads=args.threads)
