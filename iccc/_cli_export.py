@@ -7,6 +7,7 @@ Usage::
     iccc export negclip coco_karpathy_test.json -o neg.tsv --n-negatives 3
     iccc export sugarcrepe captions_val2017.json -o my_sugarcrepe/ --operations replace,swap,add --p-add 0.1
     iccc export dpo iccc_val2017 -o dpo                               # a dataset written by `iccc build`
+    iccc export dpo shapes_data -o dpo_hard --rank-by clip_dir --n-candidates 4   # the hardest of 4 negatives
 
 ``-o`` is written in the format its name says, or refused with the accepted names: dpo and sft
 take a folder name without a suffix (save_to_disk), ``.jsonl``, ``.jsonl.gz``, ``.json`` or
@@ -20,6 +21,7 @@ a ``corrupted_caption`` column (e.g. ``iccc build`` output), whose corruptions a
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -27,7 +29,7 @@ from pathlib import Path
 from ._cli_args import INPUT_HELP, MODEL_HELP, default_of, non_negative_int, positive_int, probability
 from .columns import CAPTION, CONCEPTS, IMAGE, IMAGE_ID, PARSE_STATUS
 from .corrupt import DEFAULT_OPERATIONS, DEFAULT_P_SWAP, RECORD_COLUMNS, STATUS_COLUMN, Corruptor
-from .dataset import DEFAULT_IMAGE_TOKEN, SFT_FORMATS, build_dataset, to_negclip, to_sft
+from .dataset import DEFAULT_IMAGE_TOKEN, SFT_FORMATS, build_dataset, to_dpo, to_negclip, to_sft
 from .io import FOLDER, describe
 
 FORMATS = ("dpo", "sft", "negclip", "sugarcrepe")
@@ -75,6 +77,13 @@ def add_arguments(p) -> None:
     p.add_argument("--image-token", default=None,
                    help="dpo, sft with --standard: the processor's image placeholder put in front of prompts with an "
                         f"image (default {DEFAULT_IMAGE_TOKEN!r}; e.g. '<|image_pad|>' for Qwen2-VL)")
+    p.add_argument("--rank-by", default=None, metavar="DUAL_ENCODER_DIR",
+                   help="dpo: a CLIP/SigLIP-style dual encoder folder; of --n-candidates corruptions per caption the "
+                        "pair keeps the one closest to the caption in text yet least like the image")
+    p.add_argument("--n-candidates", type=positive_int, default=default_of(to_dpo, "n_candidates"),
+                   help="dpo with --rank-by: corruptions drawn per caption to choose from")
+    p.add_argument("--rank-alpha", type=probability, default=default_of(to_dpo, "alpha"),
+                   help="dpo with --rank-by: weight of image inconsistency against text plausibility, in [0, 1]")
     p.add_argument("--sft-format", default=default_of(to_sft, "format"), choices=SFT_FORMATS,
                    help="sft: prompt/completion columns or one conversational 'messages' column (TRL's formats)")
     n_negatives = default_of(to_negclip, "n_negatives")
@@ -185,10 +194,16 @@ def run(args) -> int:
     import datasets
 
     from ._cli_build import check_output, replace_output
-    from .dataset import load_captions, to_dpo, to_sugarcrepe
+    from .dataset import load_captions, to_sugarcrepe
     from .io import write_dataset
 
     out, kind = check_output(args.output, args.overwrite, OUTPUTS[args.format], what=f"`iccc export {args.format}`")
+    ranking = args.format == "dpo" and args.rank_by is not None
+    if args.rank_by is not None and not ranking:
+        raise ValueError(f"`--rank-by` chooses among corruptions for DPO pairs; `iccc export {args.format}` does not "
+                         "take it.")
+    if ranking and not os.path.isdir(args.rank_by):
+        raise FileNotFoundError(f"`--rank-by` {args.rank_by!r} is not a folder (a dual-encoder checkpoint).")
     if args.quiet:
         datasets.disable_progress_bars()
     start = time.perf_counter()
@@ -214,11 +229,16 @@ def run(args) -> int:
     need_base = args.format == "negclip" and (args.n_negatives > 1 or "corrupted_caption" not in ds.column_names
                                                or args.recorrupt)
     reuse = "corrupted_caption" in ds.column_names and not args.recorrupt
-    ds, base = prepare(ds, args, need_base=need_base or not reuse)
+    ds, base = prepare(ds, args, need_base=need_base or not reuse or ranking)
     if reuse:
         print(f"Using the corruptions in {args.input} (--recorrupt draws new ones with --seed).")
     if args.format == "dpo":
         kwargs = {"prompt": args.prompt} if args.prompt else {}
+        if ranking:
+            from .vision import TransformersEmbedder
+
+            kwargs.update(rank_by=TransformersEmbedder(args.rank_by), n_candidates=args.n_candidates,
+                          concepts=base, alpha=args.rank_alpha)
         as_file = kind != FOLDER
         # an Image feature is saved from its files: keep path strings when they are not here
         image_features = not as_file and _images_exist(ds)

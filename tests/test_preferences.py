@@ -241,3 +241,30 @@ def test_image_scorer_gives_the_embedders_cosines(embedder):
     assert pairs.to_list() == same.to_list()
     with pytest.raises(TypeError, match="`embedder` should have encode_images and encode_texts"):
         image_scorer(len)
+
+
+def test_export_dpo_rank_by_on_the_command_line(tmp_path, capsys):
+    """``iccc export dpo --rank-by DIR``: the pairs of ``to_dpo(rank_by=...)`` with candidates drawn
+    from the input's own concept base; a wrong use is refused with the option named."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("spacy")
+    import datasets
+
+    from iccc.cli import main
+    from iccc.train.synthetic import make_shapes_dataset
+    from iccc.vision.tiny import build_tiny_dual_encoder
+
+    texts = [f"a {c} {s}." for c in COLOURS for s in ("square", "circle", "triangle")]
+    clip = str(build_tiny_dual_encoder("clip", tmp_path / "clip", texts=texts, image_size=32, seed=0))
+    src = tmp_path / "shapes"
+    make_shapes_dataset(12, seed=0, image_size=32).save_to_disk(str(src))
+    out = tmp_path / "dpo"
+    assert main(["export", "dpo", str(src), "-o", str(out), "--rank-by", clip, "--n-candidates", "3", "-q"]) == 0
+    assert "ranked" in capsys.readouterr().out
+    pairs = datasets.load_from_disk(str(out))
+    assert len(pairs) > 0 and all(r["rejected"] != r["chosen"] for r in pairs)
+    assert main(["export", "sft", str(src), "-o", str(tmp_path / "sft"), "--rank-by", clip]) == 2
+    assert "--rank-by" in capsys.readouterr().err
+    assert main(["export", "dpo", str(src), "-o", str(tmp_path / "dpo2"), "--rank-by", str(tmp_path / "nope")]) == 2
+    assert "--rank-by" in capsys.readouterr().err
