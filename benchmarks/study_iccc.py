@@ -488,7 +488,7 @@ def run_arm(job: dict) -> dict:
                 if p in item["foils"]:
                     per_item[p].append(float(true_score > scores[at]))
                     at += 1
-        probe_out[name] = {"items": per_item,
+        probe_out[name] = {"items": {p: bits(v) for p, v in per_item.items()},
                            "accuracy": {p: float(np.mean(v)) if v else None for p, v in per_item.items()}}
         allv = [x for v in per_item.values() for x in v]
         probe_out[name]["accuracy"]["all"] = float(np.mean(allv)) if allv else None
@@ -544,11 +544,25 @@ def metric_table(runs: list[dict]) -> dict:
     return out
 
 
+def bits(values) -> str:
+    """0/1 scores as a string of ``0`` and ``1`` (compact in the JSON); a string is returned as it is.
+
+    >>> bits([1.0, 0.0, 1.0]), unbits("101").tolist()
+    ('101', [1.0, 0.0, 1.0])
+    """
+    return values if isinstance(values, str) else "".join("1" if v else "0" for v in values)
+
+
+def unbits(values) -> np.ndarray:
+    """The inverse of :func:`bits` (a list passes through as floats)."""
+    return np.asarray([c == "1" for c in values] if isinstance(values, str) else values, dtype=float)
+
+
 def item_vectors(run: dict) -> dict:
     """Per-item 0/1 scores of one run (probe items per phenomenon and all, captions) for the paired test."""
     items = run["probe"]["image"]["items"]
-    out = {f"probe/{p}": np.asarray(v, dtype=float) for p, v in items.items()}
-    out["probe/all"] = np.concatenate([np.asarray(items[p], dtype=float) for p in PHENOMENA])
+    out = {f"probe/{p}": unbits(v) for p, v in items.items()}
+    out["probe/all"] = np.concatenate([unbits(items[p]) for p in PHENOMENA])
     for m, v in run["captioning"]["items"].items():
         out[f"caption/{m}"] = np.asarray(v, dtype=float)
     return out
@@ -792,6 +806,9 @@ def main(argv=None) -> int:
             report = json.loads(source.read_text())
             cfg = StudyConfig(**report["config"])
         report["runs"].sort(key=lambda r: (ARMS.index(r["arm"]), r["seed"]))
+        for run in report["runs"]:  # reports written before the items were stored as bits
+            for probe in run["probe"].values():
+                probe["items"] = {p: bits(v) for p, v in probe["items"].items()}
         report["summary"] = summarise(cfg, report["runs"])
     else:
         with tempfile.TemporaryDirectory() as tmp:
