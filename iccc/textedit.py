@@ -14,7 +14,7 @@ from numbers import Integral
 
 # Words starting with a vowel letter but a consonant sound, and the reverse.
 _A_BEFORE_VOWEL = re.compile(
-    r"^(one|once|uni(?!n)|unanim|use|usu|uter|utens|utili|utop|eu|ewe|u-|ufo|ur(?:al|ine|an\b)|uk\b|us\b)", re.I
+    r"^(one|once|uni(?!n)|unanim|use|usu|uter|utens|utili|utop|eu|ewe|u-|ufo|ur(?:al|in|an\b)|uk\b|us\b)", re.I
 )
 _AN_BEFORE_CONSONANT = re.compile(r"^(hour|honest|honou?r|heir|herb(?!al|ert))", re.I)
 _ARTICLE_BEFORE = re.compile(r"(?:(?<=\s)|^)(a|an|A|An|AN)(\s+)$")
