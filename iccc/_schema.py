@@ -72,6 +72,8 @@ class Concept:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Concept:
+        if type(data) is dict and tuple(data) == _CONCEPT_FIELDS:  # a row of a concepts column
+            return filled(cls, dict(data))
         return cls(**{name: data[name] for name in _CONCEPT_FIELDS if name in data})
 
     @property
@@ -135,11 +137,12 @@ class ParsedCaption:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ParsedCaption:
-        return cls(
-            text=data["text"],
-            concepts=tuple(Concept.from_dict(c) for c in data.get("concepts") or ()),
-            status=data.get("status", STATUS_OK),
-        )
+        from_dict = Concept.from_dict
+        return filled(cls, {
+            "text": data["text"],
+            "concepts": tuple([from_dict(c) for c in data.get("concepts") or ()]),
+            "status": data.get("status", STATUS_OK),
+        })
 
     def __len__(self) -> int:
         return len(self.concepts)

@@ -51,24 +51,32 @@ def _add_category(keys: list, prefix: str, lemma: str) -> None:
         keys.append(f"{prefix}:{found}")
 
 
-def _noun_of_entity(parsed: ParsedCaption, entity: int) -> int:
-    for i, c in enumerate(parsed.concepts):
-        if c.kind == "noun" and c.head == entity:
-            return i
-    return NO_LINK
+class _Links:
+    """What the context keys of a caption's concepts look up, indexed once per caption: the first
+    noun of each entity, the relations (coordination apart), the attribute lemmas by their noun
+    and the lemma of every concept."""
 
+    __slots__ = ("noun_of", "relations", "verb_relation", "attributes", "lemmas")
 
-def _entity_of(parsed: ParsedCaption, i: int) -> int:
-    c = parsed.concepts[i]
-    if c.kind == "entity":
-        return i
-    if c.kind == "noun":
-        return c.head
-    return NO_LINK
+    def __init__(self, concepts):
+        self.noun_of: dict[int, int] = {}
+        self.relations: list = []
+        self.verb_relation: dict[int, object] = {}  # start offset -> first relation starting there
+        self.attributes: dict[int, list[str]] = {}
+        self.lemmas = [c.lemma for c in concepts]
+        for j, c in enumerate(concepts):
+            kind = c.kind
+            if kind == "noun":
+                self.noun_of.setdefault(c.head, j)
+            elif kind == "attribute":
+                self.attributes.setdefault(c.head, []).append(c.lemma)
+            elif kind == "relation":
+                self.verb_relation.setdefault(c.start, c)
+                if c.tag != "CC":
+                    self.relations.append(c)
 
-
-def _lemma_at(parsed: ParsedCaption, i: int) -> str | None:
-    return parsed.concepts[i].lemma if 0 <= i < len(parsed.concepts) else None
+    def lemma(self, i: int) -> str | None:
+        return self.lemmas[i] if 0 <= i < len(self.lemmas) else None
 
 
 def context_keys(parsed: ParsedCaption, i: int) -> tuple[str, ...]:
@@ -86,8 +94,24 @@ def context_keys(parsed: ParsedCaption, i: int) -> tuple[str, ...]:
     >>> [k for k in context_keys(p, 2) if "-cat:" not in k]  # categories need WordNet
     ['L2:a man', 'R1:horse', 'L1:man', 'N1:a', 'subj:man', 'obj:horse']
     """
-    concepts = parsed.concepts
-    c = concepts[i]
+    return _keys(parsed, _Links(parsed.concepts), i)
+
+
+def caption_context_keys(parsed: ParsedCaption) -> list[tuple[str, ...]]:
+    """:func:`context_keys` of every concept of ``parsed``, in order (the caption's links indexed
+    once: what counting a concept base does for each caption).
+
+    >>> from iccc import parse
+    >>> p = parse(["A man riding a horse."])[0]
+    >>> caption_context_keys(p) == [context_keys(p, i) for i in range(len(p))]
+    True
+    """
+    links = _Links(parsed.concepts)
+    return [_keys(parsed, links, i) for i in range(len(parsed.concepts))]
+
+
+def _keys(parsed: ParsedCaption, links: _Links, i: int) -> tuple[str, ...]:
+    c = parsed.concepts[i]
     # the n-gram context (neighbour_keys), then the word bigrams the concept forms (edge_keys:
     # what a bigram classifier sees; their balance factors are looked up under these keys, too),
     # from one tokenisation of each side
@@ -101,39 +125,34 @@ def context_keys(parsed: ParsedCaption, i: int) -> tuple[str, ...]:
         "L1:" + (left[-1] if left else "<s>"),
         "N1:" + (after[0] if after else "</s>"),
     ]
-    if c.kind in ("noun", "entity"):
-        entity = _entity_of(parsed, i)
-        noun = i if c.kind == "noun" else _noun_of_entity(parsed, i)
-        for r in concepts:
-            if r.kind != "relation" or r.tag == "CC":
-                continue
+    kind = c.kind
+    if kind in ("noun", "entity"):
+        entity = i if kind == "entity" else c.head
+        noun = i if kind == "noun" else links.noun_of.get(i, NO_LINK)
+        for r in links.relations:
             if r.subj == entity:
                 keys.append(f"subj-of:{r.lemma}")
             if r.obj == entity:
                 keys.append(f"obj-of:{r.lemma}")
-        if c.kind == "noun":
-            for a in concepts:
-                if a.kind == "attribute" and a.head == noun:
-                    keys.append(f"attr:{a.lemma}")
-    elif c.kind in ("attribute", "count"):
-        lemma = _lemma_at(parsed, c.head)
+        if kind == "noun":
+            keys.extend(f"attr:{a}" for a in links.attributes.get(noun, ()))
+    elif kind in ("attribute", "count"):
+        lemma = links.lemma(c.head)
         if lemma is not None:
             keys.append(f"noun:{lemma}")
             _add_category(keys, "noun-cat", lemma)
-    elif c.kind == "relation":
+    elif kind == "relation":
         for role, entity in (("subj", c.subj), ("obj", c.obj)):
-            noun = _noun_of_entity(parsed, entity) if entity != NO_LINK else NO_LINK
-            lemma = _lemma_at(parsed, noun)
+            lemma = links.lemma(links.noun_of.get(entity, NO_LINK)) if entity != NO_LINK else None
             if lemma is not None:
                 keys.append(f"{role}:{lemma}")
                 _add_category(keys, f"{role}-cat", lemma)
-    elif c.kind == "verb":
-        for r in concepts:
-            if r.kind == "relation" and r.start == c.start:
-                for role, entity in (("subj", r.subj), ("obj", r.obj)):
-                    lemma = _lemma_at(parsed, _noun_of_entity(parsed, entity))
-                    if lemma is not None:
-                        keys.append(f"{role}:{lemma}")
-                        _add_category(keys, f"{role}-cat", lemma)
-                break
+    elif kind == "verb":
+        r = links.verb_relation.get(c.start)
+        if r is not None:
+            for role, entity in (("subj", r.subj), ("obj", r.obj)):
+                lemma = links.lemma(links.noun_of.get(entity, NO_LINK))
+                if lemma is not None:
+                    keys.append(f"{role}:{lemma}")
+                    _add_category(keys, f"{role}-cat", lemma)
     return tuple(dict.fromkeys(keys))

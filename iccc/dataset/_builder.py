@@ -533,10 +533,11 @@ class _CountJob:
             for batch in source.iter(batch_size=1000):
                 groups = batch[group_column] if group_column else [None] * len(batch[caption_column])
                 for text, found, group in zip(batch[caption_column], batch[columns.CONCEPTS], groups):
-                    row = {"text": text if isinstance(text, str) else "", "concepts": found or ()}
+                    row = ParsedCaption.from_dict({"text": text if isinstance(text, str) else "",
+                                                   "concepts": found or ()})
                     base.add(row, group=group)
                     if stride and i % stride == 0 and len(sample) < self.balance_rows and found:
-                        sample.append(ParsedCaption.from_dict(row))
+                        sample.append(row)
                         sample_groups.append(group)
                     i += 1
             if hi is not None and i >= hi:
