@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 
 from . import semantics
 from ._schema import KINDS, NO_LINK, ParsedCaption
-from .contexts import context_keys
+from .contexts import caption_context_keys
 from .textedit import mid_sentence, shouted
 
 FORMAT_VERSION = 1
@@ -63,6 +63,7 @@ def content_words(text: str) -> frozenset[str]:
     return frozenset(words)
 
 
+_SINGULAR_TAGS = frozenset(("NN", "NNP"))
 _DETERMINER_TAGS = frozenset(("DT", "PRP$", "WP$", "CD", "PDT"))
 
 
@@ -230,6 +231,9 @@ class ConceptBase:
         # kind -> context key -> lemma -> n
         self.contexts: dict[str, dict[str, Counter]] = {k: defaultdict(Counter) for k in KINDS}
         self.groups: dict[str, set[str]] = defaultdict(set)
+        # group -> last words of the nouns its captions write in the singular ("dog"): the
+        # content words cannot tell (a caption's "dogs" lists "dog" too), the number guard must
+        self.singulars: dict[str, set[str]] = defaultdict(set)
         #: Counts changes of the counts, forms, contexts and groups (:meth:`add`, :meth:`changed`).
         self.revision = 0
         #: Counts assignments of :attr:`balance`.
@@ -304,15 +308,22 @@ class ConceptBase:
         parsed = _coerce(parsed)
         self.n_captions += 1
         self.changed()
-        for i, c in enumerate(parsed.concepts):
-            self.counts[c.kind][c.lemma] += 1
-            self.forms[c.kind][c.lemma][form_of(c, parsed)][surface_of(parsed, c)] += 1
-            for key in context_keys(parsed, i):
-                self.contexts[c.kind][key][c.lemma] += 1
+        counts, forms, contexts = self.counts, self.forms, self.contexts
+        for c, keys in zip(parsed.concepts, caption_context_keys(parsed)):
+            kind, lemma = c.kind, c.lemma
+            counts[kind][lemma] += 1
+            forms[kind][lemma][form_of(c, parsed)][surface_of(parsed, c)] += 1
+            by_key = contexts[kind]
+            for key in keys:
+                by_key[key][lemma] += 1
         if group is not None and self.keep_groups:
             words = content_words(parsed.text)
             if words:  # a caption without words (None, "") adds no empty group
                 self.groups[str(group)].update(words)
+                singular = [c.text.lower().rsplit(" ", 1)[-1] for c in parsed.concepts
+                            if c.kind == "noun" and c.tag in _SINGULAR_TAGS]
+                if singular:
+                    self.singulars[str(group)].update(singular)
 
     def merge(self, other: ConceptBase) -> ConceptBase:
         """A new base with the counts, forms, contexts and groups of both (the filter settings and
@@ -348,6 +359,8 @@ class ConceptBase:
                 self.contexts[kind][key].update(lemmas)
         for g, words in other.groups.items():
             self.groups[g].update(words)
+        for g, words in other.singulars.items():
+            self.singulars[g].update(words)
         self.n_captions += other.n_captions
         self.changed()
 
@@ -430,6 +443,14 @@ class ConceptBase:
             return set()
         return self.groups.get(str(group), set())
 
+    def group_singulars(self, group: Any) -> set[str]:
+        """Nouns (their last word, lower-cased) that the captions of ``group`` write in the
+        singular: "dog" for "A dog on a bed", nothing for "Two dogs" (whose content words list
+        "dog" as well). Empty when unknown, and for bases saved before iccc remembered them."""
+        if group is None:
+            return set()
+        return self.singulars.get(str(group), set())
+
     # ------------------------------------------------------------------ persistence
     def to_json(self) -> dict:
         return {
@@ -443,6 +464,7 @@ class ConceptBase:
                       for k in KINDS},
             "contexts": {k: {key: dict(v) for key, v in self.contexts[k].items()} for k in KINDS},
             "groups": {g: sorted(words) for g, words in self.groups.items()},
+            "singulars": {g: sorted(words) for g, words in self.singulars.items()},
             "balance": {k: dict(sorted(v.items())) for k, v in sorted(self.balance.items())},
         }
 
@@ -464,6 +486,8 @@ class ConceptBase:
         base.balance = {k: dict(v) for k, v in data.get("balance", {}).items()}
         for g, words in data.get("groups", {}).items():
             base.groups[g] = set(words)
+        for g, words in data.get("singulars", {}).items():
+            base.singulars[g] = set(words)
         return base
 
     def save(self, path) -> None:

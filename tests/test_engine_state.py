@@ -48,7 +48,7 @@ def test_the_base_holds_no_engine_cache(parsed):
     Corruptor(base).many(parsed, [stream(0, 0, i) for i in range(len(parsed))])
     assert not any(isinstance(v, dict) and v and "weights" in v for v in vars(base).values())
     assert set(vars(base)) <= {"min_count", "top_k", "above_mean", "keep_groups", "n_captions", "counts", "forms",
-                               "contexts", "groups", "revision", "balance_revision", "_derived", "_balance"}
+                               "contexts", "groups", "singulars", "revision", "balance_revision", "_derived", "_balance"}
     assert CandidateIndex.of(base).balanced.get("weights")  # the index has them
 
 

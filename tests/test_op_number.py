@@ -397,6 +397,33 @@ def test_same_seed_same_record_and_options_follow_the_settings():
     assert weights == dict(PLURAL_COUNTS)
 
 
+def test_the_sibling_guard_blocks_a_number_another_caption_of_the_image_writes():
+    two_dogs = build_caption("Two dogs are sitting on a bed.",
+                             E("Two dogs", "two dog", "NNS", "nsubj"), N("dogs", "dog", "NNS", 0, "nsubj"),
+                             V("sitting", "sit", "VBG"),
+                             E("a bed", "a bed", "NN", "pobj"), N("bed", "bed", "NN", 3, "pobj"))
+    sibling_singular = build_caption("A dog lies on the bed.", E("A dog", "a dog", "NN", "nsubj"),
+                                     N("dog", "dog", "NN", 0, "nsubj"))
+    sibling_plural = build_caption("Dogs lie on the bed.", E("Dogs", "dog", "NNS", "nsubj"),
+                                   N("Dogs", "dog", "NNS", 0, "nsubj"))
+    base = iccc.ConceptBase()
+    for parsed, group in ((two_dogs, 1), (sibling_singular, 1), (two_dogs, 2), (sibling_plural, 2)):
+        base.add(parsed, group=group)
+    assert base.group_singulars(1) == {"dog", "bed"} and base.group_singulars(2) == {"bed"}
+    assert "dog" in base.group_words(2)  # the content words cannot tell: "dogs" lists "dog" too
+
+    def edited(group):
+        records = [Number(**TABLES)(two_dogs, base, rng=np.random.default_rng(s), group=group) for s in range(60)]
+        return {r.original for r in records if r is not None}
+
+    # a sibling says "a dog": "A dog is sitting ..." may be true of the image, never made
+    assert edited(1) == {"a bed"}
+    # the sibling says "dogs" only: the singular is a real change
+    assert edited(2) == {"Two dogs are", "a bed"}
+    # a saved base keeps what its captions write in the singular
+    assert iccc.ConceptBase.from_json(base.to_json()).group_singulars(1) == {"dog", "bed"}
+
+
 def test_no_candidate_is_data_and_the_operator_needs_no_base():
     parsed = build_caption("The water is blue.", E("The water", "the water", "NN", "nsubj"),
                            N("water", "water", "NN", 0, "nsubj"))

@@ -771,20 +771,15 @@ def _pronoun_form(cap: _Caption, w: _Word, noun: Concept) -> str | None:
 # ------------------------------------------------------------------ the operator
 def _siblings_say(parsed: ParsedCaption, found: Plan, index: CandidateIndex, group: Any) -> bool:
     """Whether another caption of the image may say what the edit would (the sibling-caption
-    guard, for number): the new plural appears in one ("dogs"), or the new singular does while
-    the old plural does not (a sibling's "dogs" also lists "dog" among its words)."""
+    guard, for number): the new plural appears in one as written ("dogs"), or the new singular
+    does (:meth:`iccc.ConceptBase.group_singulars`: "a dog", not the "dog" a sibling's "dogs"
+    lists among its content words)."""
     if group is None:
         return False
-    words = index.base.group_words(group)
-    if not words:
-        return False
     new = found.new_noun.strip().lower().rsplit(" ", 1)[-1]
-    if new not in words:
-        return False
     if found.to_plural:
-        return True
-    old = parsed.concepts[found.noun].text.lower().rsplit(" ", 1)[-1]
-    return old not in words
+        return new in index.base.group_words(group)
+    return new in index.base.group_singulars(group)
 
 
 #: Plans by caption object (see :meth:`Number._plans`); the older half goes at the limit.
