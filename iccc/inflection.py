@@ -329,3 +329,12 @@ __all__ = [
     "PLURALIA_TANTUM", "PLURAL_TO_SINGULAR_VERBS", "SINGULAR_TO_PLURAL_VERBS", "UNIQUE_NOUNS", "base_form",
     "countable", "number_variant", "pluralize", "recase", "singularize", "third_person",
 ]
+
+
+#: Nouns in "-ing" that are count nouns; any other "-ing" word tagged as a noun is left alone (a
+#: participle the tagger took for a noun, "standing on the pavement looking").
+ING_NOUNS = frozenset(
+    """building painting ceiling railing awning ring wing swing string king sibling earring wedding
+    evening morning opening crossing drawing carving sling spring thing duckling seedling dumpling
+    stocking topping serving sapling darling recording sighting outing""".split()
+)

@@ -45,7 +45,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from .. import semantics
+from .. import inflection, semantics
 from .._schema import NO_LINK, Concept, ParsedCaption
 from ..parsing.lexicon import NUMBER_WORDS, QUANTIFIER_NOUNS, RECIPROCALS
 from ..textedit import indefinite_article, match_case, replace_span
@@ -230,8 +230,10 @@ def affirmed(phrase: str, *, plural: bool, mass: bool = False) -> str | None:
     """``phrase`` without its "no" (or "any"): a plural or a mass noun goes bare, a singular takes
     "a"/"an"; ``None`` when it has neither, or "no" makes a compound ("no parking", "no one").
 
-    >>> [affirmed(p, plural=False) for p in ["no dog", "no owl", "no red hat", "no parking"]]
-    ['a dog', 'an owl', 'a red hat', None]
+    >>> [affirmed(p, plural=False) for p in ["no dog", "no owl", "no red hat", "no parking", "no peddling"]]
+    ['a dog', 'an owl', 'a red hat', None, None]
+    >>> affirmed("no building", plural=False)
+    'a building'
     >>> affirmed("no dogs", plural=True), affirmed("No water", plural=False, mass=True)
     ('dogs', 'water')
     """
@@ -240,8 +242,8 @@ def affirmed(phrase: str, *, plural: bool, mass: bool = False) -> str | None:
     if p.det not in ("no", "any") or not p.rest:
         return None
     first = p.rest.split(None, 1)[0].lower()
-    if first in _NO_COMPOUNDS or (first.endswith("ing") and " " in p.rest):
-        return None  # "no parking sign", "no smoking area"
+    if first in _NO_COMPOUNDS or (first.endswith("ing") and first not in inflection.ING_NOUNS):
+        return None  # "no parking sign", "no smoking area", a sign's "no peddling" (not "no building")
     if plural or mass:
         return p.rest
     if p.det == "any":

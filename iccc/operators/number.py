@@ -87,14 +87,6 @@ _ONE_PER_OWNER = frozenset(
     """head face neck mouth nose back tail body chest belly stomach forehead chin tongue waist lap torso
     mane trunk beak bill snout muzzle throat spine""".split()
 )
-#: Nouns in "-ing" that are count nouns; any other "-ing" word tagged as a noun is left alone (a
-#: participle the tagger took for a noun, "standing on the pavement looking").
-_ING_NOUNS = frozenset(
-    """building painting ceiling railing awning ring wing swing string king sibling earring wedding
-    evening morning opening crossing drawing carving sling spring thing duckling seedling dumpling
-    stocking topping serving sapling darling recording sighting outing""".split()
-)
-
 _SUBJECT_DEPS = frozenset(("nsubj", "nsubjpass"))
 _NO_SLOT_DEPS = frozenset(("compound", "poss", "nmod", "amod", "npadvmod"))
 _RELATIVE = frozenset(("that", "which", "who"))
@@ -334,8 +326,8 @@ def _plan(cap: _Caption, i: int, plural_counts, singular_counts) -> Plan | None:
         return None  # a nested entity: "a dog's bone"
     to_plural = noun.tag == "NN"
     head = _head(noun)
-    if head in META_NOUNS or (head.endswith("ing") and inflection.IRREGULAR_SINGULARS.get(head, head) not in _ING_NOUNS
-                              and head[:-1] not in _ING_NOUNS):
+    if head in META_NOUNS or (head.endswith("ing") and inflection.IRREGULAR_SINGULARS.get(head, head) not in inflection.ING_NOUNS
+                              and head[:-1] not in inflection.ING_NOUNS):
         return None
     if _suspect_noun(parsed, noun):
         return None
