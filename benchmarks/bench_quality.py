@@ -247,10 +247,19 @@ def parsed_val2017(n_images: Optional[int] = None):
     return anns, parsed
 
 
-def iccc_records(*, quick: bool = False, seed: int = 0, balance: bool = True, **config):
+#: The mix plan (requested share, rate, feasible share, expected share per operation) of each
+#: iccc engine built by :func:`iccc_records` in this process: "feasible" is the share of the
+#: captions an operation can edit, the ceiling of its achieved share (saved as ``mix_plans``).
+MIX_PLANS: dict[str, dict] = {}
+
+
+def iccc_records(*, quick: bool = False, seed: int = 0, balance: bool = True, balance_rows: int | None = None,
+                 **config):
     """Corrupt every val2017 caption with iccc's defaults (concept base built from the same
     captions, grouped by image for the sibling-caption guard, frequency-balanced on them unless
-    ``balance=False``, as a user would on their own data).
+    ``balance=False``, as a user would on their own data). ``balance_rows``: balance on an even
+    sample of at most that many captions (every k-th, as :func:`iccc.dataset.concept_base`
+    samples), not on all of them.
 
     Returns ``(anns, records)`` with one record (or ``None``) per caption.
     """
@@ -261,16 +270,24 @@ def iccc_records(*, quick: bool = False, seed: int = 0, balance: bool = True, **
     groups = [a["image_id"] for a in anns]
     base = iccc.ConceptBase.from_parsed(parsed, groups=groups)
     if balance:  # the recommended pipeline: insertions as frequent as the words they replace
-        balance_insertions(base, parsed, groups=groups, seed=seed, **config)
+        sample, sample_groups = parsed, groups
+        if balance_rows is not None:
+            stride = max(1, -(-len(parsed) // balance_rows))
+            keep = [i for i in range(0, len(parsed), stride) if parsed[i].concepts][:balance_rows]
+            sample, sample_groups = [parsed[i] for i in keep], [groups[i] for i in keep]
+        balance_insertions(base, sample, groups=sample_groups, seed=seed, **config)
     engine = iccc.Corruptor(base, **config)
+    label = "balanced" if balance else "unbalanced"
+    MIX_PLANS[label if balance_rows is None else f"{label}_{balance_rows}"] = engine.mix.to_dict()
     # the records of engine.one(p, rng=np.random.default_rng([seed, i]), group=...) row by row, faster
     records = engine.many(parsed, [np.random.default_rng([seed, i]) for i in range(len(parsed))], groups)
     return anns, records
 
 
-def iccc_pairs(*, quick: bool = False, seed: int = 0, balance: bool = True, **config) -> list[Triple]:
+def iccc_pairs(*, quick: bool = False, seed: int = 0, balance: bool = True, balance_rows: int | None = None,
+               **config) -> list[Triple]:
     """(real, negative, ``{operation}_{kind}``, image id) of every val2017 caption iccc corrupts."""
-    anns, records = iccc_records(quick=quick, seed=seed, balance=balance, **config)
+    anns, records = iccc_records(quick=quick, seed=seed, balance=balance, balance_rows=balance_rows, **config)
     return [(r.caption, r.corrupted_caption, f"{r.operation}_{r.concept_kind}", a["image_id"])
             for a, r in zip(anns, records) if r is not None]
 
@@ -372,6 +389,9 @@ def default_sources(*, quick: bool = False, seed: int = 0) -> dict[str, Callable
     return {
         "iccc": lambda: iccc_pairs(quick=quick, seed=seed),
         "iccc_unbalanced": lambda: iccc_pairs(quick=quick, seed=seed, balance=False),
+        # balanced on an even 40% sample (10k of 25k captions; 120 of 300 with --quick): how
+        # large the build's balancing sample must be (iccc.dataset.BALANCE_ROWS)
+        "iccc_balance_sample": lambda: iccc_pairs(quick=quick, seed=seed, balance_rows=120 if quick else 10_000),
         "sugarcrepe": sugarcrepe_pairs,
         "negclip": negclip_pairs,
         "reference_rules": rules,
@@ -743,6 +763,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         "seconds_total": round(time.perf_counter() - t0, 2),
         **results,
         "negative_checks": checks,
+        "mix_plans": MIX_PLANS,
         "phenomena": phenomena,
         "table_markdown": table,
         "phenomena_markdown": phenomena_table,
