@@ -309,3 +309,54 @@ def test_a_shade_word_alone_stays_an_attribute_of_its_own():
         room  NN  ROOT  3
     """)
     assert kinds(cs, "attribute") == ["dark", "big"]  # "big" is no colour: two attributes
+
+
+def test_a_list_of_adjectives_chains_its_conjuncts():
+    cs = concepts("""
+        red    JJ  amod   5
+        ,      ,   punct  0
+        white  JJ  conj   0
+        and    CC  cc     2
+        blue   JJ  conj   2
+        tail   NN  ROOT   5
+    """)
+    assert kinds(cs, "attribute") == ["red", "white", "blue"]
+    assert {cs[a.head].text for a in cs if a.kind == "attribute"} == {"tail"}
+
+
+@pytest.mark.parametrize("word, tag", [("down", "RB"), ("on", "RB"), ("up", "RP")])
+def test_a_state_adverb_after_be_is_an_attribute_of_the_subject(word, tag):
+    cs = concepts(f"""
+        the     DT   det       2
+        toilet  NN   compound  2
+        seat    NN   nsubj     3
+        is      VBZ/AUX  ROOT  3  be
+        {word}  {tag}  advmod  3
+    """)
+    attribute = one(cs, "attribute")
+    assert (attribute.text, cs[attribute.head].text) == (word, "toilet seat")
+
+
+def test_a_state_adverb_after_the_object_of_with_is_its_attribute():
+    cs = concepts("""
+        a       DT  det   2
+        white   JJ  amod  2
+        toilet  NN  ROOT  2
+        with    IN  prep  2
+        the     DT  det   5
+        seat    NN  pobj  3
+        up      RP  prt   5
+    """)
+    assert [(a.text, cs[a.head].text) for a in cs if a.kind == "attribute"] == [("white", "toilet"), ("up", "seat")]
+
+
+def test_a_state_adverb_with_an_object_is_no_attribute():
+    cs = concepts("""
+        bicycle  NN   nsubj   1
+        is       VBZ  ROOT    1  be
+        up       RB   advmod  1
+        against  IN   prep    2
+        the      DT   det     5
+        wall     NN   pobj    3
+    """)
+    assert kinds(cs, "attribute") == []

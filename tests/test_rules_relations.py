@@ -579,3 +579,114 @@ def test_preposition_with_a_body_part_after_the_object_places_the_object():
         hand     NN   pobj  3
     """)
     assert relations(cs) == [("woman", "holding", "papers"), ("papers", "in", "hand")]
+
+
+@pytest.mark.parametrize("verb, lemma", [("waiting", "wait"), ("reaching", "reach")])
+def test_for_after_a_verb_it_completes_is_a_relation(verb, lemma):
+    cs = concepts(f"""
+        a       DT   det   1
+        person  NN   ROOT  1
+        {verb}  VBG  acl   1  {lemma}
+        for     IN   prep  2
+        the     DT   det   5
+        train   NN   pobj  3
+    """)
+    assert relations(cs) == [("a person", f"{verb} for", "the train")]
+    assert one(cs, "relation").lemma == f"{lemma} for"
+
+
+def test_for_of_purpose_is_no_relation():
+    cs = concepts("""
+        a       DT   det   1
+        man     NN   ROOT  1
+        posing  VBG  acl   1  pose
+        in      IN   prep  2
+        a       DT   det   5
+        suit    NN   pobj  3
+        for     IN   prep  2
+        the     DT   det   8
+        camera  NN   pobj  6
+    """)
+    assert relations(cs) == [("a man", "posing in", "a suit")]
+    cs = concepts("""
+        a      DT   det   1
+        cake   NN   ROOT  1
+        for    IN   prep  1
+        the    DT   det   4
+        party  NN   pobj  2
+    """)
+    assert relations(cs) == []
+
+
+@pytest.mark.parametrize("adverb", ["inside", "outside", "off"])
+def test_adverb_and_of_form_a_complex_preposition(adverb):
+    cs = concepts(f"""
+        food      NN  ROOT    0
+        {adverb}  RB  advmod  0
+        of        IN  prep    1
+        white     JJ  amod    4
+        bowl      NN  pobj    2
+    """)
+    assert relations(cs) == [("food", f"{adverb} of", "white bowl")]
+
+
+def test_a_preposition_read_as_the_root_relates_its_subject():
+    cs = concepts("""
+        a      DT  det    1
+        trash  NN  nsubj  3
+        can    MD  aux    3
+        next   RB  ROOT   3
+        to     IN  prep   3
+        the    DT  det    6
+        stove  NN  pobj   4
+    """)
+    assert relations(cs) == [("a trash can", "next to", "the stove")]
+    cs = concepts("""
+        four    CD   nummod    1
+        people  NNS  npadvmod  2  people
+        out     RP   ROOT      2
+        in      IN   prep      2
+        the     DT   det       5
+        snow    NN   pobj      3
+    """)
+    assert relations(cs) == [("four people", "in", "the snow")]
+
+
+def test_a_root_adverb_after_the_object_of_with_belongs_to_that_object():
+    cs = concepts("""
+        a      DT    det    1
+        woman  NN    nsubj  5
+        with   IN    prep   1
+        her    PRP$  poss   4
+        hair   NN    pobj   2
+        up     RP    ROOT   5
+        in     IN    prep   5
+        a      DT    det    8
+        bun    NN    pobj   6
+    """)
+    assert ("her hair", "in", "a bun") in relations(cs)
+    assert ("a woman", "in", "a bun") not in relations(cs)
+
+
+def test_a_framing_verb_relates_a_thing_that_shows_something():
+    cs = concepts("""
+        a           DT   det   1
+        mannequin   NN   ROOT  1
+        displaying  VBG  acl   1  display
+        an          DT   det   4
+        outfit      NN   dobj  2
+    """)
+    assert relations(cs) == [("a mannequin", "displaying", "an outfit")]
+    assert kinds(cs, "verb") == ["displaying"]
+
+
+def test_a_framing_verb_of_a_picture_is_no_concept():
+    cs = concepts("""
+        a        DT   det   1
+        photo    NN   ROOT  1
+        showing  VBG  acl   1  show
+        a        DT   det   4
+        dog      NN   dobj  2
+    """)
+    assert relations(cs) == []
+    assert kinds(cs, "verb") == []

@@ -623,3 +623,47 @@ def test_ly_adverb_of_a_noun_stays_an_adverb():
         sand    NN  ROOT    1
     """)
     assert kinds(cs, "attribute") == []
+
+
+@pytest.mark.parametrize("table, expected", [
+    ("""
+        path   NN   npadvmod  3
+        the    DT   det       2
+        horse  NN   nsubj     3
+        is     VBZ  ROOT      3  be
+        on     IN   prep      3
+    """, ("the horse", "on", "path")),
+    ("""
+        blue    JJ   amod   1
+        pillow  NN   dep    4
+        the     DT   det    3
+        dog     NN   nsubj  4
+        is      VBZ  ROOT   4  be
+        on      IN   prep   4
+    """, ("the dog", "on", "blue pillow")),
+    ("""
+        striped  VBN  amod      2  stripe
+        couch    NN   compound  2
+        man      NN   nsubj     4
+        is       VBZ  aux       4  be
+        sitting  VBG  ROOT      4  sit
+        on       IN   prt       4
+    """, ("man", "sitting on", "striped couch")),
+])
+def test_opening_noun_read_as_an_adverbial_or_after_adjectives_heads_a_stranded_clause(table, expected):
+    # the first noun is an npadvmod/dep of a clause with a subject of its own, or an adjective
+    # comes first: still a relative clause without "that" of that noun
+    cs = concepts(table)
+    assert relations(cs) == [expected]
+
+
+def test_opening_adverbial_noun_of_a_clause_with_an_object_stays():
+    cs = concepts("""
+        today    NN   npadvmod  3
+        the      DT   det       2
+        man      NN   nsubj     3
+        holds    VBZ  ROOT      3  hold
+        a        DT   det       5
+        cup      NN   dobj      3
+    """)
+    assert relations(cs) == [("the man", "holds", "a cup")]

@@ -88,6 +88,9 @@ TWO_WORD_PREPS = frozenset(
         ("away", "from"),
         ("out", "of"),
         ("ahead", "of"),
+        ("inside", "of"),
+        ("outside", "of"),
+        ("off", "of"),
         ("in", "between"),
         ("along", "with"),
         ("together", "with"),
@@ -108,6 +111,14 @@ SYMMETRIC_RELATIONS = frozenset(s.strip() for s in SYMMETRIC_RELATIONS)
 # Prepositions that do not express a spatial or action relation between two things. ("of" does
 # after a verb: "a floor made of tile".)
 NON_RELATION_PREPS = frozenset("of as than like for since during until about per".split())
+
+# Verbs that "for" completes as a preposition of their own, relating their subject to its object
+# ("a person waiting for the train", "a man reaching for a ball"); elsewhere "for" names a
+# purpose or a beneficiary ("a machine for making donuts", "a cake for a party").
+FOR_VERBS = frozenset(
+    """wait reach look search aim head hunt fish shop beg ask grab dive jump lunge stretch run
+    go pose compete fight line queue prepare""".split()
+)
 
 # Pronouns that stand for the head of a relative clause: "a man who is riding", "the ball that
 # he holds".
@@ -251,6 +262,10 @@ ATTRIBUTE_STOP = frozenset(
     numerous multiple whole entire top front next only""".split()
 )
 
+# Adverbs that name a state of a thing when predicated of it: "the toilet seat is down", "the
+# lights are on", "a toilet with the seat up" (attributes; see rules._attributes).
+STATE_ADVERBS = frozenset("up down on off open shut outside inside upright".split())
+
 # Adjectives that grade another adjective rather than the noun ("light blue", "dark green"):
 # never lifted to the noun when the parser hangs them on that adjective.
 DEGREE_ADJECTIVES = frozenset(
@@ -341,6 +356,7 @@ __all__ = [
     "DIRECTIONAL_ADVERBS",
     "ENTITY_LEFT_DEPS",
     "FIXED_COMPOUNDS",
+    "FOR_VERBS",
     "GERUND_MODIFIERS",
     "GERUND_PREPS",
     "HELD_VERBS",
@@ -371,6 +387,7 @@ __all__ = [
     "SCENE_NOUNS",
     "SHADED_WORDS",
     "SHADE_WORDS",
+    "STATE_ADVERBS",
     "STRANDED_PREPS",
     "SUBJECT_DEPS",
     "SYMMETRIC_RELATIONS",

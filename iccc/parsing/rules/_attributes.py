@@ -55,6 +55,10 @@ class Attributes:
             d = t.dep[c]
             if d == "conj":
                 self.add(c, h)
+                # "red, white/conj->red and blue/conj->white tail": a list chains its conjuncts
+                for k in t.children[c]:
+                    if c < k < h and t.dep[k] == "conj" and t.pos[k] == "ADJ":
+                        self.add(k, h)
             elif d == "amod" and t.pos[c] == "ADJ" and t.lower[c] not in lex.DEGREE_ADJECTIVES:
                 # "white/amod->sleeveless shirt": a stacked adjective the parser hung on its neighbour
                 self.add(c, h)
@@ -72,15 +76,17 @@ class Attributes:
                 return True
         return False
 
-    def add(self, a: int, noun: int) -> None:
-        """Token ``a`` as an attribute of noun ``noun``, unless it is no attribute or is used."""
+    def add(self, a: int, noun: int, state: bool = False) -> None:
+        """Token ``a`` as an attribute of noun ``noun``, unless it is no attribute or is used.
+        ``state``: ``a`` is a state adverb of ``STATE_ADVERBS`` ("the seat is up"), whatever its
+        part of speech."""
         t, used = self.tokens, self.used
         lower = t.lower
         low = lower[a]
         lemma = t.lemma[a]
         if a in used or lemma in lex.ATTRIBUTE_STOP or low in lex.ATTRIBUTE_STOP:
             return
-        if not low.isalpha() or len(low) > MAX_WORD_CHARS or t.pos[a] in _ATTRIBUTE_BAD_POS:
+        if not low.isalpha() or len(low) > MAX_WORD_CHARS or t.pos[a] in _ATTRIBUTE_BAD_POS and not state:
             return
         if t.nominal[a] and low not in lex.NOUN_ATTRIBUTES:
             return  # nouns in adjective slots are compounds, not attributes
@@ -150,8 +156,9 @@ def find_predicative_attributes(t: Tokens, entities: Entities, attributes: Attri
     sky is blue").
     """
     dep, pos = t.dep, t.pos
-    if not qualities and _PREDICATE_DEPS.isdisjoint(dep):
-        return  # the common case: no colour in a noun slot, no "is blue"
+    if not qualities and _PREDICATE_DEPS.isdisjoint(dep) and lex.STATE_ADVERBS.isdisjoint(t.lower):
+        return  # the common case: no colour in a noun slot, no "is blue", no "is up"
+    _state_adverbs(t, entities, attributes)
     for i in qualities:
         g = t.head[i]
         if dep[i] == "conj":
@@ -183,3 +190,23 @@ def find_predicative_attributes(t: Tokens, entities: Entities, attributes: Attri
         for c in t.children[i]:
             if dep[c] == "conj" and pos[c] == "ADJ":
                 attributes.add(c, subj)
+
+
+def _state_adverbs(t: Tokens, entities: Entities, attributes: Attributes) -> None:
+    """A state adverb of ``STATE_ADVERBS`` predicated of a thing is its attribute: after "be"
+    ("the toilet seat is down", "three lights are on", "people are outside") or right after the
+    object of "with" ("a toilet with the seat up"). It must stand alone (no object of its own:
+    "is up against the wall" is a relation)."""
+    dep, lower, head, children = t.dep, t.lower, t.head, t.children
+    for i in range(1, t.n):
+        if lower[i] not in lex.STATE_ADVERBS or children[i] or dep[i] not in ("advmod", "prt", "acomp"):
+            continue
+        h = head[i]
+        if t.lemma[h] == "be" and h < i:
+            owner = entities.subject(h)
+        elif h == i - 1 and dep[h] == "pobj" and lower[head[h]] in lex.ACCESSORY_PREPS:
+            owner = entities.entity(h)
+        else:
+            continue
+        if owner is not None:
+            attributes.add(i, owner, state=True)

@@ -75,7 +75,7 @@ class _Relations:
             d = dep[i]
             if verbal[i] and d in _VERB_CLAUSE_DEPS and i not in relation_verbs:
                 lem = lemma[i]
-                if lem not in lex.META_VERBS and lem != "be":
+                if lem != "be" and (lem not in lex.META_VERBS or self._depicting(i)):
                     self.protos.append((key(i, i, VERB), "verb", i, i, i, lem, None, NO_LINK, NO_LINK, NO_LINK, False))
                     self._verb_relations(i, lem)
                     self.verbs.append((i, lem))
@@ -95,6 +95,13 @@ class _Relations:
                 self._add(a, a, a, lemma[a], subj, h)
         if self.verbs:
             self._particle_relations()
+
+    def _depicting(self, v: int) -> bool:
+        """Whether a verb of ``META_VERBS`` says what a thing in the image shows rather than what
+        the image shows: "a mannequin displaying an outfit", "a tower featuring a clock" (not "a
+        photo showing a dog", nor a caption without a subject)."""
+        subj = self.entities.subject(v)
+        return subj is not None and self.tokens.lemma[subj] not in lex.META_NOUNS
 
     def _add(self, first, last, head_tok, lemma, subj, obj, is_symmetric=False) -> None:
         rel = (first, last, subj, obj)
@@ -228,7 +235,7 @@ class _Relations:
         t, entities = self.tokens, self.entities
         dep, lower, pos, children, verbal = t.dep, t.lower, t.pos, t.children, t.verbal
         low = lower[p]
-        if low in lex.NON_RELATION_PREPS and not (low == "of" and verbal[t.head[p]]):
+        if low in lex.NON_RELATION_PREPS and not self._relating_preposition(p, low):
             return
         pobj = None
         for c in children[p]:
@@ -293,6 +300,15 @@ class _Relations:
                 first = gov
         elif pos[gov] == "ADJ" and dep[gov] in ("acomp", "oprd"):
             subj = entities.subject(gov)  # "a roof is visible/acomp behind the wall"
+        elif pos[gov] in ("ADV", "ADP") and t.head[gov] == gov:
+            # a preposition or adverb read as the root of a fragment: "a trash can/nsubj
+            # next/ROOT to the stove", "four people/npadvmod out/ROOT in the snow"; right after
+            # the object of "with", it is that object's ("a woman with her hair up in a bun")
+            before = gov - 1
+            if dep[before] == "pobj" and lower[t.head[before]] in lex.ACCESSORY_PREPS:
+                subj = entities.entity(before)
+            else:
+                subj = entities.subject(gov)
         else:
             return
         if reciprocal and subj is not None:
@@ -309,6 +325,17 @@ class _Relations:
             prep_part = " ".join([lower[k] for k in range(first, last + 1) if not verbal[k]])
         head_tok = gov if first == gov else p
         self._add(first, last, head_tok, rel_lemma, subj, obj, symmetric(rel_lemma, prep_part))
+
+    def _relating_preposition(self, p: int, low: str) -> bool:
+        """Whether preposition ``p`` of ``NON_RELATION_PREPS`` relates all the same: "of" after a
+        verb ("a floor made of tile") or ending a complex preposition ("food inside of a bowl",
+        "cheese coming off of the food"), and "for" right after the verb it completes ("a person
+        waiting for the train", "a man reaching for a ball")."""
+        t = self.tokens
+        g = t.head[p]
+        if low == "of":
+            return t.verbal[g] or g == p - 1 and (t.lower[g], low) in lex.TWO_WORD_PREPS
+        return low == "for" and g == p - 1 and t.verbal[g] and t.lemma[g] in lex.FOR_VERBS
 
     def _resumed_after(self, g: int, p: int) -> bool:
         """Whether noun ``g`` has a preposition after ``p`` whose object is a resumptive pronoun

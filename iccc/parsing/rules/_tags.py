@@ -509,19 +509,32 @@ def _noun_subject_of_preposition(t: Tokens) -> None:
 
 
 def _compound_relative(t: Tokens, first_word) -> None:
-    """ "coat/compound man is wearing", "street/compound people walk on": a caption that opens with
-    a noun, then a clause whose verb ends it with a stranded preposition (or a wearing or holding
-    verb without an object) is a relative clause without "that" of that noun; the parser read
-    the two nouns as one compound. Makes the first noun the root and the clause its ``relcl``."""
+    """ "coat/compound man is wearing", "street/compound people walk on", "path/npadvmod the horse
+    is on": a caption that opens with a noun, then a clause whose verb ends it with a stranded
+    preposition (or a wearing or holding verb without an object) is a relative clause without
+    "that" of that noun; the parser read the two nouns as one compound, or the first as an
+    adverbial of the clause. Makes the first noun the root and the clause its ``relcl``."""
     a = first_word
-    if a is None or a + 2 >= t.n or not t.nominal[a] or t.dep[a] != "compound" or t.lower[a] in lex.NOUN_ATTRIBUTES:
+    while a is not None and a + 2 < t.n and not t.nominal[a] and (t.pos[a] in ("ADJ", "NUM") or t.dep[a] == "amod") and t.head[a] > a:
+        a += 1  # "striped couch man is sitting on", "blue pillow the dog is on"
+    if a is None or a + 2 >= t.n or not t.nominal[a] or t.lower[a] in lex.NOUN_ATTRIBUTES:
         return
     b = a + 1
-    v = t.head[b]
-    if t.head[a] != b or t.dep[b] != "nsubj" or not t.nominal[b] or t.head[v] != v or not t.verbal[v]:
+    if t.dep[a] == "compound":
+        v = t.head[b]
+        if t.head[a] != b or t.dep[b] != "nsubj" or not t.nominal[b]:
+            return
+        if t.lower[a] + " " + t.lower[b] in lex.FIXED_COMPOUNDS:
+            return
+    elif t.dep[a] in ("npadvmod", "dep", "nmod"):
+        # "path/npadvmod the horse/nsubj is on": the clause has a subject of its own
+        v = t.head[a]
+        if not any(c > a and t.dep[c] == "nsubj" and t.nominal[c] for c in t.children[v]):
+            return
+    else:
         return
-    if t.lower[a] + " " + t.lower[b] in lex.FIXED_COMPOUNDS:
-        return
+    if t.head[v] != v or not (t.verbal[v] or t.lemma[v] == "be" and t.dep[a] != "compound"):
+        return  # "the toilet/compound seat is on": a compound subject and its state
     last = t.n - 1
     while last > v and t.pos[last] == "PUNCT":
         last -= 1
@@ -535,9 +548,9 @@ def _compound_relative(t: Tokens, first_word) -> None:
     elif t.lemma[v] not in lex.HELD_VERBS:
         return
     t.reattach(a, a, "ROOT")
-    for c in list(t.children[v]):
-        if t.pos[c] == "PUNCT":
-            t.reattach(c, a, t.dep[c])
+    for c in list(t.children[v]) + list(t.children[b]):
+        if t.pos[c] == "PUNCT" or c < a:
+            t.reattach(c, a, t.dep[c])  # "striped/amod->man couch man": the modifiers before it
     t.reattach(v, a, "relcl")
 
 
