@@ -690,3 +690,29 @@ def test_a_framing_verb_of_a_picture_is_no_concept():
     """)
     assert relations(cs) == []
     assert kinds(cs, "verb") == []
+
+
+def test_a_preposition_after_a_body_part_that_with_gives_places_the_part():
+    cs = concepts("""
+        man      NN    ROOT  0
+        with     IN    prep  0
+        his      PRP$  poss  3
+        hands    NNS   pobj  1  hand
+        in       IN    prep  0
+        his      PRP$  poss  6
+        pockets  NNS   pobj  4  pocket
+    """)
+    assert relations(cs) == [("man", "with", "his hands"), ("his hands", "in", "his pockets")]
+
+
+def test_a_preposition_after_another_with_object_still_places_the_carrier():
+    cs = concepts("""
+        man   NN   ROOT  0
+        with  IN   prep  0
+        a     DT   det   3
+        dog   NN   pobj  1
+        on    IN   prep  0
+        the   DT   det   6
+        beach NN   pobj  4
+    """)
+    assert relations(cs) == [("man", "with", "a dog"), ("man", "on", "the beach")]

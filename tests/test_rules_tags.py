@@ -667,3 +667,43 @@ def test_opening_adverbial_noun_of_a_clause_with_an_object_stays():
         cup      NN   dobj      3
     """)
     assert relations(cs) == [("the man", "holds", "a cup")]
+
+
+def test_colour_after_in_before_a_participle_is_what_the_person_is_in():
+    cs = concepts("""
+        man      NN   ROOT   0
+        in       IN   prep   0
+        black    JJ   amod   3
+        holding  VBG  amod   4  hold
+        child    NN   pobj   1
+    """)
+    assert relations(cs) == [("man", "holding", "child")]
+    attribute = one(cs, "attribute")
+    assert (attribute.text, cs[attribute.head].text) == ("black", "man")
+    assert kinds(cs, "noun") == ["man", "child"]
+
+
+@pytest.mark.parametrize("word, kind, noun", [("grey", "attribute", "pole"), ("romaine", "noun", "romaine pole")])
+def test_to_after_next_is_a_preposition_before_a_verb_read_modifier(word, kind, noun):
+    cs = concepts(f"""
+        bush    NN   ROOT    0
+        next    RB   advmod  0
+        to      TO   aux     3
+        {word}  VB   advcl   0
+        pole    NN   dobj    3
+    """)
+    assert relations(cs) == [("bush", "next to", f"{word} pole")]
+    assert kinds(cs, "verb") == []
+    assert any(word in text for text in kinds(cs, kind))
+    assert kinds(cs, "noun")[-1] == noun
+
+
+def test_to_of_an_infinitive_stays():
+    cs = concepts("""
+        he     PRP  nsubj  1
+        wants  VBZ  ROOT   1  want
+        to     TO   aux    3
+        eat    VB   xcomp  1
+        pizza  NN   dobj   3
+    """)
+    assert kinds(cs, "verb") == ["wants", "eat"]

@@ -311,6 +311,17 @@ class _Relations:
                 subj = entities.subject(gov)
         else:
             return
+        part = p - 1
+        if (
+            subj is not None
+            and dep[part] == "pobj"
+            and t.lemma[part] in lex.BODY_PARTS
+            and lower[t.head[part]] in lex.ACCESSORY_PREPS
+            and t.head[t.head[part]] == t.head[p]
+        ):
+            # "a man with his hands in his pockets", "standing with two feet on a surfboard": the
+            # preposition right after a body part that "with" gives places the part
+            subj = entities.entity(part)
         if reciprocal and subj is not None:
             obj = entities.partner(subj)  # "a toilet and a sink next to each other"
         if subj is None or obj is None or subj == obj:

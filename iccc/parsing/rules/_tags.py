@@ -66,6 +66,10 @@ def repair_tags(t: Tokens) -> list[int]:
         if p != "PUNCT" and p != "SPACE" and p != "DET":
             first_word = i
             break
+    if "VBG" in tag:
+        _colour_before_participle(t)
+    if "TO" in tag:
+        _infinitive_read_for_to(t)
     # the parts of speech the repairs never touch are most tokens: skip them at C level
     for i in compress(range(n), map(not_, map(_NEVER_REPAIRED_POS.__contains__, pos))):
         p = pos[i]
@@ -552,6 +556,73 @@ def _compound_relative(t: Tokens, first_word) -> None:
         if t.pos[c] == "PUNCT" or c < a:
             t.reattach(c, a, t.dep[c])  # "striped/amod->man couch man": the modifiers before it
     t.reattach(v, a, "relcl")
+
+
+def _colour_before_participle(t: Tokens) -> None:
+    """ "a man in black/amod holding/amod child/pobj": a colour right after "in", then a participle
+    and a noun, read as one noun phrase, are the colour the person is in (a quality), and a
+    clause of that person with the noun as object. Makes the colour the object of "in" and the
+    participle a clause of the noun before "in"."""
+    dep, head, tag, lower = t.dep, t.head, t.tag, t.lower
+    for v in range(2, t.n - 1):
+        if tag[v] != "VBG" or dep[v] != "amod":
+            continue
+        c, p, n2 = v - 1, v - 2, head[v]
+        g = head[p]
+        if (
+            lower[c] not in lex.COLOUR_WORDS
+            or head[c] not in (n2, v)
+            or n2 <= v
+            or head[n2] != p
+            or dep[n2] != "pobj"
+            or lower[p] not in lex.CARRIER_PREPS
+            or g == p
+            or not t.nominal[g]
+            or any(k != c for k in t.children[v])
+            or any(head[k] != n2 or t.pos[k] not in ("DET", "ADJ", "NUM") for k in range(v + 1, n2))
+            or lower[v] in lex.GERUND_MODIFIERS
+            or lower[v] in lex.ING_NOUNS
+        ):
+            continue
+        t.reattach(n2, v, "dobj")
+        t.reattach(c, p, "pobj")
+        t.reattach(v, g, "acl")
+        t.verbal[v] = True
+        t.pos[v] = "VERB"
+
+
+def _infinitive_read_for_to(t: Tokens) -> None:
+    """ "a bush next to/aux grey/VB pole/dobj": after "next"/"close", "to" is a preposition, and
+    the "verb" after it with an object is a modifier of that object (a colour or a compound
+    noun). Makes the noun the object of "to"."""
+    dep, head, tag, lower = t.dep, t.head, t.tag, t.lower
+    for i in range(1, t.n - 2):
+        if tag[i] != "TO" or dep[i] != "aux" or (lower[i - 1], "to") not in lex.TWO_WORD_PREPS:
+            continue
+        v = i + 1
+        if head[i] != v or tag[v] not in ("VB", "VBP") or t.has_child(v, _FINITE_MARKS - {"aux"}):
+            continue
+        objects = [c for c in t.children[v] if c > v and dep[c] == "dobj" and t.nominal[c]]
+        if len(objects) != 1 or any(c < i for c in t.children[v]):
+            continue
+        n = objects[0]
+        g = head[v]
+        t.reattach(n, i, "pobj")
+        t.reattach(i, i - 1, "prep")
+        t.pos[i], tag[i] = "ADP", "IN"
+        if head[i - 1] == v:
+            t.reattach(i - 1, g if g != v else i - 1, dep[v] if g != v else "ROOT")
+        for c in list(t.children[v]):
+            t.reattach(c, n, dep[c])
+        t.verbal[v] = False
+        if lower[v] in lex.NOUN_ATTRIBUTES or lower[v] in lex.COLOUR_WORDS:
+            t.pos[v], tag[v] = "ADJ", "JJ"
+            t.reattach(v, n, "amod")
+        else:
+            t.pos[v], tag[v] = "NOUN", "NN"
+            t.nominal[v] = True
+            t.lemma[v] = lower[v]
+            t.reattach(v, n, "compound")
 
 
 def _onto_compound(t: Tokens, i: int) -> None:
