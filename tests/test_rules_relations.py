@@ -716,3 +716,15 @@ def test_a_preposition_after_another_with_object_still_places_the_carrier():
         beach NN   pobj  4
     """)
     assert relations(cs) == [("man", "with", "a dog"), ("man", "on", "the beach")]
+
+
+def test_have_with_a_resumptive_preposition_of_its_own_is_that_preposition():
+    cs = concepts("""
+        the       DT   det    1
+        building  NN   nsubj  2
+        has       VBZ  ROOT   2  have
+        bricks    NNS  dobj   2  brick
+        on        IN   prep   2
+        it        PRP  pobj   4
+    """)
+    assert relations(cs) == [("bricks", "on", "the building")]

@@ -707,3 +707,35 @@ def test_to_of_an_infinitive_stays():
         pizza  NN   dobj   3
     """)
     assert kinds(cs, "verb") == ["wants", "eat"]
+
+
+@pytest.mark.parametrize("table, noun", [
+    ("""
+        windscreen  JJ  ROOT  0
+        on          IN  prep  0
+        the         DT  det   3
+        train       NN  pobj  1
+    """, "windscreen"),
+    ("""
+        urinal   JJ   nsubj  1
+        is       VBZ/AUX  ROOT  1  be
+        against  IN   prep   1
+        the      DT   det    4
+        wall     NN   pobj   2
+    """, "urinal"),
+])
+def test_adjective_tagged_opener_placed_by_a_preposition_or_subject_is_a_noun(table, noun):
+    cs = concepts(table)
+    assert kinds(cs, "noun")[0] == noun
+    assert len(relations(cs)) == 1
+
+
+@pytest.mark.parametrize("word", ["asleep", "dirty", "careful"])
+def test_real_adjectives_opening_a_caption_stay_adjectives(word):
+    cs = concepts(f"""
+        {word}  JJ  ROOT  0
+        on      IN  prep  0
+        the     DT  det   3
+        couch   NN  pobj  1
+    """)
+    assert kinds(cs, "noun") == ["couch"]

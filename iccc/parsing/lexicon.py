@@ -68,6 +68,16 @@ INTERIOR_NOUNS = frozenset("inside outside interior exterior".split())
 # shirtless/NN", "laying unconscious/NN"); a bare word with one of them is an adjective.
 ADJECTIVE_ENDINGS = ("less", "ous")
 
+# Endings of adjectives, which the repairs never take for a noun the tagger called an adjective
+# ("dirty", "wooden", "careful"; a noun tagged so, "windscreen/JJ", "human/JJ", keeps none).
+ADJECTIVE_SUFFIXES = ("less", "ous", "ful", "ive", "able", "ible", "ish", "y", "ed", "ic", "est", "er")
+
+# Adjectives that stand after the noun or alone ("asleep on the couch", "ready for the game").
+PREDICATIVE_ADJECTIVES = frozenset(
+    """asleep awake alone alive afloat ablaze aboard afraid aware ready available visible present
+    busy full empty open closed wet dry hot cold warm safe free glad sure unable able""".split()
+)
+
 # Words that grade a colour right after them, forming one attribute with it: "light blue", "dark
 # green", "bright red", "lime green", "dark colored" (FACTUAL writes them so); the colours (and
 # "colored") they grade.
@@ -343,6 +353,7 @@ NUMBER_WORDS = {
 __all__ = [
     "ACCESSORY_PREPS",
     "ADJECTIVE_ENDINGS",
+    "ADJECTIVE_SUFFIXES",
     "ADVERBIAL_NOUNS",
     "ATTRIBUTE_DEPS",
     "ATTRIBUTE_STOP",
@@ -378,6 +389,7 @@ __all__ = [
     "NUMBER_WORDS",
     "OBJECT_DEPS",
     "POSITION_WORDS",
+    "PREDICATIVE_ADJECTIVES",
     "QUANTIFIER_NOUNS",
     "QUANTITY_ADJECTIVES",
     "RECIPROCALS",

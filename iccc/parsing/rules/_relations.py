@@ -183,7 +183,7 @@ class _Relations:
         last = self._particles_end(v)
         rel_lemma = " ".join([lem] + t.lower[v + 1 : last + 1])
         for c in objects:
-            if lem == "have" and t.resumes(c):
+            if lem == "have" and (t.resumes(c) or t.resumes(v)):
                 continue  # "the pot has flowers in it": the relation is "in", not "has"
             obj = entities.entity(c)
             if obj is not None and obj != subj:

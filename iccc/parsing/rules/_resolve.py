@@ -143,6 +143,8 @@ class Entities:
         if t.verbal[g] and t.dep[g] == "acl":
             pair = self.with_pair(g)
             return self.entity(pair[0]) if pair else None
+        if t.verbal[g] and t.lemma[g] == "have":
+            return self.subject(g)  # "the building has bricks on/->has it": the building's
         if not t.nominal[g]:
             return None
         h = t.head[g]

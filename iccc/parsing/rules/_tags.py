@@ -27,7 +27,10 @@ from ._tokens import NOMINAL_POS, Tokens
 # Parts of speech the repairs never touch (checked first: most tokens are these).
 _NEVER_REPAIRED_POS = frozenset("DET ADP PUNCT CCONJ SCONJ PRON PART NUM SPACE SYM INTJ X".split())
 # Dependency labels under which an adjective/verb may be a misread noun (see _is_misread_noun).
-_REPAIR_DEPS = frozenset(("pobj", "dobj", "ROOT", "conj", "pcomp"))
+_REPAIR_DEPS = frozenset(("pobj", "dobj", "ROOT", "conj", "pcomp", "nsubj"))
+# Prepositions that place a thing, after which an adjective-tagged caption opener is a noun
+# ("windscreen/JJ on the train"); not those an adjective takes ("close to", "full with").
+_PLACING_PREPS = lex.STRANDED_PREPS - {"with", "to", "from", "toward", "towards", "by"}
 _REPAIR_POS = frozenset(("ADJ", "ADV", "VERB", "AUX"))
 _ARGUMENT_DEPS = frozenset(("pobj", "dobj"))
 _GERUND_CLAUSE_DEPS = frozenset(("acl", "relcl", "advcl", "xcomp"))
@@ -171,6 +174,20 @@ def _noun_like_adverb(lower: str) -> bool:
     )
 
 
+def _noun_like_adjective(lower: str) -> bool:
+    """A word tagged as an adjective that may be a misread noun ("windscreen", "urinal"): no
+    adjective ending, no predicative adjective ("asleep", "ready"), no colour."""
+    return (
+        len(lower) > 2
+        and lower.isalpha()
+        and not lower.endswith(lex.ADJECTIVE_SUFFIXES)
+        and lower not in lex.PREDICATIVE_ADJECTIVES
+        and lower not in lex.NOUN_ATTRIBUTES
+        and lower not in lex.NOT_NOUNS
+        and lower not in lex.TRUE_ADVERBS
+    )
+
+
 def _adjective_form(lower: str) -> bool:
     """A word with an adjective ending ("motionless", "unconscious"); see ``ADJECTIVE_ENDINGS``."""
     return len(lower) > 6 and lower.isalpha() and lower.endswith(lex.ADJECTIVE_ENDINGS)
@@ -251,6 +268,18 @@ def _is_misread_noun(t: Tokens, i: int, first_word: bool) -> bool:
             determined
             or t.has_child(i, ("amod", "compound"))
             or first_word and t.has_child(i, ("prep",)) and not t.has_child(i, ("advmod", "npadvmod"))
+        )
+    if tag == "JJ" and (dep == "ROOT" and first_word or dep == "nsubj") and _noun_like_adjective(low):
+        # "windscreen/JJ on the train", "human/JJ behind counter": a caption opens with a thing,
+        # placed by a preposition; "urinal/JJ/nsubj is against the wall": an adjective is no subject
+        kids = t.children[i]
+        if dep == "nsubj":
+            return all(t.dep[c] == "det" for c in kids)
+        preps = [c for c in kids if t.dep[c] == "prep"]
+        return (
+            bool(preps)
+            and all(t.dep[c] in ("prep", "det", "punct") for c in kids)
+            and all(t.lower[c] in _PLACING_PREPS and t.has_child(c, ("pobj",)) for c in preps)
         )
     if dep == "conj" and tag in ("VB", "VBP") and t.nominal[t.head[i]]:
         return not t.has_child(i, lex.OBJECT_DEPS)  # "a knife and fork/VB"
