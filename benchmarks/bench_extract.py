@@ -69,9 +69,12 @@ Alignment with the gold segmentation. FACTUAL splits some compounds that we keep
 scoring, a noun of ours "A B" whose key is not a gold object is re-segmented the gold way when the
 gold graph shows that analysis: ``( A , have , B )`` ("clock face", "tree branch") gives objects A
 and B plus that relation; ``( B , is , A )`` ("baby elephants") gives object B plus that
-attribute; ``( A , is , B )`` ("ham pieces") gives object A plus that attribute; and "A B" spelled
-"AB" in gold ("surf board", "side walk") takes the gold spelling. Only the segmentation comes from
-gold, the words are ours; ``compounds_aligned_to_gold_style`` counts these.
+attribute; ``( A , is , B )`` ("ham pieces") gives object A plus that attribute; any other gold
+relation between A and B ("bathroom sink": ``( sink , in , bathroom )``, "train station":
+``( station , for , train )``) gives objects A and B but *not* that relation, which stays a miss
+(its predicate is gold's, not ours); and "A B" spelled "AB" in gold ("surf board", "side walk")
+takes the gold spelling. Only the segmentation comes from gold, the words are ours;
+``compounds_aligned_to_gold_style`` counts these.
 
 Macro F1 is the mean of the object, attribute and (lenient) relation F1.
 
@@ -343,6 +346,15 @@ def align_compounds(pred: Pred, gold: Gold, norm) -> int:
                 if (right, left) in gold.attributes:  # "baby elephants"
                     rename(pred, key, right)
                     pred.attributes.append((right, {left}, pred.objects[right]))
+                    changed += 1
+                    break
+                if left_k in gold.objects and any(
+                    {g[0], g[2]} == {left_k, right} for g in gold.relations
+                ):
+                    # "bathroom sink": ( sink , in , bathroom ) -- the segmentation only; the
+                    # relation between the parts is not ours, it stays a miss
+                    rename(pred, key, right)
+                    pred.objects.setdefault(left_k, pred.objects[right])
                     changed += 1
                     break
             value = next((v for k, v in gold.attributes if k == left_k and norm.noun(v) == right), None)
