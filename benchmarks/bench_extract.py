@@ -45,7 +45,7 @@ Lenient predicate matching. ``relations_strict`` counts only identical predicate
    of the longer and starts with a preposition ("sit on" ~ "on", "stand next to" ~ "next to") --
    or the other plus one trailing preposition ("ride" ~ "ride on"). Never "sit on" ~ "lay on".
 2. ``style``, FACTUAL's spelling of the same predicate: synonymous prepositions unified ("beneath",
-   "underneath", "below" -> "under"; "atop" -> "on top of"); a particle before a preposition
+   "underneath", "below" -> "under"; "inside", "within" -> "in"; "atop" -> "on top of"); a particle before a preposition
    dropped ("sit down on" ~ "sit on", "come out from" ~ "come from"); the preposition in front of a relational noun ignored ("in
    the middle of" ~ "on middle of", "to the left of" ~ "at the left of"); and these equivalents:
    "lie" ~ "lay" (FACTUAL writes "lay on" for "lying on"), "with" ~ "have"/"wear", "in" ~ "wear",
@@ -61,7 +61,8 @@ are scored as predictions like any other (false positives included):
 
 * "X of Y" (entity X, "of", entity Y) gives ``( Y , have , X )``: "front tire of a bicycle" ->
   ``( bicycle , have , front tire )``; for a container X ("a glass of wine") ``( Y , in , X )``
-  ("on" for plates and trays).
+  ("on" for plates and trays), which FACTUAL also writes ``( X , have , Y )`` (the glass has
+  wine): either triple matches, as for passives.
 * possessives (an entity nested at the start of another, then "'s"/"'") give ``( owner , have ,
   thing )``: "a man's white shoe" -> ``( man , have , shoe )``.
 
@@ -135,7 +136,10 @@ _CONTAINERS = {
 # Particles dropped before a preposition ("sit down on" ~ "sit on", "come out from" ~ "come from").
 _PARTICLES = frozenset("down up out off over away back around".split())
 # Synonymous prepositions FACTUAL writes one way ("beneath the sign" -> "under").
-_PREPOSITION_SYNONYMS = {"beneath": "under", "underneath": "under", "below": "under", "atop": "on top of"}
+_PREPOSITION_SYNONYMS = {
+    "beneath": "under", "underneath": "under", "below": "under", "atop": "on top of",
+    "inside": "in", "within": "in",
+}
 # Passive participles FACTUAL turns active with the arguments swapped, for these prepositions:
 # "tree covered in snow" -> ( snow , cover , tree ). "by" does it for every verb.
 _PASSIVE_PREPS = {"by": None, "in": {"cover"}, "with": {"cover"}}
@@ -278,12 +282,14 @@ def predictions(text: str, concepts, norm) -> Pred:
                 group[e] = merged
     seen = set()
 
-    def add(s_ent, p, o_ent, source, alt=None):
+    def add(s_ent, p, o_ent, source, alt=None, alt_triple=None):
         s, o = noun_of_entity.get(s_ent), noun_of_entity.get(o_ent)
         if s is None or o is None or (s, p, o) in seen:
             return
         seen.add((s, p, o))
         alts = ((o, alt, s),) if alt else ()
+        if alt_triple:
+            alts += ((noun_of_entity.get(alt_triple[0]), alt_triple[1], noun_of_entity.get(alt_triple[2])),)
         pred.relations.append((s, p, o, source, alts))
 
     for c in concepts:
@@ -312,7 +318,7 @@ def predictions(text: str, concepts, norm) -> Pred:
             if b.start >= a.end and re.fullmatch(r"\s+of\s+", text[a.end : b.start]):
                 container = _CONTAINERS.get(noun_of_entity.get(i))
                 if container:
-                    add(j, container, i, "of")
+                    add(j, container, i, "of", alt_triple=(i, "have", j))  # or: the glass has wine
                 else:
                     add(j, "have", i, "of")
             if i != j and a.start <= b.start and b.end < a.end and b.start == a.start:
