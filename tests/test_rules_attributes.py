@@ -360,3 +360,15 @@ def test_a_state_adverb_with_an_object_is_no_attribute():
         wall     NN   pobj    3
     """)
     assert kinds(cs, "attribute") == []
+
+
+def test_a_state_adverb_hung_on_the_carrier_after_the_object_of_with_is_the_objects():
+    cs = concepts("""
+        a      DT  det   2
+        young  JJ  amod  2
+        man    NN  ROOT  2
+        with   IN  prep  2
+        hand   NN  pobj  3
+        up     RP  prt   2
+    """)
+    assert [(a.text, cs[a.head].text) for a in cs if a.kind == "attribute"] == [("young", "man"), ("up", "hand")]

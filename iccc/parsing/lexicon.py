@@ -274,7 +274,7 @@ ATTRIBUTE_STOP = frozenset(
 
 # Adverbs that name a state of a thing when predicated of it: "the toilet seat is down", "the
 # lights are on", "a toilet with the seat up" (attributes; see rules._attributes).
-STATE_ADVERBS = frozenset("up down on off open shut outside inside upright".split())
+STATE_ADVERBS = frozenset("up down on off out open shut outside inside upright".split())
 
 # Adjectives that grade another adjective rather than the noun ("light blue", "dark green"):
 # never lifted to the noun when the parser hangs them on that adjective.

@@ -195,7 +195,8 @@ def find_predicative_attributes(t: Tokens, entities: Entities, attributes: Attri
 def _state_adverbs(t: Tokens, entities: Entities, attributes: Attributes) -> None:
     """A state adverb of ``STATE_ADVERBS`` predicated of a thing is its attribute: after "be"
     ("the toilet seat is down", "three lights are on", "people are outside") or right after the
-    object of "with" ("a toilet with the seat up"). It must stand alone (no object of its own:
+    object of "with" ("a toilet with the seat up", "a man with his hand up": whether the parser
+    hangs it on the object or on the carrier). It must stand alone (no object of its own:
     "is up against the wall" is a relation)."""
     dep, lower, head, children = t.dep, t.lower, t.head, t.children
     for i in range(1, t.n):
@@ -204,8 +205,12 @@ def _state_adverbs(t: Tokens, entities: Entities, attributes: Attributes) -> Non
         h = head[i]
         if t.lemma[h] == "be" and h < i:
             owner = entities.subject(h)
-        elif h == i - 1 and dep[h] == "pobj" and lower[head[h]] in lex.ACCESSORY_PREPS:
-            owner = entities.entity(h)
+        elif (
+            dep[i - 1] == "pobj"
+            and lower[head[i - 1]] in lex.ACCESSORY_PREPS
+            and h in (i - 1, head[head[i - 1]])  # "with the seat up/->seat", "with hand up/->man"
+        ):
+            owner = entities.entity(i - 1)
         else:
             continue
         if owner is not None:
