@@ -728,3 +728,27 @@ def test_have_with_a_resumptive_preposition_of_its_own_is_that_preposition():
         it        PRP  pobj   4
     """)
     assert relations(cs) == [("bricks", "on", "the building")]
+
+
+def test_a_preposition_tagged_as_an_adjective_relates():
+    cs = concepts("""
+        airplane  NN   nsubj  1
+        parked    VBN  ROOT   1  park
+        outside   JJ   prep   1
+        building  NN   pobj   2
+    """)
+    assert relations(cs) == [("airplane", "parked outside", "building")]
+
+
+def test_from_before_another_preposition_joins_it():
+    cs = concepts("""
+        woman    NN   ROOT  0
+        looking  VBG  acl   0  look
+        at       IN   prep  1
+        cows     NNS  pobj  2  cow
+        from     IN   prep  1
+        inside   IN   prep  4
+        a        DT   det   7
+        car      NN   pobj  5
+    """)
+    assert relations(cs) == [("woman", "looking at", "cows"), ("woman", "from inside", "a car")]

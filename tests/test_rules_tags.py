@@ -739,3 +739,20 @@ def test_real_adjectives_opening_a_caption_stay_adjectives(word):
         couch   NN  pobj  1
     """)
     assert kinds(cs, "noun") == ["couch"]
+
+
+def test_a_reciprocal_read_as_a_verb_after_next_to_is_its_object():
+    cs = concepts("""
+        a          DT   det     1
+        man        NN   nsubj   6
+        and        CC   cc      1
+        a          DT   det     4
+        woman      NN   conj    1
+        are        VBP/AUX  aux  6  be
+        standing   VBG  ROOT    6  stand
+        next       RB   advmod  6
+        to         TO   aux     9
+        eachother  VB   advcl   6
+    """)
+    assert ("a man", "standing next to", "a woman") in relations(cs)
+    assert kinds(cs, "verb") == ["standing"]

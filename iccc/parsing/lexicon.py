@@ -122,6 +122,13 @@ SYMMETRIC_RELATIONS = frozenset(s.strip() for s in SYMMETRIC_RELATIONS)
 # after a verb: "a floor made of tile".)
 NON_RELATION_PREPS = frozenset("of as than like for since during until about per".split())
 
+# Prepositions the small model tags as adjectives ("parked outside/JJ building"); as ``prep``
+# they relate as any preposition.
+ADJECTIVE_TAGGED_PREPS = frozenset("outside inside near opposite past behind beside".split())
+
+# Prepositions that take another preposition's phrase: "from inside a car", "from behind a tree".
+SOURCE_PREPS = frozenset(("from",))
+
 # Verbs that "for" completes as a preposition of their own, relating their subject to its object
 # ("a person waiting for the train", "a man reaching for a ball"); elsewhere "for" names a
 # purpose or a beneficiary ("a machine for making donuts", "a cake for a party").
@@ -354,6 +361,7 @@ __all__ = [
     "ACCESSORY_PREPS",
     "ADJECTIVE_ENDINGS",
     "ADJECTIVE_SUFFIXES",
+    "ADJECTIVE_TAGGED_PREPS",
     "ADVERBIAL_NOUNS",
     "ATTRIBUTE_DEPS",
     "ATTRIBUTE_STOP",
@@ -399,6 +407,7 @@ __all__ = [
     "SCENE_NOUNS",
     "SHADED_WORDS",
     "SHADE_WORDS",
+    "SOURCE_PREPS",
     "STATE_ADVERBS",
     "STRANDED_PREPS",
     "SUBJECT_DEPS",

@@ -83,7 +83,7 @@ class _Relations:
                 self._relative_clause_relation(i)
             if (
                 (d in ("prep", "agent") or d == "prt" and t.has_child(i, ("pobj",)))
-                and pos[i] in ("ADP", "SCONJ", "ADV")
+                and (pos[i] in ("ADP", "SCONJ", "ADV") or pos[i] == "ADJ" and lemma[i] in lex.ADJECTIVE_TAGGED_PREPS)
                 and i not in prep_nouns
             ):
                 self._prep_relation(i)
@@ -258,6 +258,14 @@ class _Relations:
             or dep[gov] == "advmod" and pos[gov] == "ADV" and lower[gov] in lex.DIRECTIONAL_ADVERBS
         ):
             first = gov  # "next to", "up/advmod against the wall"
+            gov = t.head[gov]
+        elif (
+            gov == p - 1
+            and dep[gov] == "prep"
+            and lower[gov] in lex.SOURCE_PREPS
+            and not t.has_child(gov, ("pobj",))
+        ):
+            first = gov  # "looking at cows from/->looking inside/->from a car"
             gov = t.head[gov]
         # complex preposition: "on top of", "in front of", "in the middle of"
         if pobj in entities.prep_nouns:

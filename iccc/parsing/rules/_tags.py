@@ -625,11 +625,19 @@ def _infinitive_read_for_to(t: Tokens) -> None:
     the "verb" after it with an object is a modifier of that object (a colour or a compound
     noun). Makes the noun the object of "to"."""
     dep, head, tag, lower = t.dep, t.head, t.tag, t.lower
-    for i in range(1, t.n - 2):
+    for i in range(1, t.n - 1):
         if tag[i] != "TO" or dep[i] != "aux" or (lower[i - 1], "to") not in lex.TWO_WORD_PREPS:
             continue
         v = i + 1
         if head[i] != v or tag[v] not in ("VB", "VBP") or t.has_child(v, _FINITE_MARKS - {"aux"}):
+            continue
+        if lower[v] in lex.RECIPROCALS and not any(c != i for c in t.children[v]):
+            # "standing next to/aux eachother/VB": the reciprocal is the object of "to"
+            t.reattach(i, i - 1, "prep")
+            t.pos[i], tag[i] = "ADP", "IN"
+            t.reattach(v, i, "pobj")
+            t.pos[v], tag[v] = "PRON", "PRP"
+            t.verbal[v] = False
             continue
         objects = [c for c in t.children[v] if c > v and dep[c] == "dobj" and t.nominal[c]]
         if len(objects) != 1 or any(c < i for c in t.children[v]):
