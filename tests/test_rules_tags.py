@@ -756,3 +756,26 @@ def test_a_reciprocal_read_as_a_verb_after_next_to_is_its_object():
     """)
     assert ("a man", "standing next to", "a woman") in relations(cs)
     assert kinds(cs, "verb") == ["standing"]
+
+
+def test_plural_verb_after_a_singular_compound_noun_with_a_participle_is_the_head_noun():
+    cs = concepts("""
+        bathroom  NN   compound  1
+        mirror    VBP  ROOT      1
+        hanging   VBG  xcomp     1  hang
+        on        IN   prep      2
+        wall      NN   pobj      3
+    """)
+    assert kinds(cs, "noun") == ["bathroom mirror", "wall"]
+    assert relations(cs) == [("bathroom mirror", "hanging on", "wall")]
+
+
+def test_plural_verb_with_an_infinitive_clause_stays_a_verb():
+    cs = concepts("""
+        people  NNS  nsubj  1  people
+        want    VBP  ROOT   1
+        to      TO   aux    3
+        eat     VB   xcomp  1
+        pizza   NN   dobj   3
+    """)
+    assert kinds(cs, "verb") == ["want", "eat"]

@@ -290,11 +290,13 @@ def _is_misread_compound(t: Tokens, i: int) -> bool:
     if t.tag[i] not in ("VBP", "VB") or t.pos[i] != "VERB" or i == 0:
         return False
     j = i - 1
+    # "bathroom/compound mirror/VBP hanging/xcomp on wall": the clause is the participle's
+    marks = _CLAUSE_MARKS - {"xcomp"} if all(t.tag[c] == "VBG" for c in t.children[i] if t.dep[c] == "xcomp") else _CLAUSE_MARKS
     return (
-        t.dep[j] == "nsubj"
+        t.dep[j] in ("nsubj", "compound")
         and t.head[j] == i
         and t.tag[j] in ("NN", "NNP")
-        and not t.has_child(i, _CLAUSE_MARKS)
+        and not t.has_child(i, marks)
     )
 
 
