@@ -779,3 +779,52 @@ def test_plural_verb_with_an_infinitive_clause_stays_a_verb():
         pizza   NN   dobj   3
     """)
     assert kinds(cs, "verb") == ["want", "eat"]
+
+
+def test_noun_read_as_an_adverb_subject_or_object_is_a_noun():
+    cs = concepts("""
+        skateboard  RB   nsubj  1
+        has         VBZ  ROOT   1  have
+        red         JJ   amod   3
+        wheels      NNS  dobj   1  wheel
+    """)
+    assert kinds(cs, "noun") == ["skateboard", "wheels"]
+    cs = concepts("""
+        man         NN   ROOT    0
+        riding      VBG  acl     0  ride
+        skateboard  RB   advmod  1
+    """)
+    assert relations(cs) == [("man", "riding", "skateboard")]
+
+
+def test_a_real_adverb_after_a_participle_stays():
+    cs = concepts("""
+        man      NN   ROOT    0
+        running  VBG  acl     0  run
+        fast     RB   advmod  1
+    """)
+    assert kinds(cs, "noun") == ["man"]
+
+
+def test_compound_head_read_as_an_adverb_may_carry_what_follows():
+    cs = concepts("""
+        the      DT  det     1
+        fire     NN  ROOT    1
+        hydrant  RB  advmod  1
+        beside   IN  prep    2
+        the      DT  det     5
+        stork    NN  pobj    3
+    """)
+    assert kinds(cs, "noun") == ["fire hydrant", "stork"]
+    assert relations(cs) == [("the fire hydrant", "beside", "the stork")]
+
+
+def test_a_bare_verb_read_noun_after_next_to_is_its_object():
+    cs = concepts("""
+        pole  NN  ROOT    0
+        next  RB  advmod  0
+        to    TO  aux     3
+        sign  VB  advcl   0
+    """)
+    assert relations(cs) == [("pole", "next to", "sign")]
+    assert kinds(cs, "verb") == []

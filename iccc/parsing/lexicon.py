@@ -209,7 +209,7 @@ TRUE_ADVERBS = frozenset(
     """alone again also too very even just still only yet so then ever almost quite rather well
     instead downtown abroad anyway maybe perhaps otherwise indeed once twice close closely not
     never always often sometimes already soon together somewhere everywhere anywhere nowhere
-    high low""".split()
+    high low fast straight hard barefoot late early forth past""".split()
 )
 
 # Adjectives that end in "-ly" like adverbs ("a spindly tree", "a curly tail").

@@ -269,6 +269,8 @@ def _is_misread_noun(t: Tokens, i: int, first_word: bool) -> bool:
             or t.has_child(i, ("amod", "compound"))
             or first_word and t.has_child(i, ("prep",)) and not t.has_child(i, ("advmod", "npadvmod"))
         )
+    if dep == "nsubj" and tag == "RB" and _noun_like_adverb(low):
+        return all(t.dep[c] == "det" for c in t.children[i])  # "skateboard/RB has red wheels"
     if tag == "JJ" and (dep == "ROOT" and first_word or dep == "nsubj") and _noun_like_adjective(low):
         # "windscreen/JJ on the train", "human/JJ behind counter": a caption opens with a thing,
         # placed by a preposition; "urinal/JJ/nsubj is against the wall": an adjective is no subject
@@ -304,9 +306,15 @@ def _is_misread_compound_head(t: Tokens, i: int) -> bool:
     """Whether leaf ``i``, tagged as an adverb or a modal, is the head noun of a compound with the
     noun before it: "fire hydrant/RB", "trash can/MD"."""
     j = i - 1
-    if j < 0 or t.children[i] or not t.nominal[j] or not t.space[j] or t.lower[j] in lex.NOUN_ATTRIBUTES:
+    if j < 0 or not t.nominal[j] or not t.space[j] or t.lower[j] in lex.NOUN_ATTRIBUTES:
         return False
-    if t.dep[j] == "poss" or any(c > j for c in t.children[j]):
+    if any(c < i for c in t.children[i]) or t.children[i] and t.tag[i] != "RB":
+        return False
+    # "the fire hydrant/RB beside/->hydrant the stork", "a fire hydrant/RB->next next/->fire to a
+    # road": what follows may hang on either
+    if t.dep[j] == "poss" or any(
+        c > j and c != i and t.head[i] != c and t.pos[c] != "PUNCT" for c in t.children[j]
+    ):
         return False
     low = t.lower[i]
     if t.tag[i] == "MD":
@@ -489,8 +497,21 @@ def _adjective_read_as_adverb(t: Tokens, i: int) -> bool:
 
 def _object_read_as_adverbial(t: Tokens, v: int) -> None:
     """ "holding large donut/npadvmod": a bare noun phrase right after a transitive "-ing" verb
-    is its object, not an adverbial (unless it names a way or a time: "walking this way")."""
+    is its object, not an adverbial (unless it names a way or a time: "walking this way"); so is
+    a noun-like "adverb" right after it ("riding skateboard/RB")."""
     if t.lemma[v] in lex.INTRANSITIVE_VERBS or t.has_child(v, ("dobj",)):
+        return
+    c = v + 1
+    if (
+        c < t.n
+        and t.head[c] == v
+        and t.dep[c] == "advmod"
+        and t.tag[c] == "RB"
+        and not t.children[c]
+        and _noun_like_adverb(t.lower[c])
+    ):
+        _make_noun(t, c)  # "man riding skateboard/RB/advmod": the object, read as an adverb
+        t.dep[c] = "dobj"
         return
     for c in t.children[v]:
         if c > v and t.dep[c] == "npadvmod" and t.nominal[c]:
@@ -642,6 +663,16 @@ def _infinitive_read_for_to(t: Tokens) -> None:
             t.verbal[v] = False
             continue
         objects = [c for c in t.children[v] if c > v and dep[c] == "dobj" and t.nominal[c]]
+        if not objects and all(c == i for c in t.children[v]) and lower[v].isalpha() and lower[v] not in lex.NOT_NOUNS:
+            # "pole next to/aux sign/VB": the "verb" is the noun after the preposition
+            t.reattach(i, i - 1, "prep")
+            t.pos[i], tag[i] = "ADP", "IN"
+            if head[i - 1] == v:
+                t.reattach(i - 1, head[v] if head[v] != v else i - 1, dep[v] if head[v] != v else "ROOT")
+            t.reattach(v, i, "pobj")
+            _make_noun(t, v)
+            t.pos[v] = "NOUN"
+            continue
         if len(objects) != 1 or any(c < i for c in t.children[v]):
             continue
         n = objects[0]
