@@ -44,8 +44,8 @@ MIN_WORKER_CAPTIONS = MANY_CHUNK
 
 
 @fewer_collections()
-def calibrate_mix(base: ConceptBase, parsed: Sequence, *, same_category: bool = True,
-                  num_proc: int | None = None) -> dict[str, float]:
+def calibrate_mix(base: ConceptBase, parsed: Sequence, *, groups: Iterable[Any] | None = None,
+                  same_category: bool = True, num_proc: int | None = None) -> dict[str, float]:
     """Count which operations can edit each caption and store the counts on ``base`` (the mix
     calibration :class:`iccc.corrupt.MixPlan` solves the operation rates from).
 
@@ -63,6 +63,8 @@ def calibrate_mix(base: ConceptBase, parsed: Sequence, *, same_category: bool = 
     Args:
         base: the :class:`iccc.ConceptBase` the calibration is for (its context model judges swaps).
         parsed: parsed captions (typically an even sample of those the base was built from).
+        groups: image ids parallel to ``parsed`` (or ``None``): the direction balance then counts
+            only the slots the sibling-caption guard allows, as the build will draw them.
         same_category: the engine setting the calibration is for (:class:`iccc.Corruptor`).
         num_proc: processes to count in (forked, :mod:`iccc._workers`; the same table with any
             number).
@@ -80,8 +82,13 @@ def calibrate_mix(base: ConceptBase, parsed: Sequence, *, same_category: bool = 
         raise TypeError(f"`base` must be an iccc.ConceptBase, got {type(base).__name__}: {base!r:.80}.")
     if not isinstance(same_category, bool):
         raise TypeError(f"`same_category` should be True or False, got {same_category!r}.")
-    parsed = [p for p in parsed if getattr(p, "status", None) in CORRUPTIBLE]
-    with _sample_workers(base, parsed, None, num_proc) as pool:
+    parsed = list(parsed)
+    groups = list(groups) if groups is not None else [None] * len(parsed)
+    if len(groups) != len(parsed):
+        raise ValueError(f"`groups` has {len(groups)} items but `parsed` has {len(parsed)}.")
+    keep = [k for k, p in enumerate(parsed) if getattr(p, "status", None) in CORRUPTIBLE]
+    parsed, groups = [parsed[k] for k in keep], [groups[k] for k in keep]
+    with _sample_workers(base, parsed, groups, num_proc) as pool:
         return _calibrate(base, pool, same_category)
 
 
@@ -98,10 +105,10 @@ def _operators(same_category: bool) -> list:
 
 
 def _count_directions(chunk, balance, same_category):
-    base, parsed, _, _ = chunk
+    base, parsed, groups, _ = chunk
     base.balance = balance
     directed = [op for _, op in _operators(same_category) if op.directions]
-    return count_directions(directed, parsed, CandidateIndex.of(base))
+    return count_directions(directed, parsed, CandidateIndex.of(base), groups)
 
 
 def _count_feasible(chunk, balance, same_category) -> Counter:

@@ -423,6 +423,22 @@ def test_the_sibling_guard_blocks_a_number_another_caption_of_the_image_writes()
     # a saved base keeps what its captions write in the singular
     assert iccc.ConceptBase.from_json(base.to_json()).group_singulars(1) == {"dog", "bed"}
 
+    # the direction balance counts only the slots the guard leaves ("dog" of image 1 is out), so
+    # the singulars it blocks do not stand in for made ones when the directions are balanced
+    from iccc.operators import CandidateIndex, count_directions
+    index = CandidateIndex.of(base)
+    op = Number(**TABLES)
+    dogs = next(s for s in op.slots(two_dogs) if s.i == 0)
+    assert op.siblings_allow(two_dogs, dogs, index, 2) and op.siblings_allow(two_dogs, dogs, index, None)
+    assert not op.siblings_allow(two_dogs, dogs, index, 1)
+    ungrouped = count_directions([op], [two_dogs, two_dogs], index)
+    grouped = count_directions([op], [two_dogs, two_dogs], index, [1, 2])
+    assert ungrouped["number|entity|dog"] == {(0, 1): 2.0}
+    assert grouped["number|entity|dog"] == {(0, 1): 1.0}
+    assert grouped["number|entity|bed"] == ungrouped["number|entity|bed"] == {(1, 0): 2.0}
+    with pytest.raises(ValueError, match="`groups` has 1 items but `parsed` has 2"):
+        count_directions([op], [two_dogs, two_dogs], index, [1])
+
 
 def test_no_candidate_is_data_and_the_operator_needs_no_base():
     parsed = build_caption("The water is blue.", E("The water", "the water", "NN", "nsubj"),

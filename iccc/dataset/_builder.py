@@ -492,8 +492,8 @@ def concept_base(
             balance_insertions(base, sample, groups=sample_groups, seed=seed, mix_calibration=mix_calibration,
                                num_proc=num_proc, **(corrupt_config or {}))
         else:
-            calibrate_mix(base, sample, same_category=(corrupt_config or {}).get("same_category", True),
-                          num_proc=num_proc)
+            calibrate_mix(base, sample, groups=sample_groups,
+                          same_category=(corrupt_config or {}).get("same_category", True), num_proc=num_proc)
     return base
 
 

@@ -220,6 +220,13 @@ class Operator:
         :class:`~iccc.operators.Number` balances each noun on its own."""
         return None
 
+    def siblings_allow(self, parsed: ParsedCaption, slot: Slot, index: CandidateIndex, group: Any) -> bool:
+        """Whether the sibling-caption guard lets ``slot`` be edited at all, whatever is drawn
+        (``True`` by default; :class:`~iccc.operators.Number` says no where another caption of
+        the image writes the new number). The direction balance counts only the slots this
+        allows, so that the edits the guard leaves still go as often one way as the other."""
+        return True
+
     def slot_requests(self, prepared: Prepared, slots: list[Slot]) -> list[WeightRequest] | None:
         """The weights :meth:`slot_weights` needs (``None``: it needs none and slots are tried uniformly)."""
         return None

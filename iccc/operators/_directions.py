@@ -101,11 +101,18 @@ def group_of(op, parsed, slot) -> str:
     return f"{op.name}|{slot.kind}" if sub is None else f"{op.name}|{slot.kind}|{sub}"
 
 
-def count(operators: Iterable, parsed: Sequence, index) -> dict[str, dict[tuple, float]]:
+def count(operators: Iterable, parsed: Sequence, index, groups: Sequence | None = None) -> dict[str, dict[tuple, float]]:
     """``{group: {signature: captions}}`` for every group (:func:`group_of`) of each operator that
     has directions (:attr:`~iccc.operators.Operator.directions`): a caption's signature is its
     number of slots in each direction, in the order of ``op.directions``. Each ``operator|kind``
-    is counted as a whole too (the shares of a finer group the sample never saw)."""
+    is counted as a whole too (the shares of a finer group the sample never saw).
+
+    ``groups`` (image ids parallel to ``parsed``, or ``None``) leaves out the slots the sibling
+    guard rules out (:meth:`~iccc.operators.Operator.siblings_allow`): the guard mostly blocks
+    one direction ("two dogs" -> "a dog" where a sibling says "a dog"), so counting the slots it
+    blocks would balance edits that are never made and tip the made ones to the other way."""
+    if groups is not None and len(groups) != len(parsed):
+        raise ValueError(f"`groups` has {len(groups)} items but `parsed` has {len(parsed)}.")
     out: dict[str, Counter] = {}
     for op in operators:
         if not op.directions:
@@ -113,11 +120,12 @@ def count(operators: Iterable, parsed: Sequence, index) -> dict[str, dict[tuple,
         place = {d: k for k, d in enumerate(op.directions)}
         for kind in op.kinds:
             out.setdefault(f"{op.name}|{kind}", Counter())
-        for p in parsed:
+        for k, p in enumerate(parsed):
             sigs: dict[str, list[int]] = {}
+            group = None if groups is None else groups[k]
             for s in op.slots(p, index):
                 d = place.get(op.direction(p, s))
-                if d is None:
+                if d is None or (group is not None and not op.siblings_allow(p, s, index, group)):
                     continue
                 for g in dict.fromkeys((f"{op.name}|{s.kind}", group_of(op, p, s))):
                     sigs.setdefault(g, [0] * len(place))[d] += 1

@@ -863,9 +863,14 @@ class Number(Operator):
         found = self.plan(parsed, slot.i)
         return None if found is None else parsed.concepts[found.noun].lemma.lower()
 
+    def siblings_allow(self, parsed: ParsedCaption, slot: Slot, index: CandidateIndex, group: Any) -> bool:
+        """No edit to a number another caption of the image writes (:func:`_siblings_say`)."""
+        found = self.plan(parsed, slot.i)
+        return found is not None and not _siblings_say(parsed, found, index, group)
+
     def options(self, prepared: Prepared, slot: Slot, index: CandidateIndex, group: Any, weights) -> Options | None:
         found = self.plan(prepared.parsed, slot.i)
-        if found is None or _siblings_say(prepared.parsed, found, index, group):
+        if found is None or not self.siblings_allow(prepared.parsed, slot, index, group):
             return None
         w = np.array(found.weights, dtype=float)
         return Options(found.labels, w) if w.sum() > 0 else None
