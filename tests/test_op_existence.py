@@ -339,6 +339,17 @@ def test_no_slot_on_no_compounds(text, phrase, noun):
     assert no_slot(np_caption(text, phrase, noun, dep="pobj"))
 
 
+@pytest.mark.parametrize("text, phrase, noun, tag", [
+    ("There is no image here to provide a caption for.", "no image", "image", "NN"),
+    ("There are no pictures to describe.", "no pictures", "pictures", "NNS"),
+])
+def test_no_slot_on_notes_about_a_missing_image(text, phrase, noun, tag):
+    assert no_slot(np_caption(text, phrase, noun, tag))
+    # a picture in the scene is a thing like any other
+    assert edit(np_caption("There is a picture on the wall.", "a picture", "picture")).corrupted_caption == (
+        "There is no picture on the wall.")
+
+
 # -------------------------------------------------------------------------------------- casing
 def test_all_caps():
     r = edit(with_caption("A MAN WITH A HAT.", "A MAN", "MAN", "WITH", "A HAT", "HAT"))

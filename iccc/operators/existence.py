@@ -87,6 +87,11 @@ MASS_NOUNS = frozenset(
     vegetation greenery scenery sky air wind wifi information""".split()
 )
 
+#: Nouns of a note about the image rather than of its content: "There is no image here to
+#: provide a caption for." (annotators' notes in COCO) is not denying a thing in the scene, and
+#: affirming it gives nonsense. A "no" before them is left alone.
+_META_NOUNS = frozenset("image images picture pictures photo photos photograph photographs pic caption".split())
+
 #: Words that, right after "no", make a compound or a pronoun rather than a denied entity.
 _NO_COMPOUNDS = frozenset(
     "one body thing where parking smoking entry exit trespassing u-turn left right".split()
@@ -445,6 +450,8 @@ def _entity_site(parsed: ParsedCaption, e: int) -> _Site | None:
     if phrase is None:
         return None
     p = split_determiner(phrase)
+    if p.det == "no" and noun.lemma.lower() in _META_NOUNS:
+        return None  # "there is no image to describe": a note about the picture, not its content
     if p.det != "no" and not _lone(parsed, e, noun):
         return None  # "there is a dog and a cat"; a "no" is the conjunct's own ("with walls and no curtain")
     there = _there(text, start)
