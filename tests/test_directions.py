@@ -108,3 +108,11 @@ def test_existence_directions(nlp):
     op = Existence()
     found = [[op.direction(p, s) for s in op.slots(p)] for p in parsed]
     assert found == [["negate"], ["affirm"], ["affirm"]]
+    # one construction is one group across the kinds: "with a hat" (a relation slot) is balanced
+    # against "with no hats" (an entity slot), "There is no dog" against "There is a dog"
+    more = iccc.parse(["A man with no hats.", "There is a dog on the bed."], nlp=nlp)
+    groups = {directions.group_of(op, p, s) for p in (parsed[0], more[0]) for s in op.slots(p)}
+    assert groups == {"existence|*|with"}
+    assert {directions.group_of(op, p, s) for p in (parsed[2], more[1]) for s in op.slots(p)} == {"existence|*|there"}
+    # operators that do not span kinds keep the kind in the group
+    assert all(directions.group_of(Number(), p, s).startswith("number|entity") for p in more for s in Number().slots(p))

@@ -166,6 +166,10 @@ class Operator:
     #: The directions of its edits (:meth:`direction`), balanced by the mix calibration
     #: (:mod:`iccc.operators._directions`); empty: undirected.
     directions: tuple[str, ...] = ()
+    #: Whether a :meth:`direction_group` holds slots of every kind (``"operator|*|sub"``): the
+    #: existence edits "with cars" -> "without cars" (a relation) and "with no cars" -> "with
+    #: cars" (an entity) are the two directions of one construction to a text-only model.
+    directions_span_kinds = False
 
     def __init__(self, kinds: Sequence[str] | None = None):
         if kinds is None:

@@ -96,9 +96,13 @@ def solve(signatures: Mapping[tuple, float]) -> np.ndarray:
 
 def group_of(op, parsed, slot) -> str:
     """The group a slot is balanced in: ``"operator|kind"``, or ``"operator|kind|sub"`` where the
-    operator balances finer (:meth:`~iccc.operators.Operator.direction_group`: the noun, for number)."""
+    operator balances finer (:meth:`~iccc.operators.Operator.direction_group`: the noun, for
+    number), ``"operator|*|sub"`` where such a group spans the kinds
+    (:attr:`~iccc.operators.Operator.directions_span_kinds`: the construction, for existence)."""
     sub = op.direction_group(parsed, slot)
-    return f"{op.name}|{slot.kind}" if sub is None else f"{op.name}|{slot.kind}|{sub}"
+    if sub is None:
+        return f"{op.name}|{slot.kind}"
+    return f"{op.name}|{'*' if op.directions_span_kinds else slot.kind}|{sub}"
 
 
 def count(operators: Iterable, parsed: Sequence, index, groups: Sequence | None = None) -> dict[str, dict[tuple, float]]:

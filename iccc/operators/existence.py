@@ -515,6 +515,7 @@ class Existence(Operator):
     settings = ()
     needs_base = False
     directions = ("negate", "affirm")
+    directions_span_kinds = True
 
     def __init__(self, kinds: Sequence[str] | None = None):
         super().__init__(kinds)
@@ -554,7 +555,9 @@ class Existence(Operator):
         ("with" <-> "without", "with no cars" -> "with cars", any other "no X"). Each is balanced
         on its own: a text-only model learns the construction too ("is no" only ever in
         negatives, "with no" only ever in real captions, when the directions are balanced
-        across constructions only)."""
+        across constructions only). A construction spans the kinds
+        (:attr:`directions_span_kinds`): "with cars" -> "without cars" (relation) is balanced
+        against "without cars" -> "with cars" (relation) and "with no cars" -> "with cars" (entity)."""
         site = None if slot.kind == "relation" else _entity_site(parsed, slot.i)
         return "there" if site is not None and _THERE_ANCHOR.match(parsed.text, site.start) else "with"
 
