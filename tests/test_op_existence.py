@@ -15,7 +15,15 @@ from conftest import build_caption
 
 import iccc
 from iccc import ConceptBase
-from iccc.operators.existence import Existence, affirmed, denied, split_determiner, without_form
+from iccc.operators import CandidateIndex, Prepared
+from iccc.operators.existence import (
+    WITH_NO_SHARE,
+    Existence,
+    affirmed,
+    denied,
+    split_determiner,
+    without_form,
+)
 
 EMPTY = ConceptBase()
 
@@ -48,11 +56,21 @@ def np_caption(text: str, phrase: str, noun: str, tag: str = "NN", *, dep: str =
 
 
 def edit(parsed, **kw):
-    """The one corruption of ``parsed`` (asserting there is exactly one slot)."""
+    """The one corruption of ``parsed`` (asserting there is exactly one slot), in its first form
+    ("without X", not "with no X")."""
     op = Existence(**kw)
     slots = op.slots(parsed)
     assert len(slots) == 1, slots
-    return op(parsed, EMPTY, rng=np.random.default_rng(0))
+    return op.apply(parsed, slots[0], None)
+
+
+def forms(parsed, op=None):
+    """Every corruption of ``parsed``: each slot in each of its forms (the labels of its options)."""
+    op = op or Existence()
+    slots = op.slots(parsed)
+    prepared = Prepared(parsed, slots)
+    return [op.apply(parsed, s, label) for s in slots
+            for label in op.options(prepared, s, CandidateIndex.of(EMPTY), None, None).labels]
 
 
 def no_slot(parsed):
@@ -120,6 +138,34 @@ def test_with_to_without():
     assert r.target == '"without a hat" should be "with a hat".'
     assert r.caption[r.start : r.end] == r.original
     assert r.corrupted_caption[r.new_start : r.new_end] == r.replacement
+
+
+def test_with_no_is_the_second_form_of_the_negation():
+    cases = [
+        (with_caption("A man with a hat.", "A man", "man", "with", "a hat", "hat"), "A man with no hat."),
+        (with_caption("A table with two plates.", "A table", "table", "with", "two plates", "plates", "NNS"),
+         "A table with no plates."),
+        (with_caption("A bowl with some water.", "A bowl", "bowl", "with", "some water", "water"), "A bowl with no water."),
+        (with_caption("A MAN WITH A HAT.", "A MAN", "MAN", "WITH", "A HAT", "HAT"), "A MAN WITH NO HAT."),
+        (with_caption("With a hat, a man walks.", "a man", "man", "With", "a hat", "hat"), "With no hat, a man walks."),
+    ]
+    for parsed, expected in cases:
+        first, second = forms(parsed)
+        assert re.search(r"\bwithout\b", first.corrupted_caption, re.I), first
+        assert second.corrupted_caption == expected
+        _exact(second)
+        assert second.target == f'"{second.replacement}" should be "{second.original}".'
+        assert Existence().direction(parsed, Existence().slots(parsed)[0]) == "negate"
+    # "no" does not fit a definite object: one form
+    (only,) = forms(with_caption("A girl with the ball.", "A girl", "girl", "with", "the ball", "ball"))
+    assert only.corrupted_caption == "A girl without the ball."
+    # "without X" -> "with X" has one form
+    assert len(forms(with_caption("A man without a hat.", "A man", "man", "without", "a hat", "hat"))) == 1
+    # drawn at the share of "with no" among the two words in real captions
+    parsed = cases[0][0]
+    drawn = [Existence()(parsed, EMPTY, rng=np.random.default_rng(seed)).corrupted_caption for seed in range(400)]
+    assert abs(drawn.count("A man with no hat.") / 400 - WITH_NO_SHARE) < 0.08
+    assert set(drawn) == {"A man with no hat.", "A man without a hat."}
 
 
 def test_without_to_with():
@@ -401,9 +447,10 @@ def test_draws_are_deterministic_and_cover_every_slot():
     )
     op = Existence()
     assert [s.kind for s in op.slots(parsed)] == ["entity", "relation"]
-    assert len(op.candidates(parsed, EMPTY)) == 2
+    assert [(s.kind, label) for s, label, _ in op.candidates(parsed, EMPTY)] == [
+        ("entity", None), ("relation", "without"), ("relation", "with no")]
     outs = {op(parsed, EMPTY, rng=np.random.default_rng(seed)).corrupted_caption for seed in range(20)}
-    assert outs == {"There is no dog with a hat.", "There is a dog without a hat."}
+    assert outs == {"There is no dog with a hat.", "There is a dog without a hat.", "There is a dog with no hat."}
     for seed in range(5):
         a = op(parsed, EMPTY, rng=np.random.default_rng(seed))
         b = op(parsed, EMPTY, rng=np.random.default_rng(seed))
@@ -432,6 +479,13 @@ PIPELINE = [
 ]
 
 
+WITH_NO = {  # the second form of the "with" negations
+    "A man with a hat.": "A man with no hat.",
+    "A kitchen with a stove in the corner.": "A kitchen with no stove in the corner.",
+    "A table with two plates on it.": "A table with no plates on it.",
+}
+
+
 def _exact(r):
     """Outside the changed span the caption is byte-identical; the offsets locate both spans."""
     assert r.caption[r.start : r.end] == r.original
@@ -448,13 +502,21 @@ def _negated(text: str) -> bool:
 def test_pipeline_edits_parse_with_the_change_in_place(nlp):
     parsed = iccc.parse([c for c, _, _ in PIPELINE], nlp=nlp)
     op = Existence()
-    records = [op(p, EMPTY, rng=np.random.default_rng(0)) for p in parsed]
-    for (caption, expected, _), r in zip(PIPELINE, records):
-        assert r is not None, caption
-        _exact(r)
-        assert expected in r.corrupted_caption, (caption, r.corrupted_caption)
+    records, backs = [], []
+    for (caption, expected, back), p in zip(PIPELINE, parsed):
+        found = forms(p, op)
+        assert found and all(r is not None for r in found), caption
+        assert expected in found[0].corrupted_caption, (caption, found[0].corrupted_caption)
+        if caption in WITH_NO:
+            assert [r.corrupted_caption for r in found[1:]] == [WITH_NO[caption]]
+        else:
+            assert len(found) == 1, found
+        for r in found:
+            _exact(r)
+        records += found
+        backs += [back] * len(found)
     again = iccc.parse([r.corrupted_caption for r in records], nlp=nlp)
-    for r, p, (_, _, back) in zip(records, again, PIPELINE):
+    for r, p, back in zip(records, again, backs):
         assert p.status == "ok", r.corrupted_caption
         # the negation is in the changed span, or is gone from it
         assert _negated(r.replacement) != _negated(r.original), r
