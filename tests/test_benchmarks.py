@@ -32,6 +32,7 @@ QUICK_RUNS = [
     ("bench_train_gpu.py", ["--quick", "--out", "{out}"], ["throughput", "parameters", "machine"], "nltk_data"),
     ("bench_quality.py", ["--quick", "--out", "{out}"], ["lm", "classifier", "negative_checks"], "sugarcrepe"),
     ("bench_mix.py", ["--quick", "--out", "{out}"], ["requested", "achieved", "phenomena", "overall"], "coco_captions"),
+    ("bench_rare.py", ["--quick", "--out", "{out}"], ["operations", "machine", "captions"], "coco_captions"),
     ("bench_rules.py", ["--quick", "--out", "{out}"], ["measure", "machine", "config"], "coco_captions"),
     ("bench_vision.py", ["--quick", "--out", "{out}"], ["encoder", "retrieval", "consistency", "arms", "cost",
                                                         "calibration"], "nltk_data"),
