@@ -59,7 +59,7 @@ def add_arguments(p) -> None:
     p.add_argument("--operations", default=",".join(DEFAULT_OPERATIONS), help="comma-separated: replace,swap,add")
     p.add_argument("--kinds", default=None, help="comma-separated concept kinds (default: all)")
     p.add_argument("--p-swap", type=probability, default=DEFAULT_P_SWAP,
-                   help="share of corrections tried as swaps first")
+                   help="share of the corrections that are swaps, as far as the captions allow")
     p.add_argument("--p-add", type=probability, default=default_of(Corruptor, "p_add"),
                    help="share of corrections tried as additions first")
     p_correction = default_of(build_dataset, "p_correction")

@@ -85,7 +85,8 @@ class SampleBuilder:
         seed, epoch: a row's draws come from the :mod:`iccc.streams` streams of ``(seed, epoch, row index)``
             (purpose ``"sample"`` for its task and prompt, ``"corrupt"`` for its corruption).
         p_correction: share of correction samples with a corrupted caption (the paper: 0.3).
-        p_swap: share of corrections tried as swaps first (the paper: 0.15).
+        p_swap: share of the corrections that are swaps, as far as the captions allow (the paper: 0.15;
+            see :mod:`iccc.corrupt`, "The mix").
         p_correct_caption: share of correction samples whose caption is left correct.
         target_format: ``"statement"``, ``"caption"`` or ``"both"`` (see :mod:`iccc.dataset._prompts`).
         caption_prompts, correction_prompts: template sequences (default: the built-in phrasings).
