@@ -111,6 +111,12 @@ def test_denied_and_affirmed_agree_in_number():
     assert affirmed("any load", plural=False) is None
     assert affirmed("no one", plural=False) is None and affirmed("no parking sign", plural=False) is None
     assert affirmed("a dog", plural=False) is None
+    # seen on val2017: "with only one toilet" ("with no only one toilet"), a typo'd "riding no a
+    # motorcycle" ("an a motorcycle"), "has no intention of" ("has an intention of")
+    assert denied("only one toilet", plural=False) is None and without_form("only one toilet", plural=False) is None
+    assert affirmed("no a motorcycle", plural=False) is None
+    assert affirmed("no intention of giving up", plural=False) is None
+    assert affirmed("no doubt", plural=False) is None
 
 
 def test_without_form_drops_counts():
@@ -205,6 +211,7 @@ def test_with_quantifier_outside_the_entity():
     ("A glass covered with a lid.", "covered"),
     ("A man together with a dog.", "together"),
     ("A cake topped with a cherry.", "topped"),
+    ("A sign showing the intersection with a road.", "intersection"),
 ])
 def test_no_slot_after_verbs_and_fixed_phrases(text, before):
     # the parser usually joins "covered with" into one relation; when it splits them, the word list decides

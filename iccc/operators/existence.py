@@ -74,7 +74,7 @@ NOT_POSSESSION_BEFORE = frozenset(
     """filled covered topped loaded packed stuffed decorated lined stacked piled crowded littered
     dotted surrounded served garnished sprinkled coated frosted drizzled smeared paired mixed
     combined associated compared equipped adorned accompanied made full along together up down
-    off out playing interacting fighting competing meeting talking chatting""".split()
+    off out playing interacting fighting competing meeting talking chatting intersection""".split()
 )
 
 #: Objects of "with" that make an idiom or a manner, not a thing that is there: "with each
@@ -100,9 +100,11 @@ MASS_NOUNS = frozenset(
 #: affirming it gives nonsense. A "no" before them is left alone.
 _META_NOUNS = frozenset("image images picture pictures photo photos photograph photographs pic caption".split())
 
-#: Words that, right after "no", make a compound or a pronoun rather than a denied entity.
+#: Words that, right after "no", make a compound, a pronoun or an idiom ("no one", "no parking",
+#: "has no intention of", "no doubt") rather than a denied entity.
 _NO_COMPOUNDS = frozenset(
-    "one body thing where parking smoking entry exit trespassing u-turn left right".split()
+    """one body thing where parking smoking entry exit trespassing u-turn left right intention
+    doubt matter way problem longer""".split()
 )
 
 #: Words after an object of "with" that make an absolute construction ("with arms outstretched",
@@ -122,7 +124,8 @@ _QUANTIFIER_PHRASE = re.compile(
     re.I,
 )
 _DEFINITE = frozenset("the this that these those his her its their my your our whose".split())
-_NOT_DENIABLE = frozenset("all both each every either neither most more half another other such what".split())
+_NOT_DENIABLE = frozenset("""all both each every either neither most more half another other such what
+    only just exactly nearly almost approximately roughly""".split())  # "with only one toilet"
 _FIRST_WORD = re.compile(r"(\S+)\s+")
 #: Adjectives that "no" would turn into a comparison ("no different foods", "no other cars").
 _NOT_AFTER_NO = frozenset("different various other same such".split())
@@ -255,6 +258,8 @@ def affirmed(phrase: str, *, plural: bool, mass: bool = False) -> str | None:
     if p.det not in ("no", "any") or not p.rest:
         return None
     first = p.rest.split(None, 1)[0].lower()
+    if first in ("a", "an", "the"):
+        return None  # a typo'd caption's "riding no a motorcycle"
     if first in _NO_COMPOUNDS or (first.endswith("ing") and first not in inflection.ING_NOUNS):
         return None  # "no parking sign", "no smoking area", a sign's "no peddling" (not "no building")
     if plural or mass:
