@@ -9,8 +9,8 @@ solved on the pool, as a user's build would (``iccc.balance.calibrate_mix`` with
 groups, so the sibling guard is seen too).
 
 Detectors (:mod:`iccc.detectors`), as in ``bench_quality.py``: the trigram Kneser-Ney LM, total
-and per-token log-probability, and the hashed n-gram classifier (2 folds). The LM is
-**cross-fitted**: the images are split in two halves by a hash of their id; the pairs of one half
+and per-token log-probability, and the hashed n-gram classifier (2 folds; rows under 2,000 pairs:
+the mean of 8 splits). The LM is **cross-fitted**: the images are split in two halves by a hash of their id; the pairs of one half
 are scored by an LM trained on every caption of the other half (never a caption of the same
 image). Rows per direction ("negate" / "affirm" for existence, "plural" / "singular" for number)
 show why balance matters: each direction alone is detectable, the balanced mix is what is not.
@@ -47,6 +47,12 @@ sys.path.insert(0, str(ROOT))
 #: Captions with none of these words have no slot of the operation (parsing them is skipped; the
 #: LMs still train on them). ``None``: every caption is parsed.
 TRIGGERS = {"existence": re.compile(r"with|there|\bno\b", re.IGNORECASE), "number": None}
+
+
+#: Rows with fewer pairs than this get the classifier averaged over SMALL_SPLITS fold splits
+#: (as in ``bench_quality.py``).
+SMALL_ROW = 2000
+SMALL_SPLITS = 8
 
 
 def pool(n_images: int | None = None) -> tuple[list[str], list[int]]:
@@ -120,8 +126,13 @@ def score(rows: list[dict], lms: dict, *, seed: int = 0) -> dict:
                 wins += lm_pairwise_accuracy(lms[1 - h], part, per_token=per_token) * len(part)
         out[name] = round(wins / len(rows), 3)
     pairs = [(r["real"], r["negative"]) for r in rows]
-    out["classifier"] = round(classifier_pairwise_accuracy(pairs, seed=seed), 3) if len(
-        {r["real"] for r in rows}) >= 4 else None
+    out["classifier"] = None
+    if len({r["real"] for r in rows}) >= 4:
+        # a small row's 2-fold split moves the figure by +-0.1: average SMALL_SPLITS splits
+        splits = SMALL_SPLITS if len(pairs) < SMALL_ROW else 1
+        out["classifier"] = round(float(np.mean([classifier_pairwise_accuracy(pairs, seed=seed + k)
+                                                 for k in range(splits)])), 3)
+        out["classifier_splits"] = splits
     return out
 
 
