@@ -345,6 +345,18 @@ def test_a_compound_that_swallowed_the_verb_has_no_slot():
     assert edits(parsed) == {}
 
 
+def test_a_compound_that_swallowed_an_adjective_has_no_slot():
+    # seen on COCO: "his shirt open" parsed as the noun "shirt open" gave "his shirt opens"
+    parsed = build_caption("A man on a bed with his shirt open.",
+                           E("his shirt open", "his shirt open", "NN", "pobj"),
+                           N("shirt open", "shirt open", "NN", 0, "pobj", tags="NN NN"))
+    assert edits(parsed) == {}
+    # a real compound ending in a word of the list keeps its slot: "a birthday present"
+    present = build_caption("A birthday present on a table.", E("A birthday present", "a birthday present", "NN", "ROOT"),
+                            N("birthday present", "birthday present", "NN", 0, "ROOT", tags="NN NN"))
+    assert edits(present) != {}
+
+
 def test_misparses_that_hide_a_verb_leave_no_slot():
     # "shorts bends" taken for one noun: neither it nor the subject whose verb it hides changes
     shorts = build_caption(

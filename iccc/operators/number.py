@@ -42,7 +42,7 @@ import numpy as np
 
 from .. import inflection, semantics
 from .._schema import Concept, ParsedCaption
-from ..parsing.lexicon import COMPLEX_PREP_NOUNS, INTERIOR_NOUNS, META_NOUNS, NUMBER_WORDS
+from ..parsing.lexicon import COMPLEX_PREP_NOUNS, INTERIOR_NOUNS, META_NOUNS, NUMBER_WORDS, PREDICATIVE_ADJECTIVES
 from ..textedit import fit_case, indefinite_article, mid_sentence, shouted
 from ._base import Operator, Options, Prepared, Slot, slot
 from ._index import CandidateIndex, evict_older_half
@@ -414,10 +414,18 @@ def _head(noun: Concept) -> str:
     return found.group() if found else ""
 
 
+#: Last words of a "noun" that are an adjective the parser took for one: "his shirt open" parsed
+#: as the noun "shirt open" (its plural would be "shirt opens"), "arms wide", "legs crossed".
+_ADJECTIVE_HEADS = (PREDICATIVE_ADJECTIVES - {"present", "free", "cold"}) | frozenset(
+    "shut apart wide raised outstretched extended crossed folded akimbo".split())
+
+
 def _suspect_noun(parsed: ParsedCaption, noun: Concept) -> bool:
     """Whether a noun is probably a misparse that swallowed a verb: a compound with a plural
-    modifier ("shorts bends"), or one that leaves the caption without a verb."""
-    return "NNS" in noun.tags.split()[:-1] or _verb_in_compound(parsed, noun)
+    modifier ("shorts bends"), or one that leaves the caption without a verb; or that swallowed
+    an adjective after it ("his shirt open", :data:`_ADJECTIVE_HEADS`)."""
+    return ("NNS" in noun.tags.split()[:-1] or _head(noun) in _ADJECTIVE_HEADS
+            or _verb_in_compound(parsed, noun))
 
 
 def _verb_in_compound(parsed: ParsedCaption, noun: Concept) -> bool:
