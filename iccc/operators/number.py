@@ -42,7 +42,13 @@ import numpy as np
 
 from .. import inflection, semantics
 from .._schema import Concept, ParsedCaption
-from ..parsing.lexicon import COMPLEX_PREP_NOUNS, INTERIOR_NOUNS, META_NOUNS, NUMBER_WORDS, PREDICATIVE_ADJECTIVES
+from ..parsing.lexicon import (
+    COMPLEX_PREP_NOUNS,
+    INTERIOR_NOUNS,
+    META_NOUNS,
+    NUMBER_WORDS,
+    PREDICATIVE_ADJECTIVES,
+)
 from ..textedit import fit_case, indefinite_article, mid_sentence, shouted
 from ._base import Operator, Options, Prepared, Slot, slot
 from ._index import CandidateIndex, evict_older_half
