@@ -16,7 +16,7 @@ from conftest import build_caption
 
 import iccc
 from iccc import inflection
-from iccc.operators.number import PLURAL_COUNTS, Change, Number, apply_changes, plan
+from iccc.operators.number import OPENING_COUNTS, PLURAL_COUNTS, Change, Number, apply_changes, plan
 
 
 # ---------------------------------------------------------------------------- hand-built parses
@@ -39,7 +39,8 @@ def C(surface, lemma, head, **extra):
 #: The count tables the option lists below are written for (every determiner the operator can
 #: write, "one" included; the defaults are a subset with other weights).
 TABLES = dict(plural_counts=(("two", 0.45), ("three", 0.15), ("several", 0.1), ("", 0.3)),
-              singular_counts=(("a", 0.8), ("one", 0.2)))
+              singular_counts=(("a", 0.8), ("one", 0.2)),
+              opening_counts=(("two", 0.45), ("three", 0.15), ("several", 0.1)))
 
 
 def edits(parsed, op=None) -> dict[str, list[str]]:
@@ -402,11 +403,18 @@ def test_same_seed_same_record_and_options_follow_the_settings():
     assert records == [Number()(parsed, base, rng=np.random.default_rng(s)) for s in range(40)]
     assert {r.corrupted_caption for r in records} >= {"Two dogs are sitting on a bench.",
                                                        "A dog is sitting on two benches."}
-    only_two = Number(plural_counts={"two": 1.0})
+    only_two = Number(plural_counts={"two": 1.0}, opening_counts={"two": 1.0})
     assert {only_two(parsed, base, rng=np.random.default_rng(s)).replacement for s in range(20)} == {
         "Two dogs are", "two benches"}
+    # inside the sentence the plural's determiner is drawn from PLURAL_COUNTS, at its start from
+    # OPENING_COUNTS (never bare there)
     weights = {label: w for slot, label, w in Number().candidates(parsed, base) if slot.i == 3}
     assert weights == dict(PLURAL_COUNTS)
+    weights = {label: w for slot, label, w in Number().candidates(parsed, base) if slot.i == 0}
+    assert weights == dict(OPENING_COUNTS) and "" not in weights
+    opening_only = Number(opening_counts={"several": 1.0})
+    assert {opening_only(parsed, base, rng=np.random.default_rng(s)).replacement for s in range(40)} >= {
+        "Several dogs are"}
 
 
 def test_the_sibling_guard_blocks_a_number_another_caption_of_the_image_writes():
@@ -462,13 +470,14 @@ def test_no_candidate_is_data_and_the_operator_needs_no_base():
 
 @pytest.mark.parametrize("make, message", [
     (lambda: Number(kinds=["noun"]), "Unknown kind"),
-    (lambda: Number(plural_counts={"four": 1.0}), "'two', 'three', 'several', 'some', 'many', ''"),
+    (lambda: Number(plural_counts={"ten": 1.0}), "'two', 'three', 'four', 'several', 'some', 'many', ''"),
+    (lambda: Number(opening_counts={"a": 1.0}), "`opening_counts` has unknown word"),
     (lambda: Number(singular_counts={"a": -1.0}), "weights must be >= 0"),
     (lambda: Number(singular_counts={"a": 0.0, "one": 0.0}), "positive sum"),
     (lambda: Number(plural_counts=3), "must map words to weights"),
     (lambda: plan("A dog.", 0), "`parsed` must be an iccc.ParsedCaption"),
     (lambda: plan(dog_on_bench(), 1), "`i` must be the index of an entity"),
-    (lambda: plan(dog_on_bench(), 0).changes("A dog is sitting on a bench.", "four"), "`label` must be one of"),
+    (lambda: plan(dog_on_bench(), 0).changes("A dog is sitting on a bench.", "ten"), "`label` must be one of"),
     (lambda: apply_changes("A dog.", [Change(0, 3, "x", "noun phrase"), Change(2, 4, "y", "verb")]), "non-overlapping"),
 ])
 def test_bad_input_fails_with_a_message_naming_it(make, message):
