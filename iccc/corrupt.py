@@ -283,7 +283,8 @@ class MixPlan:
         feasible = self.feasible[op]
         if feasible + self.TOLERANCE < self.requested[op]:
             what = "a swap" if op == "swap" else f"{op!r}"
-            return f"only {feasible:.0%} of the captions allow {what}"
+            share = f"{feasible:.0%}" if feasible >= 0.01 or feasible == 0 else f"{feasible:.1%}"
+            return f"only {share} of the captions allow {what}"
         if (self.expected or {}).get(op, 0.0) + self.TOLERANCE < self.requested[op]:
             return "the captions that allow it are needed by other operations with unreachable shares"
         return "its draws found no legal edit in some captions that seemed to allow it (fallbacks)"

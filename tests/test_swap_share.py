@@ -50,6 +50,10 @@ def test_an_unreachable_share_is_given_every_caption_that_allows_it_and_explaine
     lines = plan.explain({"replace": 0.9, "swap": 0.1})
     assert lines[1] == "swap: requested 0.15, achieved 0.10: only 10% of the captions allow a swap"
     assert lines[0].endswith("it takes the corrections swap could not make")
+    # a share under 1% is not shown as 0%
+    rare = MixPlan({"replace": 0.85, "swap": 0.15},
+                   _table(**{"replace:noun": 996.0, "replace:noun__swap:noun": 4.0}))
+    assert rare.explain()[1].endswith("only 0.4% of the captions allow a swap"), rare.explain()
 
 
 def test_the_others_keep_their_ratio_when_one_share_is_unreachable():
