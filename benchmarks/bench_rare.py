@@ -49,12 +49,6 @@ sys.path.insert(0, str(ROOT))
 TRIGGERS = {"existence": re.compile(r"with|there|\bno\b", re.IGNORECASE), "number": None}
 
 
-#: Rows with fewer pairs than this get the classifier averaged over SMALL_SPLITS fold splits
-#: (as in ``bench_quality.py``).
-SMALL_ROW = 2000
-SMALL_SPLITS = 8
-
-
 def pool(n_images: int | None = None) -> tuple[list[str], list[int]]:
     """``(captions, image ids)``: COCO val2017, then Karpathy test without val2017's images."""
     path = DATA / "coco_captions" / "captions_val2017.json.gz"
@@ -113,7 +107,9 @@ def negatives(operation: str, captions: list[str], groups: list[int], *, balance
 
 def score(rows: list[dict], lms: dict, *, seed: int = 0) -> dict:
     """Pairwise accuracies (0.5 = undetectable) of ``rows``, each pair scored by the LM of the other half."""
-    from iccc.detectors import classifier_pairwise_accuracy, lm_pairwise_accuracy
+    from bench_quality import _classifier
+
+    from iccc.detectors import lm_pairwise_accuracy
 
     out = {"pairs": len(rows), "ci95": round(1.96 * 0.5 / np.sqrt(len(rows)), 3) if rows else None}
     if not rows:
@@ -128,11 +124,9 @@ def score(rows: list[dict], lms: dict, *, seed: int = 0) -> dict:
     pairs = [(r["real"], r["negative"]) for r in rows]
     out["classifier"] = None
     if len({r["real"] for r in rows}) >= 4:
-        # a small row's 2-fold split moves the figure by +-0.1: average SMALL_SPLITS splits
-        splits = SMALL_SPLITS if len(pairs) < SMALL_ROW else 1
-        out["classifier"] = round(float(np.mean([classifier_pairwise_accuracy(pairs, seed=seed + k)
-                                                 for k in range(splits)])), 3)
-        out["classifier_splits"] = splits
+        # a small row's 2-fold split moves the figure by +-0.1: bench_quality averages several
+        accuracy, out["classifier_splits"] = _classifier(pairs, seed=seed, n_folds=2)
+        out["classifier"] = round(accuracy, 3)
     return out
 
 

@@ -49,7 +49,7 @@ import numpy as np
 
 from .. import inflection, semantics
 from .._schema import NO_LINK, Concept, ParsedCaption
-from ..parsing.lexicon import NUMBER_WORDS, QUANTIFIER_NOUNS, RECIPROCALS
+from ..parsing.lexicon import ABSOLUTE_PREDICATIVES, NUMBER_WORDS, QUANTIFIER_NOUNS, RECIPROCALS
 from ..textedit import indefinite_article, match_case, replace_span
 from ._base import Operator, Options, Prepared, Slot, slot
 from ._index import CandidateIndex
@@ -110,9 +110,7 @@ _NO_COMPOUNDS = frozenset(
 #: Words after an object of "with" that make an absolute construction ("with arms outstretched",
 #: "with the door open"): there is no "without" of those. After a definite object ("with his
 #: glove out", "with the sun setting") also particles and any participle.
-_PREDICATIVES = frozenset(
-    "open closed shut apart wide raised outstretched extended spread crossed folded akimbo".split()
-)
+_PREDICATIVES = ABSOLUTE_PREDICATIVES
 _DEFINITE_PREDICATIVES = _PREDICATIVES | frozenset("up down out".split())
 _POSSESSIVES = frozenset("his her its their my your our".split())
 _PLACING_PREPS = frozenset("on in against over under around behind across between through".split())

@@ -44,6 +44,7 @@ import numpy as np
 from .. import inflection, semantics
 from .._schema import Concept, ParsedCaption
 from ..parsing.lexicon import (
+    ABSOLUTE_PREDICATIVES,
     COMPLEX_PREP_NOUNS,
     INTERIOR_NOUNS,
     META_NOUNS,
@@ -330,7 +331,7 @@ def plan(parsed: ParsedCaption, i: int, *, plural_counts=PLURAL_COUNTS, singular
         return None
 
 
-def _plan(cap: _Caption, i: int, plural_counts, singular_counts, opening_counts=OPENING_COUNTS) -> Plan | None:
+def _plan(cap: _Caption, i: int, plural_counts, singular_counts, opening_counts) -> Plan | None:
     parsed, text = cap.parsed, cap.text
     concepts = parsed.concepts
     entity = concepts[i]
@@ -365,9 +366,10 @@ def _plan(cap: _Caption, i: int, plural_counts, singular_counts, opening_counts=
     weights: tuple = (1.0,)
     count_style = "word"
     drop = 0  # words at the start of the phrase that the new determiner replaces
+    opening = to_plural and _sentence_start(text, entity.start)
+    if opening:
+        plural_counts = opening_counts
     if to_plural:
-        if _sentence_start(text, entity.start):
-            plural_counts = opening_counts
         if first in ("a", "an") and lower[1:2] == ["single"]:
             drop, labels, weights = 2, *_numbers_only(plural_counts)
         elif first in ("a", "an"):
@@ -401,7 +403,7 @@ def _plan(cap: _Caption, i: int, plural_counts, singular_counts, opening_counts=
             drop, labels, weights = 0, *_split(singular_counts)  # a bare plural, "dogs", "black dogs"
         else:
             return None
-    if to_plural and "" in labels and _sentence_start(text, entity.start):
+    if opening and "" in labels:
         # a bare plural opening a fragment reads as a verb ("Park benches with graffiti")
         kept = [(w, p) for w, p in zip(labels, weights) if w != ""]
         labels, weights = tuple(w for w, _ in kept), tuple(p for _, p in kept)
@@ -436,8 +438,7 @@ def _head(noun: Concept) -> str:
 
 #: Last words of a "noun" that are an adjective the parser took for one: "his shirt open" parsed
 #: as the noun "shirt open" (its plural would be "shirt opens"), "arms wide", "legs crossed".
-_ADJECTIVE_HEADS = (PREDICATIVE_ADJECTIVES - {"present", "free", "cold"}) | frozenset(
-    "shut apart wide raised outstretched extended crossed folded akimbo".split())
+_ADJECTIVE_HEADS = (PREDICATIVE_ADJECTIVES - {"present", "free", "cold"}) | (ABSOLUTE_PREDICATIVES - {"spread"})
 
 
 def _suspect_noun(parsed: ParsedCaption, noun: Concept) -> bool:

@@ -78,6 +78,12 @@ PREDICATIVE_ADJECTIVES = frozenset(
     busy full empty open closed wet dry hot cold warm safe free glad sure unable able""".split()
 )
 
+# Words that stand after a noun and make it a small clause: "with the door open", "with arms
+# outstretched" (no "without" of those), "his shirt open" (a parse may fold the word into the noun).
+ABSOLUTE_PREDICATIVES = frozenset(
+    "open closed shut apart wide raised outstretched extended spread crossed folded akimbo".split()
+)
+
 # Words that grade a colour right after them, forming one attribute with it: "light blue", "dark
 # green", "bright red", "lime green", "dark colored" (FACTUAL writes them so); the colours (and
 # "colored") they grade.
